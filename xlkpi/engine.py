@@ -1,0 +1,241 @@
+"""The KPI engine: every definition of DESIGN.md over whole columns, with no Excel in sight.
+
+Each function takes flat columns (lists, tuples or arrays of cell values) in the argument order
+of its Excel function. It returns a number, or None where the definition divides by zero (the
+Excel layer shows that as #DIV/0!), and raises InputError for bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .columns import check_lengths, owner_mask, to_dates, to_numbers, to_stage_classes
+from .errors import InputError
+from .kpis import DIRECTIONS
+from .periods import Period, parse_period
+
+Column = Sequence
+
+
+def _in_period(dates: np.ndarray, period: Period | None) -> np.ndarray:
+    if period is None:
+        return ~np.isnan(dates)
+    return (dates >= period.start) & (dates < period.end)
+
+
+def _rows(dates: np.ndarray, period: Period | None, owners: Column | None,
+          owner: object) -> np.ndarray:
+    """Rows dated in the period (any dated row when there is none) and owned by ``owner``."""
+    rows = _in_period(dates, period)
+    by_owner = owner_mask(owners, owner, len(dates))
+    return rows if by_owner is None else rows & by_owner
+
+
+def _whole(value: float) -> int | float:
+    """A count or a sum of whole numbers as int, so that 12 reads as 12 and not 12.0."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return None if denominator == 0 else float(numerator) / float(denominator)
+
+
+def _required_period(period: object) -> Period:
+    parsed = parse_period(period)
+    if parsed is None:
+        raise InputError("period: required here; give a month such as 2026-10, "
+                         "a quarter such as 2026-Q4 or a year")
+    return parsed
+
+
+# --- spend ---------------------------------------------------------------------------------
+
+def _spend_in(spend: Column, spend_dates: Column, period: Period | None) -> float:
+    check_lengths(spend=spend, spend_dates=spend_dates)
+    amounts = to_numbers(spend, "spend")
+    rows = _in_period(to_dates(spend_dates, "spend_dates"), period)
+    return float(amounts[rows].sum())
+
+
+def cost_per_lead(spend: Column, spend_dates: Column, lead_dates: Column,
+                  period: object = None) -> float | None:
+    """Σ spend dated in the period ÷ leads created in the period."""
+    window = parse_period(period)
+    total = _spend_in(spend, spend_dates, window)
+    leads = np.count_nonzero(_in_period(to_dates(lead_dates, "lead_dates"), window))
+    return _ratio(total, leads)
+
+
+def customer_acquisition_cost(spend: Column, spend_dates: Column, stages: Column,
+                              close_dates: Column, period: object = None) -> float | None:
+    """Σ spend in the period ÷ deals won with a close date in the period."""
+    window = parse_period(period)
+    total = _spend_in(spend, spend_dates, window)
+    return _ratio(total, deals_won(stages, close_dates, window))
+
+
+# --- leads and opportunities ---------------------------------------------------------------
+
+def _count_dated(dates: Column, argument: str, period: object, owners: Column | None,
+                 owner: object) -> int:
+    serials = to_dates(dates, argument)
+    return int(np.count_nonzero(_rows(serials, parse_period(period), owners, owner)))
+
+
+def sql_count(sql_dates: Column, period: object = None, owners: Column | None = None,
+              owner: object = None) -> int:
+    """Leads whose SQL date is in the period."""
+    return _count_dated(sql_dates, "sql_dates", period, owners, owner)
+
+
+def new_opportunities(created_dates: Column, period: object = None,
+                      owners: Column | None = None, owner: object = None) -> int:
+    """Opportunities created in the period."""
+    return _count_dated(created_dates, "created_dates", period, owners, owner)
+
+
+def _stages_in(stages: Column, dates: Column, dates_argument: str, period: object,
+               owners: Column | None, owner: object) -> np.ndarray:
+    """Stage classes (1 won, -1 lost, 0 open) of the rows in the period."""
+    check_lengths(stages=stages, **{dates_argument: dates})
+    classes = to_stage_classes(stages)
+    rows = _rows(to_dates(dates, dates_argument), parse_period(period), owners, owner)
+    return classes[rows]
+
+
+def close_rate(stages: Column, dates: Column, period: object = None,
+               owners: Column | None = None, owner: object = None) -> float | None:
+    """won ÷ (won + lost) among the opportunities dated in the period; open ones left out."""
+    classes = _stages_in(stages, dates, "dates", period, owners, owner)
+    won = np.count_nonzero(classes == 1)
+    return _ratio(won, won + np.count_nonzero(classes == -1))
+
+
+def deals_won(stages: Column, close_dates: Column, period: object = None,
+              owners: Column | None = None, owner: object = None) -> int:
+    """Opportunities won with a close date in the period."""
+    classes = _stages_in(stages, close_dates, "close_dates", period, owners, owner)
+    return int(np.count_nonzero(classes == 1))
+
+
+def won_revenue(amounts: Column, stages: Column, close_dates: Column, period: object = None,
+                owners: Column | None = None, owner: object = None) -> int | float:
+    """Σ amount of the opportunities won with a close date in the period."""
+    check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
+    values = to_numbers(amounts, "amounts")
+    won = to_stage_classes(stages) == 1
+    rows = _rows(to_dates(close_dates, "close_dates"), parse_period(period), owners, owner)
+    return _whole(values[rows & won].sum())
+
+
+def revenue_growth(amounts: Column, stages: Column, close_dates: Column, period: object,
+                   owners: Column | None = None, owner: object = None) -> float | None:
+    """(won revenue in the period − in the period before) ÷ won revenue in the period before."""
+    window = _required_period(period)
+    check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
+    values = to_numbers(amounts, "amounts")
+    won = to_stage_classes(stages) == 1
+    dates = to_dates(close_dates, "close_dates")
+    by_owner = owner_mask(owners, owner, len(dates))
+    if by_owner is not None:
+        won &= by_owner
+    now = values[won & _in_period(dates, window)].sum()
+    before = values[won & _in_period(dates, window.previous())].sum()
+    return _ratio(now - before, before)
+
+
+# --- customers -----------------------------------------------------------------------------
+
+def retention_rate(start_dates: Column, end_dates: Column, period: object,
+                   owners: Column | None = None, owner: object = None) -> float | None:
+    """Of the customers active on the period's first day, the share active on its last day.
+
+    A customer is active on day d when start ≤ d and (end is blank or end > d).
+    """
+    window = _required_period(period)
+    check_lengths(start_dates=start_dates, end_dates=end_dates)
+    starts = to_dates(start_dates, "start_dates")
+    ends = to_dates(end_dates, "end_dates")
+    open_ended = np.isnan(ends)
+    active_at_start = (starts <= window.first_day) & (open_ended | (ends > window.first_day))
+    by_owner = owner_mask(owners, owner, len(starts))
+    if by_owner is not None:
+        active_at_start &= by_owner
+    still_active = active_at_start & (open_ended | (ends > window.last_day))
+    return _ratio(np.count_nonzero(still_active), np.count_nonzero(active_at_start))
+
+
+def churn_rate(start_dates: Column, end_dates: Column, period: object,
+               owners: Column | None = None, owner: object = None) -> float | None:
+    """1 − retention rate for the same period."""
+    retention = retention_rate(start_dates, end_dates, period, owners, owner)
+    return None if retention is None else 1.0 - retention
+
+
+# --- emails --------------------------------------------------------------------------------
+
+def _email_sums(columns: dict[str, Column], dates: Column, period: object,
+                owners: Column | None, owner: object) -> dict[str, float]:
+    check_lengths(**columns, dates=dates)
+    rows = _rows(to_dates(dates, "dates"), parse_period(period), owners, owner)
+    return {name: float(to_numbers(values, name)[rows].sum())
+            for name, values in columns.items()}
+
+
+def emails_delivered(sent: Column, bounced: Column, dates: Column, period: object = None,
+                     owners: Column | None = None, owner: object = None) -> int | float:
+    """Σ sent − Σ bounced."""
+    sums = _email_sums({"sent": sent, "bounced": bounced}, dates, period, owners, owner)
+    return _whole(sums["sent"] - sums["bounced"])
+
+
+def positive_replies(positive: Column, dates: Column, period: object = None,
+                     owners: Column | None = None, owner: object = None) -> int | float:
+    """Σ positive replies."""
+    return _whole(_email_sums({"positive": positive}, dates, period, owners, owner)["positive"])
+
+
+def email_open_rate(opened: Column, sent: Column, bounced: Column, dates: Column,
+                    period: object = None, owners: Column | None = None,
+                    owner: object = None) -> float | None:
+    """Σ opened ÷ emails delivered."""
+    sums = _email_sums({"opened": opened, "sent": sent, "bounced": bounced}, dates, period,
+                       owners, owner)
+    return _ratio(sums["opened"], sums["sent"] - sums["bounced"])
+
+
+def email_reply_rate(replied: Column, sent: Column, bounced: Column, dates: Column,
+                     period: object = None, owners: Column | None = None,
+                     owner: object = None) -> float | None:
+    """Σ replied ÷ emails delivered."""
+    sums = _email_sums({"replied": replied, "sent": sent, "bounced": bounced}, dates, period,
+                       owners, owner)
+    return _ratio(sums["replied"], sums["sent"] - sums["bounced"])
+
+
+# --- goals ---------------------------------------------------------------------------------
+
+def parse_direction(direction: object) -> str:
+    if direction is None or (isinstance(direction, str) and not direction.strip()):
+        return "up"
+    text = str(direction).strip().lower()
+    if text not in DIRECTIONS:
+        raise InputError(f"direction: {direction!r} is not \"up\" or \"down\"")
+    return text
+
+
+def attainment(actual: float | None, target: float | None, direction: object = "up"
+               ) -> float | None:
+    """actual ÷ target ("up") or target ÷ actual ("down").
+
+    None (no attainment) where the target is missing, 0 or negative, or the actual missing.
+    A "down" KPI whose actual is 0 (or less) beats any positive target: it counts as met, 1.0.
+    """
+    way = parse_direction(direction)
+    if target is None or actual is None or target <= 0:
+        return None
+    if way == "up":
+        return actual / target
+    return 1.0 if actual <= 0 else target / actual
