@@ -11,3 +11,8 @@ class InputError(XlkpiError, ValueError):
     The message names the argument and, where there is one, the row:
     ``dates row 7: 'soon' is not a date``.
     """
+
+
+class TrackerFileError(XlkpiError):
+    """The tracker file cannot be used as it is: missing, not a workbook, not a tracker,
+    open in Excel, damaged. The message says what is wrong and what to do."""

@@ -8,7 +8,11 @@ everything else in the workbook is generated from it and can be rebuilt at any t
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
+
+from .kpis import Kpi
+from .periods import Period
 
 # Sheets a person types into; refresh keeps them as typed.
 START, SETTINGS, TARGETS = "Start", "Settings", "Targets"
@@ -49,6 +53,20 @@ class Settings:
         first = self.year * 12 + self.fiscal_start - 1
         return [((first + i) // 12, (first + i) % 12 + 1) for i in range(12)]
 
+    def month_periods(self) -> list[Period]:
+        return [Period.month(year, month) for year, month in self.months()]
+
+    def months_to_date(self, today: dt.date) -> int:
+        """Fiscal months from the first through the as-of date's month (today's when blank),
+        kept within 1..12: before the year starts the YTD column shows its first month."""
+        as_of = self.as_of or today
+        elapsed = (as_of.year * 12 + as_of.month) - (self.year * 12 + self.fiscal_start) + 1
+        return min(max(elapsed, 1), 12)
+
+    def ytd_period(self, today: dt.date) -> Period:
+        return Period.months(self.year, self.fiscal_start, self.months_to_date(today),
+                             label="YTD")
+
 
 @dataclass
 class TargetRow:
@@ -69,3 +87,29 @@ class Tracker:
     settings: Settings
     targets: list[TargetRow]
     data: dict[str, DataSheet]
+
+
+def target_number(cell: object) -> float | None:
+    """A typed target as a number; None for a blank, text (a note) or a non-number."""
+    if isinstance(cell, bool) or not isinstance(cell, (int, float)) or not math.isfinite(cell):
+        return None
+    return float(cell)
+
+
+def ytd_target(kpi: Kpi, monthly: list[object]) -> float | None:
+    """The year-to-date target from the monthly targets through the as-of month.
+
+    Blank months are left out; no typed month means no YTD target. Counts and amounts add up;
+    rates average; retention compounds (kept all year = kept every month), and so does churn
+    (1 − Π(1 − monthly churn)).
+    """
+    numbers = [n for n in map(target_number, monthly) if n is not None]
+    if not numbers:
+        return None
+    if kpi.ytd_target == "sum":
+        return sum(numbers)
+    if kpi.ytd_target == "mean":
+        return sum(numbers) / len(numbers)
+    if kpi.id == "churn_rate":
+        return 1.0 - math.prod(1.0 - n for n in numbers)
+    return math.prod(numbers)
