@@ -1,0 +1,213 @@
+"""Benchmark the tracker commands at the size of a real sales org, each beside a baseline.
+
+    python -m benchmarks.bench_tracker                      # 30 reps, 100,000 data rows
+    python -m benchmarks.bench_tracker --reps 50 --rows 250000
+    python -m benchmarks.bench_tracker --scaling 10000,50000,250000 --reps 50
+
+Every step runs in a child process of its own, so that its peak memory (the child's maximum
+resident set size, from os.wait4) is its own. The data is the demo year for the reps, with its
+rows repeated until the data sheets hold the wanted number; it is built once and handed to the
+children as a pickle, whose loading is not timed.
+
+Steps and their baselines, measured in the same run:
+- new:     build the tracker workbook and save it  vs  openpyxl's write-only mode writing the
+           same data rows (no formulas, no formatting): the floor for writing those cells;
+- refresh: `xlkpi refresh` (open, read, rebuild, atomic save with backup);
+- report:  `xlkpi report --format json`  vs  python-calamine reading the same sheets' values;
+- recalc:  LibreOffice recalculating the workbook from scratch (headless, every formula).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = "_child"
+
+
+# --- what the children run -------------------------------------------------------------------
+
+def _load_tracker(pickled: str):
+    with open(pickled, "rb") as handle:
+        return pickle.load(handle)
+
+
+def _child_new(pickled: str, path: str) -> float:
+    from xlkpi.files import save_atomic
+    from xlkpi.workbook import new_workbook
+
+    tracker = _load_tracker(pickled)
+    started = time.perf_counter()
+    save_atomic(new_workbook(tracker), path, backup=False)
+    return time.perf_counter() - started
+
+
+def _child_write_only(pickled: str, path: str) -> float:
+    from openpyxl import Workbook
+
+    tracker = _load_tracker(pickled)
+    started = time.perf_counter()
+    wb = Workbook(write_only=True)
+    for name, sheet in tracker.data.items():
+        ws = wb.create_sheet(name)
+        ws.append(sheet.header)
+        for row in sheet.rows:
+            ws.append(row)
+    wb.save(path)
+    return time.perf_counter() - started
+
+
+def _child_cli(*args: str) -> float:
+    from xlkpi.cli import cli
+
+    started = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            cli.main(list(args), prog_name="xlkpi")
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            raise RuntimeError(f"xlkpi {' '.join(args)} exited {exit_.code}") from None
+    return time.perf_counter() - started
+
+
+def _child_calamine(path: str) -> float:
+    from python_calamine import CalamineWorkbook
+
+    from xlkpi.layout import DATA_SHEETS, SETTINGS, TARGETS
+
+    started = time.perf_counter()
+    book = CalamineWorkbook.from_path(path)
+    cells = sum(len(book.get_sheet_by_name(name).to_python())
+                for name in (SETTINGS, TARGETS, *DATA_SHEETS))
+    assert cells > 0
+    return time.perf_counter() - started
+
+
+CHILD_STEPS = {"new": _child_new, "write_only": _child_write_only, "cli": _child_cli,
+               "calamine": _child_calamine}
+
+
+# --- the parent ------------------------------------------------------------------------------
+
+def _run_child(step: str, *args: str) -> tuple[float, float]:
+    """(seconds the step took, the child's peak memory in MiB)."""
+    command = [sys.executable, "-m", "benchmarks.bench_tracker", CHILD, step, *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONHASHSEED": "0"})
+    out = process.stdout.read()
+    err = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{step} failed: {err.decode(errors='replace')[-2000:]}")
+    return json.loads(out)["seconds"], usage.ru_maxrss / 1024
+
+
+def scaled_tracker(reps: int, rows: int):
+    """The demo year for ``reps`` reps, its data rows repeated to ``rows`` in all."""
+    from xlkpi.demo import demo_tracker
+
+    names = [f"Rep {index + 1:02d}" for index in range(reps)]
+    tracker = demo_tracker(2026, names, as_of=None)
+    total = sum(len(sheet.rows) for sheet in tracker.data.values())
+    factor = rows / total
+    for sheet in tracker.data.values():
+        wanted = round(len(sheet.rows) * factor)
+        copies = math.ceil(wanted / len(sheet.rows)) if sheet.rows else 0
+        sheet.rows = (sheet.rows * copies)[:wanted]
+    return tracker
+
+
+def _recalc_seconds(path: Path, out_dir: Path) -> float:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.libreoffice import recalculate, soffice
+
+    if soffice() is None:
+        return math.nan
+    started = time.perf_counter()
+    recalculate(path, out_dir)
+    return time.perf_counter() - started
+
+
+def measure(reps: int, rows: int, workdir: Path, libreoffice: bool) -> dict[str, float]:
+    tracker = scaled_tracker(reps, rows)
+    pickled = workdir / f"tracker-{reps}-{rows}.pickle"
+    pickled.write_bytes(pickle.dumps(tracker, protocol=pickle.HIGHEST_PROTOCOL))
+    path = workdir / f"tracker-{reps}-{rows}.xlsx"
+    floor = workdir / f"write-only-{reps}-{rows}.xlsx"
+    results: dict[str, float] = {
+        "data rows": sum(len(sheet.rows) for sheet in tracker.data.values())}
+    results["new s"], results["new MiB"] = _run_child("new", str(pickled), str(path))
+    results["write-only s"], results["write-only MiB"] = _run_child(
+        "write_only", str(pickled), str(floor))
+    results["file MiB"] = path.stat().st_size / 2**20
+    results["refresh s"], results["refresh MiB"] = _run_child("cli", "refresh", str(path))
+    results["report s"], results["report MiB"] = _run_child(
+        "cli", "report", str(path), "--format", "json")
+    results["calamine s"], results["calamine MiB"] = _run_child("calamine", str(path))
+    if libreoffice:
+        results["recalc s"] = _recalc_seconds(path, workdir / "recalculated")
+    return results
+
+
+def _print_table(sizes: list[tuple[int, int]], table: list[dict[str, float]]) -> None:
+    print(f"{'reps':>5} {'rows':>8} | {'new s':>7} {'MiB':>6} {'w-only s':>8} {'ratio':>6} | "
+          f"{'refresh s':>9} {'MiB':>6} | {'report s':>8} {'MiB':>6} {'calamine s':>10} "
+          f"{'ratio':>6} | {'recalc s':>8}")
+    for (reps, _), row in zip(sizes, table, strict=True):
+        print(f"{reps:>5} {int(row['data rows']):>8} | {row['new s']:>7.2f} "
+              f"{row['new MiB']:>6.0f} {row['write-only s']:>8.2f} "
+              f"{row['new s'] / row['write-only s']:>6.2f} | {row['refresh s']:>9.2f} "
+              f"{row['refresh MiB']:>6.0f} | {row['report s']:>8.2f} {row['report MiB']:>6.0f} "
+              f"{row['calamine s']:>10.2f} {row['report s'] / row['calamine s']:>6.2f} | "
+              f"{row.get('recalc s', math.nan):>8.2f}")
+
+
+def _print_growth(sizes: list[tuple[int, int]], table: list[dict[str, float]]) -> None:
+    """Time per 1,000 rows at each size: flat means linear; growing means super-linear."""
+    print("\nseconds per 1,000 data rows (flat = linear):")
+    steps = ("new s", "refresh s", "report s", "recalc s")
+    print(f"{'rows':>8} " + " ".join(f"{step:>10}" for step in steps))
+    for row in table:
+        per = [row.get(step, math.nan) / row["data rows"] * 1000 for step in steps]
+        print(f"{int(row['data rows']):>8} " + " ".join(f"{value:>10.4f}" for value in per))
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == CHILD:
+        print(json.dumps({"seconds": CHILD_STEPS[argv[1]](*argv[2:])}))
+        return
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_tracker",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--scaling", help="comma-separated row counts, e.g. 10000,50000,250000")
+    parser.add_argument("--no-libreoffice", action="store_true", help="skip the recalculation")
+    parser.add_argument("--json", help="also write the results to this file")
+    options = parser.parse_args(argv)
+    counts = ([int(n) for n in options.scaling.split(",")] if options.scaling
+              else [options.rows])
+    sizes = [(options.reps, count) for count in counts]
+    with tempfile.TemporaryDirectory(prefix="xlkpi-bench-") as folder:
+        table = [measure(reps, rows, Path(folder), not options.no_libreoffice)
+                 for reps, rows in sizes]
+    _print_table(sizes, table)
+    if len(table) > 1:
+        _print_growth(sizes, table)
+    if options.json:
+        Path(options.json).write_text(json.dumps(table, indent=2))
+
+
+if __name__ == "__main__":
+    main()
