@@ -1,0 +1,371 @@
+"""The ``xlkpi`` command: parse, call, echo. The work is in demo, report, files, workbook and
+reader; every failure ends as one line ``Error: ...`` and exit code 1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from . import __version__, layout
+from .errors import InputError, TrackerFileError, XlkpiError
+
+DEFAULT_TEMPLATE = Path("workbook_template") / "xlkpi-tracker.xlsx"
+DEBUG_VARIABLE = "XLKPI_DEBUG"  # set to 1 to see the traceback of an unexpected error
+
+
+def _progress(message: str) -> None:
+    """Progress of long work, on stderr and only for a person watching a terminal (a script
+    reading stderr gets nothing but the one Error line when something fails)."""
+    if sys.stderr.isatty():
+        click.echo(message, err=True)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {_one_line(message)}", err=True)
+    sys.exit(1)
+
+
+def _os_error(exc: OSError) -> str:
+    name = Path(exc.filename).name if exc.filename else "the file"
+    if isinstance(exc, PermissionError):
+        return (f"{name}: permission denied; close it in Excel (or any program that has it open) "
+                "and check that you may write to its folder")
+    if isinstance(exc, FileNotFoundError):
+        return f"{name}: no such file or folder; check the path"
+    return f"{name}: {exc.strerror or exc}; check the path and the disk, then try again"
+
+
+class _Xlkpi(click.Group):
+    """Runs a command and turns every failure into one line and exit code 1."""
+
+    def list_commands(self, ctx):
+        return list(self.commands)  # in the order a user meets them, not alphabetical
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help())
+            code = 0
+        except click.UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            _fail(exc.format_message().rstrip(".") + hint)
+        except click.ClickException as exc:
+            _fail(exc.format_message())
+        except (click.Abort, KeyboardInterrupt):
+            _fail("interrupted; no file was left half-written (xlkpi saves in one step)")
+        except XlkpiError as exc:
+            _fail(str(exc))
+        except BrokenPipeError:  # `xlkpi report ... | head`: the reader has all it wants
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        except OSError as exc:
+            _fail(_os_error(exc))
+        except Exception as exc:
+            if os.environ.get(DEBUG_VARIABLE):
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc or 'no message'} -- this is a bug in "
+                  "xlkpi; please report it with the command you ran (run it again with "
+                  f"{DEBUG_VARIABLE}=1 for the details)")
+        if standalone_mode:
+            sys.exit(code if isinstance(code, int) else 0)
+        return code
+
+
+@click.group(cls=_Xlkpi, context_settings={"help_option_names": ["-h", "--help"],
+                                            "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="xlkpi")
+def cli():
+    """Sales KPIs in Excel: a goal-vs-actual tracker for a B2B sales team.
+
+    Start with a demo to see how it works, then make your own:
+
+    \b
+      xlkpi new demo.xlsx --demo       a tracker with a year of sample data
+      xlkpi new tracker.xlsx --reps "Anna,Boris"
+      xlkpi report tracker.xlsx        targets, actuals and attainment
+
+    Paste your CRM export into the data sheets (Leads, Spend, Opportunities, Emails,
+    Customers) and type monthly targets on the Targets sheet; the Team and rep tabs
+    compute in Excel by themselves. After adding reps in Settings, run
+    `xlkpi refresh tracker.xlsx`.
+    """
+
+
+# --- new -----------------------------------------------------------------------------------------
+
+def _parse_reps(text: str | None) -> list[str]:
+    """"Anna, Boris" -> ["Anna", "Boris"]; the builder's check_reps judges the names."""
+    return [name for name in (" ".join(part.split()) for part in (text or "").split(","))
+            if name]
+
+
+def _as_date(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+def _empty_tracker(settings: layout.Settings) -> layout.Tracker:
+    return layout.Tracker(settings, [], {name: layout.DataSheet(list(columns), [])
+                                         for name, columns in layout.DATA_COLUMNS.items()})
+
+
+@cli.command(short_help="Create a tracker workbook (--demo: with a sample year).")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--year", type=click.IntRange(1901, 9998), default=None,
+              help="The (fiscal) year the tracker follows.  [default: this year]")
+@click.option("--fiscal-start", type=click.IntRange(1, 12), default=1, show_default=True,
+              metavar="1-12", help="Month the fiscal year starts in (4 = April).")
+@click.option("--reps", metavar='"ANNA,BORIS"',
+              help="The sales reps, separated by commas; each gets a tab. You can add "
+                   "more later in Settings.  [default: none, or five sample reps with --demo]")
+@click.option("--currency", default="USD", show_default=True,
+              help="Currency code shown with amounts (USD, EUR, RUB...).")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="Fix the year-to-date column to run through this date's month.  "
+                   "[default: today, whenever the tracker is opened]")
+@click.option("--demo", is_flag=True,
+              help="Fill the tracker with a realistic sample year of data and targets.")
+@click.option("--force", is_flag=True,
+              help="Replace PATH if it exists (the old file is kept as NAME.bak.xlsx).")
+def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
+    """Create a new tracker workbook at PATH (an .xlsx file).
+
+    The workbook has a Start sheet that explains it, Settings, Targets, the data
+    sheets, a Team tab, one tab per rep and a leaderboard. With --demo it comes filled
+    with a sample year so you can see every KPI working at once.
+
+    \b
+    Examples:
+      xlkpi new tracker.xlsx --reps "Anna,Boris,Chen" --year 2026
+      xlkpi new demo.xlsx --demo
+      xlkpi new fy.xlsx --fiscal-start 4 --currency EUR --reps "Ana,Luis"
+    """
+    from . import files, workbook
+
+    if path.suffix.lower() != ".xlsx":
+        raise TrackerFileError(f"{path.name}: a tracker is an .xlsx file; give a name such as "
+                               f"{path.stem or 'tracker'}.xlsx")
+    if path.exists() and not force:
+        raise TrackerFileError(f"{path.name} already exists; use --force to replace it (the old "
+                               f"file is kept as {files.backup_path(path).name}), or run "
+                               f"`xlkpi refresh {path.name}` to update it")
+    if not path.parent.is_dir():
+        raise TrackerFileError(f"{path}: the folder {path.parent} does not exist; create it "
+                               "first")
+    if path.exists():
+        files.check_not_open(path)
+    currency = currency.strip().upper()
+    if not currency:
+        raise InputError("--currency: give a currency code such as USD")
+    names = _parse_reps(reps)
+    workbook.check_reps(names)
+    year = year or dt.date.today().year
+    if demo:
+        from .demo import demo_tracker
+
+        _progress(f"Generating a demo year {year}...")
+        tracker = demo_tracker(year, names or None, fiscal_start, currency, as_of=_as_date(as_of))
+    else:
+        tracker = _empty_tracker(layout.Settings(year, fiscal_start, currency, names,
+                                                 _as_date(as_of)))
+    _progress("Building the workbook...")
+    wb = workbook.new_workbook(tracker)
+    _progress(f"Saving {path}...")
+    backup = files.save_atomic(wb, path, backup=True)
+    rows = sum(len(sheet.rows) for sheet in tracker.data.values())
+    settings = tracker.settings
+    reps_text = ", ".join(settings.reps) if settings.reps else "none yet"
+    click.echo(f"Created {path}: fiscal year {settings.year} from "
+               f"{dt.date(2000, settings.fiscal_start, 1):%B}, reps: {reps_text}"
+               + (f", {rows:,} demo data rows" if demo else ""))
+    if backup:
+        click.echo(f"The file it replaced is kept as {backup.name}.")
+    if not demo:
+        click.echo("Next: paste your data into the data sheets and type targets on Targets"
+                   + ("" if settings.reps else "; add reps in Settings, then run "
+                      f"`xlkpi refresh {path.name}`") + ".")
+
+
+# --- refresh -------------------------------------------------------------------------------------
+
+def _target_keys(targets) -> set[tuple[str, str]]:
+    return {(str(row.who).casefold(), row.kpi_id) for row in targets}
+
+
+def _expected_target_rows(settings: layout.Settings) -> list[tuple[str, str]]:
+    from .kpis import KPIS
+
+    return [(who, kpi.id) for who in [layout.TEAM_NAME, *settings.reps] for kpi in KPIS
+            if who == layout.TEAM_NAME or not kpi.team_only]
+
+
+@cli.command(short_help="Rebuild the generated tabs; keep everything typed.")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True,
+              help="Only say what would change (tabs added or removed, target rows added); "
+                   "save nothing.")
+def refresh(path: Path, dry_run: bool):
+    """Rebuild the Team, rep and leaderboard tabs of the tracker at PATH.
+
+    Run it after adding or removing reps in Settings. Everything a person typed is
+    kept: Settings, every Targets value and every data row. The file is replaced in
+    one step and the previous version is kept as NAME.bak.xlsx. Close the workbook
+    in Excel first.
+    """
+    from . import files, reader, workbook
+
+    wb = files.open_tracker(path, writing=not dry_run)
+    tracker = reader.read_tracker(wb, path.name)
+    before = list(wb.sheetnames)
+    known = _target_keys(tracker.targets)
+    added_targets = [(who, kpi) for who, kpi in _expected_target_rows(tracker.settings)
+                     if (who.casefold(), kpi) not in known]
+    workbook.regenerate(wb, tracker)
+    after = list(wb.sheetnames)
+    added = [name for name in after if name not in before]
+    removed = [name for name in before if name not in after]
+    lines = [f"tabs added: {', '.join(added) or 'none'}",
+             f"tabs removed: {', '.join(removed) or 'none'}"]
+    by_who: dict[str, int] = {}
+    for who, _kpi in added_targets:
+        by_who[who] = by_who.get(who, 0) + 1
+    lines.append(f"target rows added: {len(added_targets)}" + (
+        " (" + ", ".join(f"{who}: {count}" for who, count in by_who.items()) + ")"
+        if by_who else ""))
+    if dry_run:
+        click.echo(f"Dry run, nothing saved. Refreshing {path} would give:")
+    else:
+        _progress(f"Saving {path}...")
+        backup = files.save_atomic(wb, path, backup=True)
+        click.echo(f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
+                                           if backup else "") + ":")
+    for line in lines:
+        click.echo("  " + line)
+
+
+# --- report --------------------------------------------------------------------------------------
+
+@cli.command(short_help="Print target, actual and attainment per rep, KPI and month.")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--period", metavar="2026-10|YTD|all",
+              help="One month of the fiscal year, YTD (year to date), or all (every month "
+                   "and YTD).  [default: each month so far, then YTD]")
+@click.option("--rep", metavar="NAME|Team",
+              help="Only this rep (as named in Settings), or Team for the whole team.  "
+                   "[default: the team, then every rep]")
+@click.option("--format", "output", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True,
+              help="table for reading; csv for a spreadsheet; json for scripts (a list of "
+                   "objects with rep, kpi, period, target, actual, attainment; no number = "
+                   "null). Rates and attainment are fractions in csv and json (0.25 = 25%).")
+def report(path: Path, period, rep, output):
+    """Print target, actual and attainment for every KPI of the tracker at PATH.
+
+    Actuals are computed from the data sheets (the same numbers as the tracker's
+    formulas show once Excel has recalculated), targets come from the Targets sheet,
+    and attainment is actual / target, or target / actual for KPIs where lower is
+    better (costs, churn). "-" means no number: no target, or nothing to divide by.
+
+    \b
+    Examples:
+      xlkpi report tracker.xlsx
+      xlkpi report tracker.xlsx --period 2026-10 --rep Anna
+      xlkpi report tracker.xlsx --period YTD --format csv > ytd.csv
+    """
+    from . import files, reader
+    from . import report as reports
+
+    if path.exists() and files.lock_files(path):
+        click.echo(f"Note: {path.name} is open in Excel; changes not saved there are not in "
+                   "this report.", err=True)
+    if path.exists() and path.stat().st_size > 2_000_000:
+        _progress(f"Reading {path}...")
+    wb = files.open_tracker(path, values=True)
+    try:
+        tracker = reader.read_tracker(wb, path.name)
+    finally:
+        wb.close()
+    computed = reports.Report(tracker)
+    rows = computed.rows(period, rep)
+    if output == "json":
+        click.echo(reports.to_json(rows))
+    elif output == "csv":
+        click.echo(reports.to_csv(rows), nl=False)
+    else:
+        settings = tracker.settings
+        through = computed.months[computed.months_to_date - 1].label
+        click.echo(f"{path.name}: fiscal year {settings.year}, year to date through {through}, "
+                   f"amounts in {settings.currency}")
+        click.echo()
+        click.echo(reports.to_table(rows, settings.currency))
+
+
+# --- template ------------------------------------------------------------------------------------
+
+@cli.command(short_help="Regenerate the empty tracker template (workbook_template/).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_TEMPLATE, show_default=True,
+              help="Where to write the template workbook.")
+def template(output: Path):
+    """Regenerate the ready-made, empty tracker template that ships with xlkpi."""
+    from . import files, workbook
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    files.save_atomic(workbook.template_workbook(), output, backup=False)
+    click.echo(f"Wrote {output}")
+
+
+# --- functions -----------------------------------------------------------------------------------
+
+def excel_functions() -> list[tuple[str, str]]:
+    """(signature, description) of every Excel function in xlkpi.udfs, in the module's order."""
+    from . import udfs
+
+    public = [(name, function) for name, function in vars(udfs).items()
+              if inspect.isfunction(function) and function.__module__ == udfs.__name__
+              and not name.startswith("_")]
+    # xlwings marks its functions with __xlfunc__, except where it has no runtime (Linux
+    # without xlwings Server): then every public function of the module is one.
+    if any(hasattr(function, "__xlfunc__") for _name, function in public):
+        public = [(name, function) for name, function in public
+                  if hasattr(function, "__xlfunc__")]
+    found = []
+    for name, function in public:
+        parameters = [parameter.name if parameter.default is inspect.Parameter.empty
+                      else f"[{parameter.name}]"
+                      for parameter in inspect.signature(function).parameters.values()]
+        doc = (inspect.getdoc(function) or "").strip().splitlines()
+        found.append((f"{name.upper()}({', '.join(parameters)})", doc[0] if doc else ""))
+    return found
+
+
+@cli.command(short_help="List the Excel functions of the add-in (xlkpi.udfs).")
+def functions():
+    """List the Excel functions xlkpi adds (with xlwings: UDF module xlkpi.udfs).
+
+    Arguments in [brackets] may be left out.
+    """
+    for signature, description in excel_functions():
+        click.echo(signature)
+        for line in textwrap.wrap(description, width=92):
+            click.echo("    " + line)
+
+
+def main() -> None:
+    """The console script's entry point."""
+    cli(prog_name="xlkpi")
+
+
+if __name__ == "__main__":
+    main()
