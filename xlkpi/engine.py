@@ -7,6 +7,8 @@ Excel layer shows that as #DIV/0!), and raises InputError for bad input.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -226,6 +228,16 @@ def parse_direction(direction: object) -> str:
     return text
 
 
+def _cell_number(value: object, argument: str) -> float | None:
+    """One cell as a number; None for a blank (None or text of spaces, as a formula's "")."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and math.isfinite(value)):
+        return float(value)
+    raise InputError(f"{argument}: {value!r} is not a number")
+
+
 def attainment(actual: float | None, target: float | None, direction: object = "up"
                ) -> float | None:
     """actual ÷ target ("up") or target ÷ actual ("down").
@@ -234,6 +246,7 @@ def attainment(actual: float | None, target: float | None, direction: object = "
     A "down" KPI whose actual is 0 (or less) beats any positive target: it counts as met, 1.0.
     """
     way = parse_direction(direction)
+    actual, target = _cell_number(actual, "actual"), _cell_number(target, "target")
     if target is None or actual is None or target <= 0:
         return None
     if way == "up":

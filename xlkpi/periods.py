@@ -7,6 +7,7 @@ exactly, and a half-open range [start, end) holds a date with any time of day.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -73,11 +74,12 @@ class Period:
     def months(cls, year: int, month: int, count: int, kind: str = "range",
                label: str | None = None) -> Period:
         """``count`` whole months from the first of ``year``-``month``."""
-        end_year, end_month = _add_months(year, month, count)
+        last_year, last_month = _add_months(year, month, count - 1)
         start = date_to_serial(dt.date(year, month, 1))
-        end = date_to_serial(dt.date(end_year, end_month, 1))
+        # From the last month's first day, not the next month's: 9999-12 has no next month.
+        end = (date_to_serial(dt.date(last_year, last_month, 1))
+               + calendar.monthrange(last_year, last_month)[1])
         if label is None:
-            last_year, last_month = _add_months(year, month, count - 1)
             label = f"{year:04d}-{month:02d}..{last_year:04d}-{last_month:02d}"
         return cls(start, end, label, kind)
 
@@ -99,8 +101,8 @@ class Period:
             return Period.quarter(year, (month + 2) // 3)
         if self.kind == "year":
             return Period.year(first.year - 1)
-        last = serial_to_date(self.end)
-        months = (last.year - first.year) * 12 + last.month - first.month
+        last = serial_to_date(self.last_day)
+        months = (last.year - first.year) * 12 + last.month - first.month + 1
         return Period.months(first.year - 1, first.month, months)
 
 
@@ -108,7 +110,8 @@ def _month_of_serial(serial: float, argument: str) -> Period:
     try:
         day = serial_to_date(serial)
     except (ValueError, OverflowError):
-        raise InputError(f"{argument}: {serial!r} is not a date") from None
+        raise InputError(f"{argument}: {serial!r} is not a period; "
+                         "use 2026-10, 2026-Q4, 2026 or a date") from None
     return Period.month(day.year, day.month)
 
 
