@@ -1,0 +1,239 @@
+"""Reads a tracker workbook back into a layout.Tracker: what a person typed, nothing generated.
+
+Works on a workbook loaded normally (``xlkpi refresh``: formulas a person typed come back as
+formula text and stay formulas when written back in place) or with ``data_only=True`` (what
+the formulas last showed), and in openpyxl's read-only mode: it only iterates rows.
+
+Every problem is a TrackerFileError with one line that says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+from openpyxl import Workbook
+
+from .errors import InputError, TrackerFileError
+from .kpis import KPIS
+from .layout import (
+    DATA_COLUMNS,
+    DATA_SHEETS,
+    SETTINGS,
+    STAGE_CLASS_COLUMN,
+    TARGETS,
+    DataSheet,
+    Settings,
+    TargetRow,
+    Tracker,
+)
+from .periods import EXCEL_EPOCH
+from .workbook import (
+    SETTINGS_LABELS,
+    SETTINGS_REPS_HEADER_ROW,
+    SETTINGS_REPS_LABEL,
+    SETTINGS_ROWS,
+    TARGETS_FIRST_MONTH_COL,
+    TARGETS_FIRST_ROW,
+    TARGETS_HEADER_ROW,
+    check_reps,
+    generated_sheets,
+)
+
+_AUTO_NAME = re.compile(r"Column\d+")
+_KPI_BY_NAME = {kpi.name.lower(): kpi for kpi in KPIS}
+_NEW = "create a tracker with `xlkpi new`"
+
+
+def read_tracker(wb: Workbook, name: str = "the workbook") -> Tracker:
+    """The Tracker a person typed into ``wb``; ``name`` (e.g. the file name) starts each error
+    message: "tracker.xlsx is not an xlkpi tracker: no Settings sheet; …"."""
+    if SETTINGS not in wb.sheetnames:
+        raise TrackerFileError(f"{name} is not an xlkpi tracker: no Settings sheet; {_NEW}")
+    try:
+        generated_sheets(wb)
+    except TrackerFileError as error:
+        raise TrackerFileError(f"{name} is {error}") from None
+    for sheet in (TARGETS, *DATA_SHEETS):
+        if sheet not in wb.sheetnames:
+            raise TrackerFileError(f"{name}: the {sheet} sheet is missing (renamed or "
+                                   f"deleted?); give it back its name or {_NEW}")
+    settings = _read_settings(wb[SETTINGS], name)
+    targets = _read_targets(wb[TARGETS], name)
+    data = {sheet: _read_data(wb[sheet], sheet, name) for sheet in DATA_SHEETS}
+    return Tracker(settings, targets, data)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _rows(ws, min_row: int = 1, max_col: int | None = None) -> list[tuple]:
+    return list(ws.iter_rows(min_row=min_row, max_col=max_col, values_only=True))
+
+
+def _cell(rows: list[tuple], row: int, col: int, first_row: int = 1) -> object:
+    index = row - first_row
+    if index < 0 or index >= len(rows) or col - 1 >= len(rows[index]):
+        return None
+    return rows[index][col - 1]
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --- Settings --------------------------------------------------------------------------------
+
+def _read_settings(ws, name: str) -> Settings:
+    rows = _rows(ws, max_col=2)
+    for key, row in SETTINGS_ROWS.items():
+        label = _cell(rows, row, 1)
+        if not isinstance(label, str) or label.strip().lower() != SETTINGS_LABELS[key].lower():
+            raise TrackerFileError(
+                f"{name}: Settings!A{row} should read '{SETTINGS_LABELS[key]}' but holds "
+                f"{label!r}; put the settings back where they were or {_NEW}")
+    values = {key: _cell(rows, row, 2) for key, row in SETTINGS_ROWS.items()}
+
+    year = _whole(values["year"])
+    if year is None or not 1900 <= year <= 9999:
+        raise TrackerFileError(f"{name}: Settings!B{SETTINGS_ROWS['year']} (Year) holds "
+                               f"{values['year']!r}; type a year such as 2026")
+    fiscal_start = _whole(values["fiscal_start"])
+    if fiscal_start is None or not 1 <= fiscal_start <= 12:
+        raise TrackerFileError(
+            f"{name}: Settings!B{SETTINGS_ROWS['fiscal_start']} (Fiscal year starts in month) "
+            f"holds {values['fiscal_start']!r}; type a month number from 1 to 12")
+    currency = values["currency"]
+    currency = "" if _blank(currency) else _as_text(currency).strip()
+    as_of = _as_of(values["as_of"], name)
+
+    header = _cell(rows, SETTINGS_REPS_HEADER_ROW, 1)
+    if not isinstance(header, str) or header.strip().lower() != SETTINGS_REPS_LABEL.lower():
+        raise TrackerFileError(
+            f"{name}: Settings!A{SETTINGS_REPS_HEADER_ROW} should read 'Reps' but holds "
+            f"{header!r}; put the rep list back under it or {_NEW}")
+    reps = []
+    for values_row in rows[SETTINGS_REPS_HEADER_ROW:]:
+        value = values_row[0] if values_row else None
+        if not _blank(value):
+            reps.append(_as_text(value).strip())
+    try:
+        check_reps(reps)
+    except InputError as error:
+        raise TrackerFileError(f"{name}: Settings {error}; fix the list under Reps") from None
+    return Settings(year=year, fiscal_start=fiscal_start, currency=currency, reps=reps,
+                    as_of=as_of)
+
+
+def _whole(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _as_of(value: object, name: str) -> dt.date | None:
+    if _blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
+        return EXCEL_EPOCH + dt.timedelta(days=int(value))
+    raise TrackerFileError(f"{name}: Settings!B{SETTINGS_ROWS['as_of']} (Year to date through) "
+                           f"holds {value!r}; type a date or leave it blank for today")
+
+
+# --- Targets ---------------------------------------------------------------------------------
+
+def _read_targets(ws, name: str) -> list[TargetRow]:
+    header = _rows(ws, min_row=TARGETS_HEADER_ROW, max_col=2)[:1]
+    who, kpi = (tuple(header[0]) + (None, None))[:2] if header else (None, None)
+    if not (isinstance(who, str) and who.strip().lower() == "who"
+            and isinstance(kpi, str) and kpi.strip().lower() == "kpi"):
+        raise TrackerFileError(
+            f"{name}: Targets!A{TARGETS_HEADER_ROW}:B{TARGETS_HEADER_ROW} should read "
+            f"'Who', 'KPI' but hold {who!r}, {kpi!r}; put the headers back or {_NEW}")
+    targets: list[TargetRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    first_month = TARGETS_FIRST_MONTH_COL - 1
+    for row, values in enumerate(_rows(ws, min_row=TARGETS_FIRST_ROW), TARGETS_FIRST_ROW):
+        values = list(values)
+        who = values[0] if values else None
+        kpi_name = values[1] if len(values) > 1 else None
+        if _blank(who) or not isinstance(kpi_name, str):
+            continue
+        kpi = _KPI_BY_NAME.get(kpi_name.lower())
+        if kpi is None:
+            continue  # a row of a person's own: kept in the sheet, not a KPI target
+        who = _as_text(who)
+        key = (who.lower(), kpi.id)
+        if key in seen:
+            raise TrackerFileError(
+                f"{name}: Targets rows {seen[key]} and {row} are both for {who} · {kpi.name}; "
+                "keep one (the tabs would add them up)")
+        seen[key] = row
+        months = values[first_month:first_month + 12]
+        months += [None] * (12 - len(months))
+        extra = values[first_month + 12:]
+        while extra and extra[-1] is None:
+            extra.pop()
+        targets.append(TargetRow(who=who, kpi_id=kpi.id, months=months, extra=extra))
+    return targets
+
+
+# --- data sheets -----------------------------------------------------------------------------
+
+def _read_data(ws, sheet: str, name: str) -> DataSheet:
+    rows = iter(ws.iter_rows(values_only=True))
+    header = list(next(rows, ()))
+    keys = [str(h).strip().lower() if not _blank(h) else "" for h in header]
+    known = DATA_COLUMNS[sheet]
+    positions = []
+    for column in known:
+        found = [index for index, key in enumerate(keys) if key == column.lower()]
+        if not found:
+            shown = ", ".join(str(h) for h in header if not _blank(h)) or "nothing"
+            raise TrackerFileError(
+                f"{name}: the {sheet} sheet has no '{column}' column (row 1 holds {shown}); "
+                "put the header back in row 1 (any column will do)")
+        if len(found) > 1:
+            raise TrackerFileError(
+                f"{name}: the {sheet} sheet has two '{column}' columns; rename or delete one")
+        positions.append(found[0])
+    skip = set(positions)
+    skip.update(index for index, key in enumerate(keys) if key == STAGE_CLASS_COLUMN.lower())
+    body = [list(values) for values in rows]
+    extras = []
+    width = max([len(header), *(len(values) for values in body)]) if body else len(header)
+    for index in range(width):
+        if index in skip:
+            continue
+        label = header[index] if index < len(header) else None
+        has_data = any(index < len(values) and values[index] is not None for values in body)
+        # A column with no header and no data carries nothing; nor does an empty one named
+        # "Column7" (the name Excel, and xlkpi refresh, give a table column with no header).
+        if has_data or not (_blank(label) or _AUTO_NAME.fullmatch(str(label))):
+            extras.append(index)
+    order = positions + extras
+    out_header = list(known) + [
+        _as_text(header[i]) if i < len(header) and header[i] is not None else ""
+        for i in extras]
+    out_rows = [[values[i] if i < len(values) else None for i in order] for values in body]
+    while out_rows and all(_blank_cell(value) for value in out_rows[-1]):
+        out_rows.pop()
+    return DataSheet(header=out_header, rows=out_rows)
+
+
+def _blank_cell(value: object) -> bool:
+    return value is None or value == ""
