@@ -319,7 +319,7 @@ def test_only_portable_functions():
     assert used <= {"COUNTIFS", "SUMIFS", "IFERROR", "IF", "DATE", "EOMONTH", "INDEX", "MATCH",
                     "SUBSTITUTE", "LOWER", "OR", "AND", "ISNUMBER", "COUNT", "SUM", "AVERAGE",
                     "PRODUCT", "MIN", "MAX", "YEAR", "MONTH", "INT", "TODAY", "RANK",
-                    "COUNTIF", "ROWS"}, used
+                    "COUNTIF", "ROWS", "CHAR"}, used
 
 
 def test_formula_injection_is_text():

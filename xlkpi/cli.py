@@ -283,32 +283,30 @@ def report(path: Path, period, rep, output):
       xlkpi report tracker.xlsx --period 2026-10 --rep Anna
       xlkpi report tracker.xlsx --period YTD --format csv > ytd.csv
     """
-    from . import files, reader
+    from . import files
     from . import report as reports
+    from .values import paused_gc, read_tracker_values
 
     if path.exists() and files.lock_files(path):
         click.echo(f"Note: {path.name} is open in Excel; changes not saved there are not in "
                    "this report.", err=True)
     if path.exists() and path.stat().st_size > 2_000_000:
         _progress(f"Reading {path}...")
-    wb = files.open_tracker(path, values=True)
-    try:
-        tracker = reader.read_tracker(wb, path.name)
-    finally:
-        wb.close()
-    computed = reports.Report(tracker)
-    rows = computed.rows(period, rep)
-    if output == "json":
-        click.echo(reports.to_json(rows))
-    elif output == "csv":
-        click.echo(reports.to_csv(rows), nl=False)
-    else:
-        settings = tracker.settings
-        through = computed.months[computed.months_to_date - 1].label
-        click.echo(f"{path.name}: fiscal year {settings.year}, year to date through {through}, "
-                   f"amounts in {settings.currency}")
-        click.echo()
-        click.echo(reports.to_table(rows, settings.currency))
+    with paused_gc(freeze=True):  # the rows live until the command ends: no collection
+        tracker = read_tracker_values(path)  # python-calamine: the values, ten times faster
+        computed = reports.Report(tracker)
+        rows = computed.rows(period, rep)
+        if output == "json":
+            text = reports.to_json(rows) + "\n"
+        elif output == "csv":
+            text = reports.to_csv(rows)
+        else:
+            settings = tracker.settings
+            through = computed.months[computed.months_to_date - 1].label
+            text = (f"{path.name}: fiscal year {settings.year}, year to date through {through}, "
+                    f"amounts in {settings.currency}\n\n"
+                    + reports.to_table(rows, settings.currency) + "\n")
+    click.echo(text, nl=False)
 
 
 # --- template ------------------------------------------------------------------------------------

@@ -94,7 +94,10 @@ ROW_KINDS = ("Target", "Actual", "Attainment")
 YTD_HEADER = "Year to date"
 
 # What columns.stage_class removes from a stage before matching (tests keep the two in step).
-STAGE_STRIPPED = (" ", "-", "_")
+# The same characters as columns.stage_class removes; CHAR() spells those a formula can't.
+STAGE_STRIPPED = (" ", "\u00a0", "\t", "\n", "\r", "-", "_")
+_STRIPPED_IN_FORMULA = {" ": '" "', "\u00a0": '"\u00a0"', "\t": "CHAR(9)",
+                        "\n": "CHAR(10)", "\r": "CHAR(13)", "-": '"-"', "_": '"_"'}
 
 # Red / amber / green by attainment.
 RED_BELOW, GREEN_FROM = 0.8, 1.0
@@ -293,7 +296,7 @@ def stage_class_formula(stage_cell: str) -> str:
     key_list = ",".join(f'"{key}"' for key in keys)
     squeezed = stage_cell
     for char in STAGE_STRIPPED:
-        squeezed = f'SUBSTITUTE({squeezed},"{char}","")'
+        squeezed = f'SUBSTITUTE({squeezed},{_STRIPPED_IN_FORMULA[char]},"")'
     tame = f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(LOWER({squeezed}),"~","#"),"*","#"),"?","#")'
     return (f'=IF({stage_cell}="","",IFERROR(INDEX({{{labels}}},'
             f'MATCH({tame},{{{key_list}}},0)),"Open"))')

@@ -1,0 +1,470 @@
+"""A tracker's cell values, read fast, for ``xlkpi report``: python-calamine reads the cells and
+:func:`xlkpi.reader.read_tracker` makes them the Tracker.
+
+openpyxl takes most of a minute to read a tracker of a million data cells; python-calamine (a
+Rust reader) reads the same values about ten times faster. Like openpyxl's ``data_only`` it gives
+the value a formula cell last showed, which is what a report reads (a date typed as
+=DATE(2026,1,5) is a date).
+
+What the Tracker holds is the reader's business: settings by their labels, target rows by Who
+and KPI name, data columns by header name wherever they stand, extra columns, trailing blank
+rows dropped, blank rows in the middle kept for the row numbers of messages, and every message.
+So this module hands :func:`~xlkpi.reader.read_tracker` a read-only, workbook-like view
+(:class:`ValuesWorkbook`: ``sheetnames``, ``wb[name]``, ``ws.iter_rows(values_only=True)``)
+whose cells are what openpyxl would give for the same file (``load_workbook(path,
+read_only=True, data_only=True)``). Where calamine differs, the cells are made equal:
+
+- a blank cell is "" in calamine: None, as in openpyxl;
+- a number is always a float in calamine; openpyxl gives an int where the file holds a whole
+  number written without a point or exponent, which is every whole number below 10**16 as
+  Excel, LibreOffice and openpyxl write them: those become ints;
+- a date-formatted whole day is a ``date`` in calamine: a ``datetime`` at midnight, as in
+  openpyxl (datetimes with a time, times and durations already agree, to the millisecond);
+- an error cell (#N/A, #DIV/0!...) is blank in calamine; openpyxl gives its text. Where a
+  blank counts for something (a blank number is 0, a blank EndDate a customer still active)
+  that would silently change a number, so there, and in Settings and Targets, the sheet's XML
+  is searched for error cells, which get their text and stop the report as before
+  ("Opportunities row 8: Amount '#N/A' is not a number"). Elsewhere (the dates of events,
+  owners, stages, names, extra columns) an error stays blank: the tracker's COUNTIFS do not
+  count an error either, so report and workbook agree, and searching there would add a sixth
+  to the reading time (the XML inflated a second time) for cells that change no number.
+
+Left as calamine gives them (tests/test_values.py): whole numbers beyond 2**53 (calamine parses
+them as floats), a number outside Excel's dates in a date-formatted cell (openpyxl: a datetime
+before 1900 or "#VALUE!"; calamine: a time or the number), a time within half a millisecond of
+a rounding step, and an empty text, such as a formula's "" (None here, "" to openpyxl: blank to
+the reader and the report alike).
+
+Checks first: the file is checked as :func:`xlkpi.files.open_tracker` checks it (no such file,
+not an xlsx, damaged, a zip or XML bomb), with its messages. Should python-calamine be missing,
+or fail on a workbook, the file is read with openpyxl instead: slower, same Tracker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+import os
+import posixpath
+import re
+import xml.etree.ElementTree as ElementTree
+import zipfile
+from collections.abc import Iterator, Sequence
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+
+from . import files, reader
+from .layout import DATA_COLUMNS, DATA_SHEETS, SETTINGS, TARGETS, DataSheet, Tracker
+
+# openpyxl reads a number as an int unless its text has a point or an exponent; Excel,
+# LibreOffice and openpyxl ("%.16g") write whole numbers below this without either.
+_WHOLE_BELOW = 1e16
+_CHUNK = 1 << 18  # bytes of sheet XML searched at a time for error cells (fits a cache)
+# An error cell: <c r="D8" t="e"><f>1/0</f><v>#DIV/0!</v></c>, as every writer we know writes
+# it (Excel, LibreOffice, openpyxl); the search for the mark is what the check costs, after
+# inflating the XML, so it is one pass of one simple pattern.
+_ERROR_MARK = re.compile(rb"t=[\"']e[\"']")
+_SEAM = 8  # bytes kept from the end of one chunk, so that a mark across two is found
+# Data columns where an error cell read as blank counts as the tracker's formulas count the
+# error: not at all (COUNTIFS matches no error), so a row with an error date is not counted in
+# the period, an error owner is no rep's and an error stage neither won nor lost; names are not
+# counted. In the other columns a blank counts (a blank number is 0, a blank EndDate a customer
+# still active): a sheet with a blank cell there has its XML searched for error cells, so that
+# an error stops the report, naming the row, as openpyxl's reading does.
+_ERROR_AS_BLANK = frozenset({"Lead", "Owner", "LeadDate", "SQLDate", "Source", "SpendDate",
+                             "Channel", "Opportunity", "CreatedDate", "CloseDate", "Stage",
+                             "SendDate", "Customer", "StartDate"})
+_BLANK_COUNTS = {sheet: frozenset(column.lower() for column in columns
+                                  if column not in _ERROR_AS_BLANK)
+                 for sheet, columns in DATA_COLUMNS.items()}
+_ERROR_CELL = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*?\bt=[\"']e[\"'][^>]*)>(.*?)"
+                         rb"</(?:[\w.-]+:)?c>", re.S)
+_REF = re.compile(rb"\br\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?([0-9]+)[\"']")
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)<", re.S)
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def read_tracker_values(path: str | os.PathLike) -> Tracker:
+    """The Tracker a person typed into the workbook at ``path``, formulas as the values they last
+    showed: what :func:`xlkpi.reader.read_tracker` gives for ``files.open_tracker(path,
+    values=True)``, read about ten times faster. A TrackerFileError (one line: what is wrong and
+    what to do) when the file is missing, not an xlsx, damaged, too large or not a tracker."""
+    path = Path(path)
+    check_file(path)
+    try:
+        from python_calamine import CalamineError, CalamineWorkbook
+    except ImportError:  # not installed (or no wheel for the platform): openpyxl reads it
+        return _read_with_openpyxl(path)
+    with paused_gc():
+        try:
+            try:
+                return _read_with_calamine(CalamineWorkbook, path, columns_only=True)
+            except _Unusual:  # the reader made something unforeseen of the columns
+                return _read_with_calamine(CalamineWorkbook, path, columns_only=False)
+        except (CalamineError, zipfile.BadZipFile, ElementTree.ParseError, _Unusual):
+            # calamine cannot read it, or it is unusual enough to leave to openpyxl, which
+            # then reads it or gives its own one-line message for what is damaged
+            return _read_with_openpyxl(path)
+
+
+@contextlib.contextmanager
+def paused_gc(freeze: bool = False) -> Iterator[None]:
+    """Python's cyclic garbage collector paused, then as it was.
+
+    Reading a tracker makes hundreds of thousands of lists and millions of cells, none in a
+    cycle, and the collector would walk them all again and again (half the time of building
+    the rows). Once it runs again, its first collection walks everything made meanwhile; with
+    ``freeze`` (for a command that ends soon after) that is skipped: what exists then is moved
+    out of the collector's sight for good (gc.freeze; reference counting still frees it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def check_file(path: Path) -> None:
+    """files.open_tracker's checks of the file, before any reader touches it.
+
+    open_tracker says what is wrong with anything that is not a file with an .xlsx or .xlsm
+    name (no such file, a folder, an .xls, a .csv...), so such a path goes to it; then the
+    archive check (not a zip, not a workbook, damaged, a zip bomb, an XML bomb).
+    """
+    if not path.is_file() or path.suffix.lower() not in files.EXTENSIONS:
+        files.open_tracker(path, values=True).close()
+    files._check_archive(path)  # private to files.py: a public check_archive is asked for
+
+
+def _read_with_calamine(calamine, path: Path, columns_only: bool) -> Tracker:
+    with ValuesWorkbook(calamine.from_path(str(path)), path, columns_only) as wb:
+        tracker = reader.read_tracker(wb, path.name)
+        for name, sheet in tracker.data.items():
+            sheet.rows = wb.data_rows(name, sheet)
+    return tracker
+
+
+def _read_with_openpyxl(path: Path) -> Tracker:
+    wb = files.open_tracker(path, values=True)
+    try:
+        return reader.read_tracker(wb, path.name)
+    finally:
+        wb.close()
+
+
+class _Unusual(Exception):
+    """Something this module leaves to openpyxl (an error cell without a reference...)."""
+
+
+class ValuesWorkbook:
+    """The part of an openpyxl read-only, data-only workbook that reader.read_tracker uses:
+    ``sheetnames``, ``wb[name]`` and ``ws.iter_rows(values_only=True)``, over python-calamine.
+    A sheet is read when first asked for.
+
+    With ``columns_only`` (the fast way), a data sheet shows the reader two rows: its header,
+    and in each column that holds anything the column's index (None in an empty column). The
+    reader then decides, by its own rules, which columns the Tracker keeps and in which order,
+    and its one data row says which column each is; :meth:`data_rows` then builds the rows
+    from the columns, converted once each and put together in C, rather than cell by cell.
+    Without it, every sheet shows all its rows."""
+
+    def __init__(self, book, path: Path, columns_only: bool = True):
+        self._book = book
+        self._archive = zipfile.ZipFile(path)
+        self._columns_only = columns_only
+        self.sheetnames: list[str] = list(book.sheet_names)
+        self._sheets: dict[str, ValuesSheet] = {}
+        self._columns: dict[str, list[Sequence]] = {}  # a data sheet's columns, below row 1
+        self._parts: dict[str, str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.sheetnames
+
+    def __getitem__(self, name: str) -> ValuesSheet:
+        if name not in self.sheetnames:
+            raise KeyError(f"Worksheet {name} does not exist.")
+        if name not in self._sheets:
+            self._sheets[name] = ValuesSheet(name, self._read(name))
+        return self._sheets[name]
+
+    def _read(self, name: str) -> list[tuple]:
+        """The rows the reader is shown (see the class); error cells with their text where
+        they matter (see _ERROR_AS_BLANK)."""
+        grid = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        if not (self._columns_only and name in DATA_SHEETS and grid):
+            if _errors_matter(name, grid):
+                self._patch_errors(name, grid)
+            return as_openpyxl_values(grid)
+        columns = _columns(grid[1:], len(grid[0]))
+        if _blank_counts(name, grid[0], columns) and self._patch_errors(name, grid):
+            columns = _columns(grid[1:], len(grid[0]))
+        self._columns[name] = columns
+        header = tuple(as_openpyxl_column(grid[0]))
+        # in each column that holds anything its index; "" is a blank cell to calamine
+        return [header, tuple(index if _has_data(column) else None
+                              for index, column in enumerate(columns))]
+
+    def data_rows(self, name: str, sheet: DataSheet) -> list[list]:
+        """The rows of the data sheet ``name`` for the DataSheet that read_tracker made of it
+        (its header; its one row: the index of each column it keeps, None for an empty one)."""
+        columns = self._columns.get(name)
+        if columns is None:  # not read by columns: the reader's rows are the rows
+            return sheet.rows
+        indexes = sheet.rows[0] if sheet.rows else [None] * len(sheet.header)
+        if (len(sheet.rows) > 1 or len(indexes) != len(sheet.header)
+                or any(not (index is None or type(index) is int and 0 <= index < len(columns))
+                       for index in indexes)):
+            raise _Unusual(f"the reader made something else of {name}'s columns")
+        height = len(columns[0]) if columns else 0
+        kept = [as_openpyxl_column(columns[index]) if index is not None
+                else repeat(None, height) for index in indexes]
+        rows = list(map(list, zip(*kept, strict=True)))
+        while rows and not any(cell is not None and cell != "" for cell in rows[-1]):
+            rows.pop()  # blank rows at the bottom, as the reader drops them
+        return rows
+
+    def close(self) -> None:
+        close = getattr(self._book, "close", None)  # python-calamine 0.3 and later
+        if close is not None:
+            close()
+        self._archive.close()
+
+    def __enter__(self) -> ValuesWorkbook:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _patch_errors(self, name: str, grid: list[list]) -> bool:
+        """Give the sheet's error cells, blank in calamine's ``grid``, their text (openpyxl's
+        value); whether there were any."""
+        errors = self._error_cells(name)
+        for (row, col), text in errors.items():
+            while row >= len(grid):
+                grid.append([])
+            if col >= len(grid[row]):
+                grid[row].extend([""] * (col + 1 - len(grid[row])))
+            grid[row][col] = text
+        if errors:
+            _even(grid)
+        return bool(errors)
+
+    # --- error cells, from the sheet's XML ------------------------------------------------------
+
+    def _part(self, name: str) -> str:
+        """The sheet's XML part in the archive, from xl/workbook.xml and its relationships."""
+        if self._parts is None:
+            workbook = ElementTree.fromstring(self._archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(self._archive.read("xl/_rels/workbook.xml.rels"))
+            targets = {rel.get("Id"): rel.get("Target", "")
+                       for rel in rels.iter(f"{_NS_RELS}Relationship")}
+            self._parts = {}
+            for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
+                target = targets.get(sheet.get(f"{_NS_R}id"), "")
+                part = (target.lstrip("/") if target.startswith("/")
+                        else posixpath.normpath(posixpath.join("xl", target)))
+                self._parts[sheet.get("name", "")] = part
+        if name not in self._parts:
+            raise _Unusual(f"no part for the sheet {name}")
+        return self._parts[name]
+
+    def _error_cells(self, name: str) -> dict[tuple[int, int], str]:
+        """(row, column) from 0 → the text of each error cell of the sheet: openpyxl's value."""
+        part = self._part(name)
+        if not _has_error_cell(self._archive, part):
+            return {}
+        found = {}
+        for match in _ERROR_CELL.finditer(self._archive.read(part)):
+            ref = _REF.search(match.group(1))
+            value = _VALUE.search(match.group(2))
+            if ref is None:
+                raise _Unusual(f"{name}: an error cell without a reference")
+            if value is None:
+                continue  # no value: openpyxl reads it as blank too
+            letters, number = ref.groups()
+            found[int(number) - 1, _column_index(letters.decode("ascii"))] = _unescape(
+                value.group(1).decode("utf-8"))
+        return found
+
+
+def _errors_matter(name: str, grid: list[list]) -> bool:
+    """Whether error cells, which calamine shows blank, could change the Tracker's meaning:
+    anywhere in Settings and Targets (small sheets); in a data sheet, a blank cell in a column
+    where a blank counts (see _ERROR_AS_BLANK). Only then is the sheet's XML searched."""
+    if name in (SETTINGS, TARGETS):
+        return True
+    if name not in DATA_SHEETS or len(grid) < 2:
+        return False
+    return _blank_counts(name, grid[0], _columns(grid[1:], len(grid[0])))
+
+
+def _blank_counts(name: str, header: list, columns: list[Sequence]) -> bool:
+    """Whether a column of the data sheet where a blank counts (by its header) has a blank."""
+    counting = _BLANK_COUNTS[name]
+    return any(isinstance(label, str) and label.strip().lower() in counting and "" in column
+               for label, column in zip(header, columns, strict=True))
+
+
+def _columns(rows: list[list], width: int) -> list[Sequence]:
+    """The columns of rows of ``width`` cells (calamine's are all as wide)."""
+    if not rows:
+        return [() for _ in range(width)]
+    try:
+        return list(zip(*rows, strict=True))
+    except ValueError:  # not all as wide after all
+        _even(rows)
+        return list(zip(*rows, strict=True))
+
+
+def _even(grid: list[list]) -> None:
+    """Every row as wide as the widest, with blank cells."""
+    width = max(map(len, grid))
+    for cells in grid:
+        cells.extend([""] * (width - len(cells)))
+
+
+def _has_data(column: Sequence) -> bool:
+    """Whether a column of calamine's cells holds anything ("" is a blank cell)."""
+    if not column:
+        return False
+    return column[0] != "" or column[-1] != "" or column.count("") < len(column)
+
+
+def _has_error_cell(archive: zipfile.ZipFile, part: str) -> bool:
+    """Whether the sheet's XML holds a cell of type "e", searched a chunk at a time."""
+    with archive.open(part) as xml:
+        tail = b""
+        while chunk := xml.read(_CHUNK):
+            if _ERROR_MARK.search(chunk) or _ERROR_MARK.search(tail + chunk[:_SEAM]):
+                return True
+            tail = chunk[-_SEAM:]
+    return False
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters.upper():
+        index = index * 26 + ord(letter) - 64
+    return index - 1
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+class ValuesSheet:
+    """One sheet's values as openpyxl's read-only worksheet gives them (rows as tuples, None
+    for a blank, row 1 first)."""
+
+    def __init__(self, title: str, rows: list[tuple]):
+        self.title = title
+        self._rows = rows
+
+    @property
+    def max_row(self) -> int:
+        return len(self._rows)
+
+    @property
+    def max_column(self) -> int:
+        return len(self._rows[0]) if self._rows else 0
+
+    def iter_rows(self, min_row: int | None = None, max_row: int | None = None,
+                  min_col: int | None = None, max_col: int | None = None,
+                  values_only: bool = False) -> Iterator[tuple]:
+        """Rows min_row..max_row (1-based, inclusive) of columns min_col..max_col, each padded
+        with None to max_col when it is given. Values only: there are no cell objects here."""
+        if not values_only:
+            raise NotImplementedError("a ValuesWorkbook holds values only: "
+                                      "iter_rows(values_only=True)")
+        first = max((min_row or 1) - 1, 0)
+        rows = self._rows[first:max_row] if max_row is not None else self._rows[first:]
+        start = max((min_col or 1) - 1, 0)
+        if start == 0 and max_col is None:
+            return iter(rows)
+        width = None if max_col is None else max_col - start
+        return (_window(row, start, width) for row in rows)
+
+
+def _window(row: tuple, start: int, width: int | None) -> tuple:
+    cells = row[start:] if width is None else row[start:start + width]
+    if width is not None and len(cells) < width:
+        cells += (None,) * (width - len(cells))
+    return cells
+
+
+# --- calamine's values as openpyxl's ---------------------------------------------------------
+
+_BLANK = {"": None}
+_NONE = type(None)
+_NUMBERS_OR_BLANK = frozenset({float, _NONE})
+_DAYS_OR_TEXT = frozenset({dt.date, dt.datetime, str})
+
+
+class _Days(dict):
+    """Cell → openpyxl's value, for a column of dates: "" (blank) → None, a date → the datetime
+    at its midnight (each distinct date converted once), anything else as it is."""
+
+    __slots__ = ()
+
+    def __init__(self):
+        super().__init__(_BLANK)
+
+    def __missing__(self, cell):
+        if type(cell) is not dt.date:  # a datetime or a text: as it is (and not kept)
+            return cell
+        self[cell] = midnight = dt.datetime(cell.year, cell.month, cell.day)
+        return midnight
+
+
+def _whole(cell):
+    if type(cell) is float and cell.is_integer() and -_WHOLE_BELOW < cell < _WHOLE_BELOW:
+        return int(cell)
+    return cell
+
+
+def _whole_numbers(column: list) -> list:
+    """A column of floats and None with each whole number (below 10**16) as an int."""
+    numbers = np.fromiter(column, np.float64, count=len(column))  # None becomes NaN
+    with np.errstate(invalid="ignore"):
+        whole = (numbers == np.trunc(numbers)) & (np.abs(numbers) < _WHOLE_BELOW)  # not NaN
+    if not whole.any():
+        return column
+    cells = np.empty(len(column), dtype=object)
+    cells[:] = column
+    cells[whole] = numbers[whole].astype(np.int64)  # stored as Python ints
+    return cells.tolist()
+
+
+def as_openpyxl_column(column: Sequence) -> Sequence:
+    """One column of calamine's cells as openpyxl gives them (see the module's docstring)."""
+    types = set(map(type, column))
+    if dt.date in types and types <= _DAYS_OR_TEXT:  # dates, maybe blanks: one pass
+        return list(map(_Days().__getitem__, column))
+    if str in types and "" in column:
+        column = list(map(_BLANK.get, column, column))  # "" → None, any other cell as it is
+        # whether text is left matters below only among numbers or dates
+        types = set(map(type, column)) if len(types) > 1 else {str, _NONE}
+    if float in types:
+        column = (_whole_numbers(column) if types <= _NUMBERS_OR_BLANK
+                  else list(map(_whole, column)))
+    if dt.date in types:  # among numbers or booleans: True == 1 == 1.0 as keys of _Days
+        days = _Days()
+        column = [days[cell] if type(cell) is dt.date else cell for cell in column]
+    return column
+
+
+def as_openpyxl_values(grid: list[list]) -> list[tuple]:
+    """calamine's grid of a sheet (``to_python(skip_empty_area=False)``) as openpyxl's rows."""
+    if not grid:
+        return []
+    columns = map(as_openpyxl_column, _columns(grid, len(grid[0])))
+    return list(zip(*columns, strict=True))
