@@ -361,3 +361,16 @@ def test_formats():
     assert table[3].split()[-3:] == ["EUR", "200", "-"]  # CAC: whole amounts; no target
     assert "66.7%" in table[5]  # close rate 2 / 3
     assert len({len(line) for line in table[:2]}) == 1  # the rule is as wide as the header
+
+
+def test_csv_never_carries_a_formula():
+    """A rep named like a formula must not run when the CSV is opened in a spreadsheet."""
+    from xlkpi.report import to_csv
+
+    rows = [{"rep": "=1+1", "kpi": "deals_won", "period": "2026-10", "target": None,
+             "actual": -3, "attainment": None},
+            {"rep": "@SUM(A1)", "kpi": "deals_won", "period": "2026-10", "target": 2,
+             "actual": 1, "attainment": 0.5}]
+    lines = to_csv(rows).splitlines()
+    assert lines[1] == "'=1+1,deals_won,2026-10,,-3,"
+    assert lines[2] == "'@SUM(A1),deals_won,2026-10,2,1,0.5"

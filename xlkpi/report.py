@@ -458,13 +458,21 @@ def to_json(rows: list[dict]) -> str:
                                     for text in map(_row_json, rows)) + "\n]"
 
 
+def _csv_text(value: object) -> object:
+    """Text that a spreadsheet would run as a formula (a rep named "=1+1") gets a leading "'"."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict]) -> str:
     """CSV with a header row; numbers unformatted (rates as fractions), blank for no number."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(KEYS)
     for row in rows:
-        writer.writerow(["" if _clean(row[key]) is None else row[key] for key in KEYS])
+        writer.writerow(["" if _clean(row[key]) is None else _csv_text(row[key])
+                         for key in KEYS])
     return out.getvalue()
 
 
