@@ -2,8 +2,10 @@
 
 Random edits to a tracker (typed targets: blanks, zeros, decimals, text notes; reps added,
 renamed and removed in Settings; data rows appended and deleted; extra columns; a sheet of the
-user's own) → read_tracker → regenerate → save → load: every typed cell is unchanged, each rep
-now in Settings has a tab, a removed rep's tab is gone and its Targets rows are kept.
+user's own) → read_tracker → regenerate → save → load: every typed cell is unchanged, except
+that the data rows are grouped by owner again (every row kept whole, each rep's rows in typed
+order), each rep now in Settings has a tab, a removed rep's tab is gone and its Targets rows
+are kept.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+from collections import Counter
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter, range_boundaries
 
@@ -161,7 +164,8 @@ def apply(wb: openpyxl.Workbook, change: dict) -> None:
 
 
 def typed_cells(wb: openpyxl.Workbook) -> dict:
-    """Every cell a person typed: (sheet, coordinate) → (value, data type)."""
+    """Every cell a person typed outside the data rows: (sheet, coordinate) → (value, data
+    type). The data rows are in data_rows: refresh may reorder them."""
     cells = {}
 
     def take(ws, rows, skip_col=None):
@@ -180,22 +184,64 @@ def typed_cells(wb: openpyxl.Workbook) -> dict:
                                     min_col=workbook.TARGETS_EXTRA_COL))
     for sheet in DATA_SHEETS:
         ws = wb[sheet]
-        header = [str(c.value).lower() for c in ws[1]]
-        stage_col = (header.index(STAGE_CLASS_COLUMN.lower()) + 1
-                     if STAGE_CLASS_COLUMN.lower() in header else None)
-        take(ws, ws.iter_rows(), stage_col)
+        take(ws, ws.iter_rows(max_row=1))
     if USER_SHEET in wb.sheetnames:
         take(wb[USER_SHEET], wb[USER_SHEET].iter_rows())
     return cells
 
 
+def data_rows(wb: openpyxl.Workbook) -> dict[str, tuple[int, list[tuple]]]:
+    """Sheet → (the Owner column, every data row below the header as a tuple of (column,
+    value, data type) of its typed cells: all columns, a person's too, StageClass left out)."""
+    rows = {}
+    for sheet in DATA_SHEETS:
+        ws = wb[sheet]
+        header = [str(c.value).lower() for c in ws[1]]
+        stage_col = (header.index(STAGE_CLASS_COLUMN.lower()) + 1
+                     if STAGE_CLASS_COLUMN.lower() in header else None)
+        owner_col = header.index("owner") + 1 if "owner" in header else None
+        found = []
+        for row in ws.iter_rows(min_row=2):
+            found.append(tuple((cell.column, cell.value, cell.data_type) for cell in row
+                               if cell.value is not None and cell.column != stage_col))
+        rows[sheet] = (owner_col, found)
+    return rows
+
+
+def regrouped(rows: dict, reps: list[str]) -> dict[str, list[tuple]]:
+    """The data rows in the order refresh gives them: workbook.grouped_order by the owner
+    (each rep's rows together, in typed order; other owners, then blank rows, last); blank rows
+    are dropped (at the end they are no row at all)."""
+    out = {}
+    for sheet, (owner_col, found) in rows.items():
+        if owner_col is not None:
+            owners = [next((value for col, value, _ in row if col == owner_col), None)
+                      for row in found]
+            blank = [all(value == "" for _, value, _ in row) for row in found]
+            found = [found[index] for index in workbook.grouped_order(owners, reps, blank)]
+        out[sheet] = [row for row in found if any(value != "" for _, value, _ in row)]
+    return out
+
+
+# Found by the CI profile: a blank row between typed rows of Spend (no Owner column, so
+# refresh keeps it where it is).
+BLANK_ROW_BETWEEN = {
+    "reps": list(BASE_REPS), "currency": None, "as_of": None, "targets": [],
+    "new_target_rows": [], "delete": {sheet: [] for sheet in DATA_SHEETS},
+    "append": {sheet: [[None] * 8, [None, None, 0] + [None] * 5] for sheet in DATA_SHEETS},
+    "extra_column": None, "user_sheet": False, "move_column": False,
+}
+
+
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(change=edits())
+@example(change=BLANK_ROW_BETWEEN)
 def test_refresh_keeps_what_a_person_typed(change):
     wb = openpyxl.load_workbook(io.BytesIO(base_bytes()))
     old_titles = set(workbook.generated_sheets(wb))
     apply(wb, change)
     before = typed_cells(wb)
+    before_rows = data_rows(wb)
     tracker = reader.read_tracker(wb, "tracker.xlsx")
     assert tracker.settings.reps == change["reps"]
 
@@ -205,11 +251,23 @@ def test_refresh_keeps_what_a_person_typed(change):
     changed = {key: (value, after.get(key)) for key, value in before.items()
                if after.get(key) != value}
     assert not changed, changed
+    # Every data row is kept whole (a person's columns too) and only its place changes: the
+    # rows are grouped by owner, each rep's rows in their typed order.
+    after_rows = regrouped(data_rows(after_wb), [])  # blank rows dropped, order as it is
+    expected_rows = regrouped(before_rows, change["reps"])
+    for sheet in DATA_SHEETS:
+        assert Counter(after_rows[sheet]) == Counter(expected_rows[sheet]), sheet
+        assert after_rows[sheet] == expected_rows[sheet], sheet
 
     # The tracker reads back the same, plus empty Targets rows for new (who, KPI) pairs.
     again = reader.read_tracker(after_wb, "tracker.xlsx")
     assert again.settings == tracker.settings
-    assert again.data == tracker.data
+    for sheet in DATA_SHEETS:
+        assert again.data[sheet].header == tracker.data[sheet].header
+        # A blank row carries nothing typed; where it ends up (dropped at the end, kept
+        # between rows of a sheet without an Owner column) does not matter.
+        assert Counter(tuple(row) for row in again.data[sheet].rows if not blank_row(row)) == (
+            Counter(tuple(row) for row in tracker.data[sheet].rows if not blank_row(row))), sheet
     assert again.targets[:len(tracker.targets)] == tracker.targets
     assert all(row.months == [None] * 12 and row.extra == []
                for row in again.targets[len(tracker.targets):])
@@ -242,15 +300,19 @@ def test_refresh_keeps_what_a_person_typed(change):
     for sheet in DATA_SHEETS:
         ws = after_wb[sheet]
         table = ws.tables[sheet]
-        rows = len(tracker.data[sheet].rows)
+        rows = len(again.data[sheet].rows)
         assert range_boundaries(table.ref)[3] == max(rows + 1, 2)
         assert table.column_names == [str(c.value) for c in ws[1]][:len(table.column_names)]
     ws = after_wb[OPPORTUNITIES]
     header = [c.value for c in ws[1]]
     stage = get_column_letter(header.index("Stage") + 1)
     stage_class = header.index(STAGE_CLASS_COLUMN) + 1
-    for row in range(2, len(tracker.data[OPPORTUNITIES].rows) + 2):
+    for row in range(2, len(again.data[OPPORTUNITIES].rows) + 2):
         assert ws.cell(row, stage_class).value == workbook.stage_class_formula(f"{stage}{row}")
+
+
+def blank_row(row: list) -> bool:
+    return all(value is None or value == "" for value in row)
 
 
 def test_refresh_twice_changes_nothing():

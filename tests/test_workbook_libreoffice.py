@@ -204,16 +204,25 @@ def check_leaderboard(ws, reps: list[str], per_rep: dict) -> None:
 
 
 def check_stage_classes(ws, tracker: Tracker) -> None:
-    """StageClass, computed by LibreOffice, equals columns.stage_class for every table row."""
+    """StageClass, computed by LibreOffice, equals columns.stage_class of the same row's Stage
+    for every table row (the rows are written grouped by owner, so in another order than the
+    tracker's), and every stage of the tracker is on the sheet."""
     header = [cell.value for cell in ws[1]]
     stage_col = header.index("StageClass") + 1
+    stage_of = header.index("Stage") + 1
     last = range_boundaries(ws.tables[OPPORTUNITIES].ref)[3]
     names = {1: "Won", -1: "Lost", 0: "Open"}
-    for row, stage in enumerate(column(tracker, OPPORTUNITIES, "Stage"), 2):
-        if row > last:
-            break
+    stages = []
+    for row in range(2, last + 1):
+        stage = ws.cell(row, stage_of).value
+        stages.append(stage)
         want = "" if stage is None or stage == "" else names[stage_class(stage)]
         assert (ws.cell(row, stage_col).value or "") == want, (row, stage)
+    def key(stage):
+        return repr("" if stage is None else stage)
+
+    typed = column(tracker, OPPORTUNITIES, "Stage")[:last - 1]
+    assert sorted(map(key, stages)) == sorted(map(key, typed))
 
 
 def append_below_tables(wb, tracker: Tracker) -> None:

@@ -22,21 +22,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
 from openpyxl.formatting.rule import FormulaRule
+from openpyxl.formula.translate import Translator
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import __version__
-from .columns import WON_STAGES
+from .columns import WON_STAGES, owner_key
 from .errors import InputError, TrackerFileError
 from .kpis import KPIS, Kpi
 from .layout import (
@@ -90,14 +92,34 @@ TAB_WHO_ROW, TAB_NOTE_ROW, TAB_HEADER_ROW, TAB_THROUGH_ROW, TAB_FIRST_ROW = 2, 3
 TAB_FIRST_MONTH_COL = 3  # C..N: the twelve fiscal months
 TAB_YTD_COL = TAB_FIRST_MONTH_COL + 12  # O
 TAB_CRITERION_COL = TAB_YTD_COL + 1  # P (hidden): "=name" with wildcards escaped
+TAB_MATCH_ROW = TAB_NOTE_ROW  # P3 (hidden): the name with wildcards escaped, for MATCH
+# Rep tabs, hidden Q:U, one row per data sheet with an Owner column from row 2: the sheet, the
+# number of rows owned by the rep, the first and last row of their block, and whether those
+# rows are all theirs (the block is contiguous). See _owner_blocks.
+TAB_BLOCK_FIRST_ROW = TAB_WHO_ROW
+TAB_BLOCK_SHEET_COL, TAB_BLOCK_COUNT_COL, TAB_BLOCK_FIRST_COL, TAB_BLOCK_LAST_COL, \
+    TAB_BLOCK_OK_COL = range(TAB_CRITERION_COL + 1, TAB_CRITERION_COL + 6)  # Q R S T U
+# Per KPI row (hidden, same row as the Actual): won revenue in the period before the first
+# month (P) and before the year to date (Q), which revenue growth divides by.
+TAB_PREVIOUS_FIRST_COL, TAB_PREVIOUS_YTD_COL = TAB_CRITERION_COL, TAB_CRITERION_COL + 1
+# Finding the tab's Targets row (hidden): P4 the first Targets row of the tab's who; on each
+# Target row, P the Targets row of (who, KPI) when there is exactly one, else 0; Q how many
+# rows there are; R the candidate row checked in P. See _target_formula.
+TAB_TARGETS_WHO_ROW = TAB_HEADER_ROW  # P4
+TAB_TARGET_ROW_COL, TAB_TARGET_COUNT_COL, TAB_TARGET_CANDIDATE_COL = range(
+    TAB_CRITERION_COL, TAB_CRITERION_COL + 3)  # P Q R
 ROW_KINDS = ("Target", "Actual", "Attainment")
 YTD_HEADER = "Year to date"
 
-# What columns.stage_class removes from a stage before matching (tests keep the two in step).
-# The same characters as columns.stage_class removes; CHAR() spells those a formula can't.
+# What columns.stage_class removes from a stage before matching (tests keep the two in step),
+# and how the StageClass formula writes each character. The no-break space is written as itself
+# in a string: UNICHAR needs the _xlfn. prefix in a file (without it LibreOffice and Excel show
+# #NAME?) and is missing from Excel 2010, and CHAR(160) is another character on a Mac.
 STAGE_STRIPPED = (" ", "\u00a0", "\t", "\n", "\r", "-", "_")
 _STRIPPED_IN_FORMULA = {" ": '" "', "\u00a0": '"\u00a0"', "\t": "CHAR(9)",
                         "\n": "CHAR(10)", "\r": "CHAR(13)", "-": '"-"', "_": '"_"'}
+# The data sheets with an Owner column: the rep tabs read each through the rep's owner block.
+OWNED_SHEETS = tuple(name for name in DATA_SHEETS if "Owner" in DATA_COLUMNS[name])
 
 # Red / amber / green by attainment.
 RED_BELOW, GREEN_FROM = 0.8, 1.0
@@ -147,7 +169,8 @@ def new_workbook(tracker: Tracker) -> Workbook:
     _write_settings(wb.create_sheet(SETTINGS), tracker.settings)
     _write_targets(wb.create_sheet(TARGETS), tracker)
     for name in DATA_SHEETS:
-        _write_data_sheet(wb.create_sheet(name), name, tracker.data.get(name))
+        _write_data_sheet(wb.create_sheet(name), name, tracker.data.get(name),
+                          tracker.settings.reps)
     wb.properties.creator = MARKER
     wb.properties.title = "Sales KPI tracker"
     _generate(wb, tracker)
@@ -162,9 +185,10 @@ def regenerate(wb: Workbook, tracker: Tracker) -> None:
     ``tracker`` is what ``reader.read_tracker`` read from ``wb``. Start, Team, the rep tabs,
     Leaderboard and ``_xlkpi`` are written again (rep tabs for the reps now in Settings);
     Settings' calculated cells, Targets' month headers and missing Targets rows, and each data
-    sheet's StageClass column and table range are brought up to date. Nothing else changes:
-    typed cells, Targets rows of reps no longer in Settings, extra columns, a person's own
-    sheets.
+    sheet's StageClass column and table range are brought up to date, and each data sheet's
+    rows are grouped by owner again (see grouped_order). Nothing else changes: typed cells
+    (a data row moves as a whole), Targets rows of reps no longer in Settings, extra columns,
+    a person's own sheets.
     """
     check_reps(tracker.settings.reps)
     active = getattr(wb.active, "title", START)
@@ -181,6 +205,7 @@ def regenerate(wb: Workbook, tracker: Tracker) -> None:
     _settings_validation(wb[SETTINGS])
     _complete_targets(wb[TARGETS], tracker)
     for name in DATA_SHEETS:
+        _group_sheet_rows(wb[name], tracker.settings.reps)
         _fix_data_sheet(wb[name], name)
     _generate(wb, tracker)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else START)
@@ -285,8 +310,9 @@ def number_format(kpi: Kpi, currency: object) -> str:
 
 
 def stage_class_formula(stage_cell: str) -> str:
-    """Won, Lost or Open for one stage cell, as columns.stage_class: lower case, spaces, '-'
-    and '_' removed, then the known spellings. Wildcard characters are replaced by '#' first so
+    """Won, Lost or Open for one stage cell, as columns.stage_class: lower case, the characters
+    of STAGE_STRIPPED (spaces, no-break spaces, tabs, line breaks, '-', '_') removed, then the
+    known spellings. Wildcard characters are replaced by '#' first so
     that MATCH compares exactly ("w*n" is not "won")."""
     won = [key for key, value in WON_STAGES.items() if value == 1]
     lost = [key for key, value in WON_STAGES.items() if value == -1]
@@ -551,42 +577,96 @@ def _targets_generated(ws: Worksheet) -> None:
 
 # --- data sheets -----------------------------------------------------------------------------
 
-def _clean_value(value: object) -> tuple[object, bool]:
-    """The value to store and whether it must be forced to a string cell."""
-    if isinstance(value, str):
-        if ILLEGAL_CHARACTERS_RE.search(value):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        return value, value.startswith("=") or value in ERROR_CODES
-    return value, False
+# Why the data rows are grouped by owner. A rep tab's Actual cells count a rep's rows with
+# COUNTIFS/SUMIFS; over whole columns with an Owner criterion every one of them reads every row
+# of the sheet, so a workbook with R reps does R times the row visits of the Team tab and
+# recalculating it takes minutes at 250,000 rows (LibreOffice caches nothing between formulas).
+# With each rep's rows next to each other, a rep tab finds its block once (MATCH for the first
+# row, COUNTIF for how many) and counts inside INDEX(col,first):INDEX(col,last) with no owner
+# criterion: R times fewer row visits. The tab checks that the block really holds all and only
+# the rep's rows (COUNTIF over the block = COUNTIF over the column); when it does not (rows
+# pasted later at the bottom, the sheet sorted by date) that rep's cells fall back to the whole
+# columns: slower, never wrong. `new` writes the rows grouped and `refresh` groups them again.
+
+def grouped_order(owners: Sequence[object], reps: Sequence[str],
+                  blank: Sequence[bool] | None = None) -> list[int]:
+    """The order (indexes into ``owners``) in which xlkpi writes a data sheet's rows: the rows of
+    each rep together, the reps in the order they first appear, each rep's rows in their typed
+    order; then the other rows (owner blank or not a rep) in typed order; then the rows that are
+    entirely blank (``blank``). Owners match reps as COUNTIFS matches them (columns.owner_key):
+    without regard to case. Rows already grouped this way keep their order."""
+    rep_keys = {owner_key(rep) for rep in reps} - {None}
+    blocks: dict[str, list[int]] = {}
+    rest: list[int] = []
+    empty: list[int] = []
+    for index, owner in enumerate(owners):
+        key = owner_key(owner)
+        if key is not None and key in rep_keys:
+            blocks.setdefault(key, []).append(index)
+        elif blank is not None and blank[index]:
+            empty.append(index)
+        else:
+            rest.append(index)
+    return [index for block in blocks.values() for index in block] + rest + empty
 
 
-def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None) -> None:
+def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
+                      reps: Sequence[str] = ()) -> None:
     known = list(DATA_COLUMNS[name])
     header = list(sheet.header) if sheet is not None else list(known)
     rows = sheet.rows if sheet is not None else []
+    if "Owner" in header and rows:
+        owner = header.index("Owner")
+        rows = [rows[index] for index in grouped_order(
+            [values[owner] if owner < len(values) else None for values in rows], reps)]
     extras = [h for h in header if h not in known and h != STAGE_CLASS_COLUMN]
     out_header = known + ([STAGE_CLASS_COLUMN] if name == OPPORTUNITIES else []) + extras
     sources = [header.index(h) if h in header else None for h in out_header]
     for col, label in enumerate(out_header, 1):
         _text(ws, 1, col, label)
-    forced: list[tuple[int, int, object]] = []
-    for row_index, values in enumerate(rows, 2):
-        out = []
-        for col, source in enumerate(sources, 1):
-            value = values[source] if source is not None and source < len(values) else None
-            value, force = _clean_value(value)
-            if force:
-                forced.append((row_index, col, value))
-                value = None
-            out.append(value)
-        ws.append(out)
-    for row, col, value in forced:
-        put_text(ws.cell(row, col), value)
+    _put_rows(ws, ([values[source] if source is not None and source < len(values) else None
+                    for source in sources] for values in rows), 2)
     for col, label in enumerate(out_header, 1):
         width = 16 if label in known or label == STAGE_CLASS_COLUMN else 14
         ws.column_dimensions[get_column_letter(col)].width = width
     _print_setup(ws, None, "1:1")
     _fix_data_sheet(ws, name)
+
+
+_CELL_TYPES = {str: "s", int: "n", float: "n", bool: "b",
+               dt.datetime: "d", dt.date: "d", dt.time: "d"}
+
+
+def _put_rows(ws: Worksheet, rows: Iterable[Sequence[object]], first_row: int) -> None:
+    """Write data rows as typed, fast: a data sheet may hold a few hundred thousand rows.
+
+    What ``put_text`` does, cell by cell, without openpyxl's per-cell type inference and style
+    look-up: text is always a string cell (never a formula or an error value), a blank makes no
+    cell at all, a date shares one style per type; anything unusual takes the ordinary path."""
+    cells = ws._cells
+    templates: dict[type, Cell] = {}
+    for row, values in enumerate(rows, first_row):
+        for col, value in enumerate(values, 1):
+            if value is None:
+                continue
+            kind = _CELL_TYPES.get(type(value))
+            if kind is None:
+                put_text(ws.cell(row, col), value)
+                continue
+            if kind == "d":
+                template = templates.get(type(value))
+                if template is None:
+                    template = templates[type(value)] = Cell(ws, value=value)
+                cell = Cell(ws, row=row, column=col, style_array=template._style)
+            else:
+                cell = Cell(ws, row=row, column=col)
+                if kind == "s":
+                    if ILLEGAL_CHARACTERS_RE.search(value):
+                        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                    value = value[:32767]
+            cell._value = value
+            cell.data_type = kind
+            cells[(row, col)] = cell
 
 
 def _data_last_row(ws: Worksheet, skip_col: int | None) -> int:
@@ -597,6 +677,73 @@ def _data_last_row(ws: Worksheet, skip_col: int | None) -> int:
         if row > last and col != skip_col and cell.value is not None and cell.value != "":
             last = row
     return last
+
+
+def _group_sheet_rows(ws: Worksheet, reps: Sequence[str]) -> None:
+    """Put a data sheet's rows (2 to the last one holding a value) in grouped_order, in place.
+
+    A row moves as a whole: every cell of it (extra columns too) with its style, comment and
+    hyperlink, and its height. A formula a person typed in a data row moves as Excel's own sort
+    moves it (relative references shift with the row). Nothing moves when the rows are already
+    grouped, or when a merged cell or an array formula lies among them (Excel will not sort
+    those either); the rep tabs then read whole columns, which is slower but as right."""
+    names = [str(h).strip().lower() if h is not None else "" for h in _header_cells(ws)]
+    if "owner" not in names:
+        return
+    owner_col = names.index("owner") + 1
+    stage_key = STAGE_CLASS_COLUMN.lower()
+    stage_col = names.index(stage_key) + 1 if stage_key in names else None
+    last = _data_last_row(ws, stage_col)
+    if last < 3:
+        return
+    for merged in ws.merged_cells.ranges:
+        if merged.max_row >= 2 and merged.min_row <= last:
+            return
+    count = last - 1
+    owners: list[object] = [None] * count
+    blank = [True] * count
+    for (row, col), cell in ws._cells.items():
+        if 2 <= row <= last:
+            value = cell._value
+            if isinstance(cell, MergedCell) or isinstance(value, (ArrayFormula,
+                                                                  DataTableFormula)):
+                return  # leave the rows be
+            if col == owner_col:
+                owners[row - 2] = value
+            if col != stage_col and value is not None and value != "":
+                blank[row - 2] = False
+    order = grouped_order(owners, reps, blank)
+    if order == list(range(count)):
+        return
+    new_row = {old + 2: new + 2 for new, old in enumerate(order)}
+    formulas = {}
+    for (row, col), cell in ws._cells.items():
+        if (2 <= row <= last and new_row[row] != row and cell.data_type == "f"
+                and isinstance(cell._value, str)):
+            try:
+                formulas[(row, col)] = Translator(cell._value, origin=cell.coordinate
+                                                  ).translate_formula(
+                    f"{get_column_letter(col)}{new_row[row]}")
+            except Exception:  # a formula openpyxl cannot parse: move nothing
+                return
+    cells = {}
+    for (row, col), cell in ws._cells.items():
+        if 2 <= row <= last and new_row[row] != row:
+            if (row, col) in formulas:
+                cell._value = formulas[(row, col)]
+            row = new_row[row]
+            cell.row = row
+            if cell.hyperlink is not None:
+                cell.hyperlink.ref = cell.coordinate
+        cells[(row, col)] = cell
+    ws._cells = cells
+    dimensions = [(index, ws.row_dimensions[index]) for index in list(ws.row_dimensions)
+                  if 2 <= index <= last]
+    for index, _ in dimensions:
+        del ws.row_dimensions[index]
+    for index, dimension in dimensions:
+        dimension.index = new_row[index]
+        ws.row_dimensions[new_row[index]] = dimension
 
 
 def _header_cells(ws: Worksheet) -> list[object]:
@@ -624,8 +771,11 @@ def _fix_data_sheet(ws: Worksheet, name: str) -> None:
     last = max(_data_last_row(ws, stage_col), 2)
     if stage_col is not None:
         stage_letter = get_column_letter(names.index("stage") + 1)
+        template = stage_class_formula("\x00")  # one formula, its row filled in per row
         for row in range(2, last + 1):
-            ws.cell(row, stage_col).value = stage_class_formula(f"{stage_letter}{row}")
+            cell = ws.cell(row, stage_col)
+            cell._value = template.replace("\x00", f"{stage_letter}{row}")
+            cell.data_type = "f"
         for key in [key for key in ws._cells if key[1] == stage_col and key[0] > last]:
             del ws._cells[key]  # formulas left below the data by deleted rows
     # Table columns need unique, non-blank text headers. A blank header gets Excel's own
@@ -706,20 +856,39 @@ def _ytd_window() -> _Window:
                    f"(EOMONTH({through},-12)+1)")
 
 
+@dataclass(frozen=True)
+class _Block:
+    """A rep's owner block on one data sheet, as cells of the rep tab: its first and last row,
+    and whether it holds all and only the rep's rows."""
+
+    first: str
+    last: str
+    ok: str
+
+
 class _Formulas:
     """The Actual formula of each KPI over whole data columns (rows pasted below a table still
-    count), for the team (no owner filter) or for one rep (criterion cell)."""
+    count), for the team (no owner filter) or for one rep (criterion cell); or, with
+    ``blocks``, over only the rows of each sheet's owner block and with no owner criterion."""
 
-    def __init__(self, letters: dict[str, dict[str, str]], criterion: str | None):
+    def __init__(self, letters: dict[str, dict[str, str]], criterion: str | None,
+                 blocks: dict[str, _Block] | None = None):
         self.letters = letters
         self.criterion = criterion
+        self.blocks = blocks or {}
 
     def col(self, sheet: str, column: str) -> str:
         letter = self.letters[sheet][column]
-        return f"{sheet}!${letter}:${letter}"
+        whole = f"{sheet}!${letter}:${letter}"
+        block = self.blocks.get(sheet)
+        if block is None:
+            return whole
+        return f"INDEX({whole},{block.first}):INDEX({whole},{block.last})"
 
     def owner(self, sheet: str) -> str:
-        return "" if self.criterion is None else f",{self.col(sheet, 'Owner')},{self.criterion}"
+        if self.criterion is None or sheet in self.blocks:
+            return ""
+        return f",{self.col(sheet, 'Owner')},{self.criterion}"
 
     def dated(self, sheet: str, column: str, start: str, end: str) -> str:
         ref = self.col(sheet, column)
@@ -749,18 +918,21 @@ class _Formulas:
     def emails(self, value: str, start: str, end: str) -> str:
         return self.total(EMAILS, value, "SendDate", start, end)
 
-    def retained(self, start: str, end: str) -> tuple[str, str]:
-        """(still active on the last day, active on the first day) of customers: a customer
-        is active on day d when start ≤ d and (end blank or end > d); whole days, so a time of
-        day is compared against d + 1. Blank ends are never tested with a "" criterion."""
+    def retention(self, start: str, end: str) -> str:
+        """Of the customers active on the first day, the share still active on the last: a
+        customer is active on day d when start ≤ d and (end blank or end > d); whole days, so
+        a time of day is compared against d + 1. Blank ends are never tested with a ""
+        criterion. Three COUNTIFS, each once: 1 − (started by the first day and ended after it
+        but before the period's end) ÷ (started by the first day − ended by it)."""
         starts, ends = self.col(CUSTOMERS, "StartDate"), self.col(CUSTOMERS, "EndDate")
         day_after_first = f"({start}+1)"
         owner = self.owner(CUSTOMERS)
         started = f'COUNTIFS({starts},"<"&{day_after_first}{owner})'
         ended_by_first = (f'COUNTIFS({starts},"<"&{day_after_first},'
                           f'{ends},"<"&{day_after_first}{owner})')
-        ended_by_last = f'COUNTIFS({starts},"<"&{day_after_first},{ends},"<"&{end}{owner})'
-        return f"({started}-{ended_by_last})", f"({started}-{ended_by_first})"
+        left = (f'COUNTIFS({starts},"<"&{day_after_first},{ends},">="&{day_after_first},'
+                f'{ends},"<"&{end}{owner})')
+        return f'=IFERROR(1-{left}/({started}-{ended_by_first}),"")'
 
     def actual(self, kpi_id: str, w: _Window, cell: dict[str, str],
                before: dict[str, str]) -> str:
@@ -768,7 +940,9 @@ class _Formulas:
         cells of the other KPIs in the same column, ``before`` those in the previous month's
         column (none for the first month and the year to date): a KPI built on another one
         (close rate on deals won, churn on retention, the email rates on emails delivered,
-        growth on won revenue) reuses its cell instead of counting the rows again."""
+        growth on won revenue) reuses its cell instead of counting the rows again. Growth in
+        the first month and the year to date divides by ``cell["previous_won_revenue"]``, a
+        hidden cell holding the won revenue of the period before."""
         s, e = w.start, w.end
         if kpi_id == "cost_per_lead":
             return f'=IFERROR({self.spend(s, e)}/{self.count(LEADS, "LeadDate", s, e)},"")'
@@ -781,8 +955,7 @@ class _Formulas:
             lost = self.count(OPPORTUNITIES, "CloseDate", s, e, self.stage("Lost"))
             return f'=IFERROR({won}/({won}+{lost}),"")'
         if kpi_id == "retention_rate":
-            kept, active = self.retained(s, e)
-            return f'=IFERROR({kept}/{active},"")'
+            return self.retention(s, e)
         if kpi_id == "churn_rate":
             return f'=IFERROR(1-{cell["retention_rate"]},"")'
         if kpi_id == "emails_delivered":
@@ -801,20 +974,48 @@ class _Formulas:
             return f"={self.revenue(s, e)}"
         if kpi_id == "revenue_growth":
             now = cell["won_revenue"]
-            then = before.get("won_revenue") or self.revenue(w.prev_start, w.prev_end)
+            then = before.get("won_revenue") or cell["previous_won_revenue"]
             return f'=IFERROR(({now}-{then})/{then},"")'
         raise AssertionError(kpi_id)
 
 
 def _target_formula(row: int, col: int) -> str:
     """The typed Targets value for (this tab's who, this row's KPI, this month), or "" when
-    blank or not a number (a note)."""
+    blank or not a number (a note); several rows for the same (who, KPI) add up.
+
+    When there is exactly one such row (the usual case), _target_helpers has found its number
+    and the cell reads it with INDEX; otherwise (none: blank; several) COUNTIFS and SUMIFS over
+    the whole Targets columns, as the definition says."""
     target_col = get_column_letter(TARGETS_FIRST_MONTH_COL + col - TAB_FIRST_MONTH_COL)
     month = f"Targets!${target_col}:${target_col}"
     who = f"${get_column_letter(TAB_CRITERION_COL)}${TAB_WHO_ROW}"
     match = f'Targets!$A:$A,{who},Targets!$B:$B,"="&$A{row}'
-    return (f'=IF(COUNTIFS({match},{month},">-1E+300")=0,"",'
-            f"SUMIFS({month},{match}))")
+    found = f"${get_column_letter(TAB_TARGET_ROW_COL)}{row}"
+    count = f"${get_column_letter(TAB_TARGET_COUNT_COL)}{row}"
+    typed = f"INDEX({month},{found})"
+    return (f'=IF({found}>0,IF(ISNUMBER({typed}),{typed},""),IF({count}=0,"",'
+            f'IF(COUNTIFS({match},{month},">-1E+300")=0,"",SUMIFS({month},{match}))))')
+
+
+def _target_helpers(ws: Worksheet, row: int) -> None:
+    """The hidden cells of a Target row that find its (who, KPI) row on Targets once, so that
+    its thirteen cells need no COUNTIFS/SUMIFS over the Targets columns each: Q counts the
+    rows (the same criteria as the cells' own formula); R is the first row from the who's
+    first row (P4) whose KPI is this one; P is R when Q is 1 and R's who and KPI meet those
+    criteria (so R is that one row, whatever MATCH found), else 0."""
+    who = f"${get_column_letter(TAB_CRITERION_COL)}${TAB_WHO_ROW}"
+    first = f"${get_column_letter(TAB_CRITERION_COL)}${TAB_TARGETS_WHO_ROW}"
+    count = f"${get_column_letter(TAB_TARGET_COUNT_COL)}{row}"
+    candidate = f"${get_column_letter(TAB_TARGET_CANDIDATE_COL)}{row}"
+    kpi = f"$A{row}"
+    _formula(ws, row, TAB_TARGET_COUNT_COL,
+             f'=COUNTIFS(Targets!$A:$A,{who},Targets!$B:$B,"="&{kpi})')
+    _formula(ws, row, TAB_TARGET_CANDIDATE_COL,
+             f"=IF(OR({count}<>1,{first}=0),0,IFERROR({first}-1+MATCH({kpi},"
+             f"INDEX(Targets!$B:$B,{first}):Targets!$B$1048576,0),0))")
+    _formula(ws, row, TAB_TARGET_ROW_COL,
+             f"=IF({candidate}=0,0,IF(COUNTIFS(INDEX(Targets!$A:$A,{candidate}),{who},"
+             f'INDEX(Targets!$B:$B,{candidate}),"="&{kpi})=1,{candidate},0))')
 
 
 def _ytd_target_formula(kpi: Kpi, row: int) -> str:
@@ -864,6 +1065,10 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
     _text(ws, TAB_WHO_ROW, 1, "Who", _BOLD)
     _text(ws, TAB_WHO_ROW, 2, who, _BOLD)
     _text(ws, TAB_WHO_ROW, TAB_CRITERION_COL, owner_criterion(who))
+    _text(ws, TAB_MATCH_ROW, TAB_CRITERION_COL, owner_criterion(who)[1:])
+    _formula(ws, TAB_TARGETS_WHO_ROW, TAB_CRITERION_COL,
+             f"=IFERROR(MATCH(${get_column_letter(TAB_CRITERION_COL)}${TAB_MATCH_ROW},"
+             f"Targets!$A:$A,0),0)")
     _text(ws, TAB_NOTE_ROW, 1,
           "Months follow Settings (year, first month). Year to date: from the first month "
           "through Settings' year-to-date date (today when blank). Attainment: green ≥ 100 %, "
@@ -890,6 +1095,20 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
     criterion = None if team else (
         f"${get_column_letter(TAB_CRITERION_COL)}${TAB_WHO_ROW}")
     formulas = _Formulas(letters, criterion)
+    fast = None if team else _Formulas(letters, None, _owner_blocks(ws, who, letters))
+
+    def live(build) -> str:
+        """The formula ``build`` makes over whole columns; on a rep tab, IF(the rep's blocks are
+        contiguous, the same over the blocks, that)."""
+        whole = build(formulas)
+        if fast is None:
+            return whole
+        quick = build(fast)
+        if quick == whole:
+            return whole
+        oks = [block.ok for sheet, block in fast.blocks.items() if f"{sheet}!" in quick]
+        ok = oks[0] if len(oks) == 1 else f"AND({','.join(oks)})"
+        return f"=IF({ok},{quick[1:]},{whole[1:]})"
     windows = {TAB_FIRST_MONTH_COL + i: _month_window(TAB_FIRST_MONTH_COL + i)
                for i in range(12)}
     windows[TAB_YTD_COL] = _ytd_window()
@@ -899,8 +1118,14 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
     def actual_cells(col: int | None) -> dict[str, str]:
         if col is None:
             return {}
-        return {kpi_id: f"{get_column_letter(col)}{place.actual}"
-                for kpi_id, place in rows.items()}
+        cells = {kpi_id: f"{get_column_letter(col)}{place.actual}"
+                 for kpi_id, place in rows.items()}
+        if "revenue_growth" in rows and col in (TAB_FIRST_MONTH_COL, TAB_YTD_COL):
+            helper = TAB_PREVIOUS_FIRST_COL if col == TAB_FIRST_MONTH_COL else \
+                TAB_PREVIOUS_YTD_COL
+            cells["previous_won_revenue"] = (f"${get_column_letter(helper)}"
+                                             f"${rows['revenue_growth'].actual}")
+        return cells
 
     row = TAB_FIRST_ROW
     for kpi in kpis:
@@ -910,6 +1135,7 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
             r = row + offset
             _text(ws, r, 1, kpi.name, _BOLD if offset == 0 else _GREY)
             _text(ws, r, 2, kind, _ACTUAL_FONT if kind == "Actual" else None)
+        _target_helpers(ws, place.target)
         for col, window in windows.items():
             letter = get_column_letter(col)
             if col == TAB_YTD_COL:
@@ -917,8 +1143,14 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
             else:
                 _formula(ws, place.target, col, _target_formula(place.target, col), fmt)
             previous = col - 1 if TAB_FIRST_MONTH_COL < col < TAB_YTD_COL else None
-            actual = formulas.actual(kpi.id, window, actual_cells(col), actual_cells(previous))
+            cells = actual_cells(col)
+            actual = live(lambda f, kpi_id=kpi.id, w=window, cells=cells, before=previous:
+                          f.actual(kpi_id, w, cells, actual_cells(before)))
             _formula(ws, place.actual, col, actual, fmt, _ACTUAL_FONT)
+            if kpi.id == "revenue_growth" and "previous_won_revenue" in cells:
+                helper = cells["previous_won_revenue"].replace("$", "")
+                ws[helper] = live(lambda f, w=window: f"={f.revenue(w.prev_start, w.prev_end)}")
+                ws[helper].number_format = fmt
             _formula(ws, place.attainment, col,
                      _attainment_formula(kpi, f"{letter}{place.target}",
                                          f"{letter}{place.actual}"), _ATTAINMENT)
@@ -934,7 +1166,8 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
     for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL):
         ws.column_dimensions[get_column_letter(col)].width = 10.5
     ws.column_dimensions[get_column_letter(TAB_YTD_COL)].width = 13
-    ws.column_dimensions[get_column_letter(TAB_CRITERION_COL)].hidden = True
+    for col in range(TAB_CRITERION_COL, TAB_BLOCK_OK_COL + 1):
+        ws.column_dimensions[get_column_letter(col)].hidden = True
     for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL + 1):
         ws.cell(TAB_THROUGH_ROW, col).alignment = Alignment(horizontal="right")
     chart_row = last + 2
@@ -944,6 +1177,43 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
     _print_setup(ws, f"A1:{get_column_letter(TAB_YTD_COL)}{chart_row + 15}",
                  f"{TAB_HEADER_ROW}:{TAB_THROUGH_ROW}")
     return rows
+
+
+def _owner_blocks(ws: Worksheet, who: str, letters) -> dict[str, _Block]:
+    """The hidden cells that find a rep's rows on each data sheet with an Owner column, one row
+    per sheet in Q:U from row 2 (P2 holds the COUNTIFS criterion, P3 the name for MATCH):
+
+    count  COUNTIF(Owner column, criterion): the rep's rows anywhere in the column;
+    first  the row of the first of them (MATCH, exact and without regard to case as COUNTIF);
+           1 (the header row) when there is none or MATCH disagrees with COUNTIF;
+    last   first + count − 1 (first when count is 0);
+    ok     COUNTIF(Owner rows first..last, criterion) = count.
+
+    When ok, the block first..last holds count rows that are all the rep's (COUNTIF says so of
+    each) and there are no others (the column has count in all), so a COUNTIFS/SUMIFS over the
+    block with no owner criterion equals the one over whole columns with it, whatever MATCH
+    found. With no rows the block is the header row, whose texts no date criterion matches: the
+    KPI reads as for no rows (0, or blank for a ratio). When not ok the Actual cells use the
+    whole columns."""
+    criterion = f"${get_column_letter(TAB_CRITERION_COL)}${TAB_WHO_ROW}"
+    name = f"${get_column_letter(TAB_CRITERION_COL)}${TAB_MATCH_ROW}"
+    blocks = {}
+    for offset, sheet in enumerate(OWNED_SHEETS):
+        row = TAB_BLOCK_FIRST_ROW + offset
+        letter = letters[sheet]["Owner"]
+        owners = f"{sheet}!${letter}:${letter}"
+        count, first, last, ok = (f"${get_column_letter(col)}${row}" for col in (
+            TAB_BLOCK_COUNT_COL, TAB_BLOCK_FIRST_COL, TAB_BLOCK_LAST_COL, TAB_BLOCK_OK_COL))
+        _text(ws, row, TAB_BLOCK_SHEET_COL, sheet)
+        _formula(ws, row, TAB_BLOCK_COUNT_COL, f"=COUNTIF({owners},{criterion})")
+        _formula(ws, row, TAB_BLOCK_FIRST_COL,
+                 f"=IF({count}=0,1,IFERROR(MATCH({name},{owners},0),1))")
+        _formula(ws, row, TAB_BLOCK_LAST_COL, f"={first}+MAX({count},1)-1")
+        _formula(ws, row, TAB_BLOCK_OK_COL,
+                 f"=IFERROR(COUNTIF(INDEX({owners},{first}):INDEX({owners},{last}),"
+                 f"{criterion})={count},FALSE)")
+        blocks[sheet] = _Block(first, last, ok)
+    return blocks
 
 
 def _rag(ws: Worksheet, ref: str, condition: str, first_cell: str) -> None:
@@ -1227,8 +1497,8 @@ def _write_start(ws: Worksheet, settings: Settings, titles: dict[str, str]) -> N
     line("Ratios", "Team figures pool the rows (Σ won ÷ Σ closed), never average the reps. A "
                    "ratio whose denominator is 0 is left blank.")
     line("Stages", "Won, Closed Won, Успешно реализовано → won; Lost, Closed Lost, Закрыто и "
-                   "не реализовано → lost; anything else is open (case, spaces, '-' and '_' "
-                   "do not matter).")
+                   "не реализовано → lost; anything else is open (case, spaces, no-break "
+                   "spaces, tabs, line breaks, '-' and '_' do not matter).")
     line("Customers", "A customer is active on day d when StartDate ≤ d and EndDate is blank "
                       "or after d. Retention = customers active on the period's first day who "
                       "are still active on its last ÷ those active on the first day.")
@@ -1243,11 +1513,20 @@ def _write_start(ws: Worksheet, settings: Settings, titles: dict[str, str]) -> N
                      "column, even below the table; won/lost KPIs need StageClass, so in "
                      "LibreOffice or Google Sheets run `xlkpi refresh` (or copy StageClass "
                      "down) after pasting.")
+    line("Row order", "xlkpi keeps the rows of each data sheet grouped by Owner: each rep's "
+                      "rows together, in the order you typed them, then the rows of other or "
+                      "blank owners. A rep's tab then reads only that rep's rows, which makes "
+                      "the tracker calculate many times faster. Rows pasted later, or a sheet "
+                      "sorted another way, still count: a rep whose rows are no longer together "
+                      "is read from whole columns (slower) until `xlkpi refresh` groups the "
+                      "rows again. Refresh moves whole rows, your columns with them; refer to "
+                      "data by column (Leads[LeadDate]), not to a single data row's cell.")
     line("xlkpi refresh", "Run `xlkpi refresh tracker.xlsx` (with the file closed) after "
                           "changing the reps or the currency. It rebuilds Start, Team, the rep "
-                          "tabs and Leaderboard, adds Targets rows for new reps and keeps "
-                          "everything you typed: Settings, every Targets cell, data rows, your "
-                          "columns and your own sheets. The previous file is kept as a backup.")
+                          "tabs and Leaderboard, adds Targets rows for new reps, groups the "
+                          "data rows by Owner and keeps everything you typed: Settings, every "
+                          "Targets cell, every data row, your columns and your own sheets. The "
+                          "previous file is kept as a backup.")
     line("No refresh needed", "Changing the year, the first fiscal month or the year-to-date "
                               "date: the tabs follow Settings at once.")
     row += 1
