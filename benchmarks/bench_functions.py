@@ -1,16 +1,18 @@
-"""Every KPI function of xlkpi.engine on a million rows as Excel sends them, against the floor.
+"""The KPI worksheet functions on a million rows as Excel sends them, against the floor.
 
 For each function and each way Excel sends dates (datetime objects from classic xlwings, serial
 floats from Office.js) the benchmark times two things on the same rows:
 
-- floor: one plain Python loop over the rows that reads each cell once and computes the same
-  number: the period and owner tests inline, stage and owner texts classified through a dict
-  cache. No program that starts from Python cell values can do much less.
+- floor: one plain Python loop that visits each row once and computes the same number: the
+  period and owner tests inline (a row out of the period costs one comparison), stage and owner
+  texts classified through a dict cache. It checks no cell, so it is a floor, not a target: no
+  program that starts from Python cell values can do much less.
 - xlkpi: what a worksheet call costs once xlwings has read the ranges: the function of
-  xlkpi.udfs called with every column range as a list of one-cell rows; it flattens them
-  (checking that each row has one cell, then ``list(itertools.chain.from_iterable(rows))``) and
-  calls the engine. ``--flatten chain`` or ``unpack`` calls the engine itself after flattening
-  with ``chain`` alone or with ``[cell for (cell,) in rows]``, to compare.
+  xlkpi.udfs called with every column range as a list of one-cell rows; it hands each range to
+  the engine as a ``columns.OneCellRows``, which converts and checks every date cell and reads
+  value, stage and owner cells only in the rows that count (dated in the period). ``--flatten
+  chain`` or ``unpack`` calls the engine itself after flattening every column with ``chain`` or
+  with ``[cell for (cell,) in rows]``, to compare.
 
 It asserts that the two numbers agree and prints the best of ``--repeat`` runs of each. Text and
 datetime cells reach every timed run as new objects (as they do from Excel), so no run profits
@@ -545,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
                              "other programs on the machine disturb less)")
     parser.add_argument("--engine", metavar="FILE",
                         help="time this copy of xlkpi/engine.py instead (to try a change)")
-    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--seed", type=int, default=2026, help="of the generated data")
     args = parser.parse_args(argv)
     args.engine_module = _load_engine(args.engine) if args.engine else engine
     if args.flatten == "udf":

@@ -14,7 +14,14 @@ Steps and their baselines, measured in the same run:
            same data rows (no formulas, no formatting): the floor for writing those cells;
 - refresh: `xlkpi refresh` (open, read, rebuild, atomic save with backup);
 - report:  `xlkpi report --format json`  vs  python-calamine reading the same sheets' values;
-- recalc:  LibreOffice recalculating the workbook from scratch (headless, every formula).
+- recalc:  LibreOffice recalculating the workbook, in phases through Python-UNO
+           (benchmarks/lo_phases.py: start-up, load with no recalculation on load, a full
+           recalculation by calculateAll(), export as .xlsx; CPU seconds of soffice), and end
+           to end as `soffice --headless --convert-to xlsx` with recalculation on load
+           (tests/libreoffice.py: start, load, recalculate, write, exit; wall and CPU). "recalc"
+           is the calculateAll CPU time. The Actual cells of the Team tab and of the first rep's
+           tab, read back after calculateAll, are compared with `xlkpi report --period all`;
+           a difference stops the benchmark.
 """
 
 from __future__ import annotations
@@ -114,7 +121,9 @@ def _run_child(step: str, *args: str) -> tuple[float, float]:
 
 
 def scaled_tracker(reps: int, rows: int):
-    """The demo year for ``reps`` reps, its data rows repeated to ``rows`` in all."""
+    """The demo year for ``reps`` reps, its data rows repeated to ``rows`` in all; fewer rows
+    than the demo has are an evenly spaced sample of each sheet (not its first rows, which
+    would all lie in the first months: the year's later months would count nothing)."""
     from xlkpi.demo import demo_tracker
 
     names = [f"Rep {index + 1:02d}" for index in range(reps)]
@@ -122,21 +131,35 @@ def scaled_tracker(reps: int, rows: int):
     total = sum(len(sheet.rows) for sheet in tracker.data.values())
     factor = rows / total
     for sheet in tracker.data.values():
-        wanted = round(len(sheet.rows) * factor)
-        copies = math.ceil(wanted / len(sheet.rows)) if sheet.rows else 0
-        sheet.rows = (sheet.rows * copies)[:wanted]
+        have, wanted = len(sheet.rows), round(len(sheet.rows) * factor)
+        if wanted <= have:
+            sheet.rows = [sheet.rows[index * have // wanted] for index in range(wanted)]
+        else:
+            sheet.rows = (sheet.rows * math.ceil(wanted / have))[:wanted]
     return tracker
 
 
-def _recalc_seconds(path: Path, out_dir: Path) -> float:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.libreoffice import recalculate, soffice
+def _recalc(path: Path, out_dir: Path) -> dict[str, float]:
+    """LibreOffice on ``path``: the phases (CPU s) and the end-to-end convert-to (wall, CPU)."""
+    from benchmarks import lo_phases
+    from xlkpi.values import read_tracker_values
 
-    if soffice() is None:
-        return math.nan
-    started = time.perf_counter()
-    recalculate(path, out_dir)
-    return time.perf_counter() - started
+    if not lo_phases.available():
+        return {}
+    reps = read_tracker_values(path).settings.reps
+    out_dir.mkdir(parents=True, exist_ok=True)
+    phases = lo_phases.phases(path, out_dir / "phases.xlsx", lo_phases.tab_reads(reps))
+    checked = lo_phases.compare_with_report(phases["after"], path)
+    if checked["wrong"] or not checked["compared"] or phases["error cells"]:
+        raise RuntimeError(f"LibreOffice's recalculation differs from xlkpi report: "
+                           f"{checked['wrong'][:5]}, {phases['error cells']} error cells")
+    results = {"lo start s": phases["start-up cpu"], "lo load s": phases["load cpu"],
+               "recalc s": phases["calculateAll cpu"], "lo export s": phases["export cpu"],
+               "recalc wall s": phases["calculateAll s"], "lo MiB": phases["peak MiB"],
+               "recalc checked": checked["compared"]}
+    convert = lo_phases.convert_seconds(path, out_dir / "convert")
+    results["convert s"], results["convert wall s"] = convert["convert cpu"], convert["convert s"]
+    return results
 
 
 def measure(reps: int, rows: int, workdir: Path, libreoffice: bool) -> dict[str, float]:
@@ -156,7 +179,7 @@ def measure(reps: int, rows: int, workdir: Path, libreoffice: bool) -> dict[str,
         "cli", "report", str(path), "--format", "json")
     results["calamine s"], results["calamine MiB"] = _run_child("calamine", str(path))
     if libreoffice:
-        results["recalc s"] = _recalc_seconds(path, workdir / "recalculated")
+        results.update(_recalc(path, workdir / "recalculated"))
     return results
 
 
@@ -173,14 +196,42 @@ def _print_table(sizes: list[tuple[int, int]], table: list[dict[str, float]]) ->
               f"{row.get('recalc s', math.nan):>8.2f}")
 
 
+def _print_libreoffice(sizes: list[tuple[int, int]], table: list[dict[str, float]]) -> None:
+    """The LibreOffice phases (CPU s of soffice) beside the end-to-end convert-to."""
+    if not any("recalc s" in row for row in table):
+        return
+    print("\nLibreOffice, CPU s (recalc = calculateAll; convert = soffice --convert-to end to "
+          "end; checked = Actual cells equal to xlkpi report):")
+    print(f"{'reps':>5} {'rows':>8} | {'start-up':>8} {'load':>6} {'recalc':>6} {'wall':>6} "
+          f"{'export':>6} {'MiB':>6} | {'convert':>7} {'wall':>6} | {'checked':>7}")
+    for (reps, _), row in zip(sizes, table, strict=True):
+        print(f"{reps:>5} {int(row['data rows']):>8} | "
+              + " ".join(f"{row.get(key, math.nan):>{width}.{digits}f}" for key, width, digits
+                         in (("lo start s", 8, 2), ("lo load s", 6, 2), ("recalc s", 6, 2),
+                             ("recalc wall s", 6, 2), ("lo export s", 6, 2),
+                             ("lo MiB", 6, 0)))
+              + f" | {row.get('convert s', math.nan):>7.2f} "
+              f"{row.get('convert wall s', math.nan):>6.2f} | "
+              f"{row.get('recalc checked', 0):>7}")
+
+
 def _print_growth(sizes: list[tuple[int, int]], table: list[dict[str, float]]) -> None:
     """Time per 1,000 rows at each size: flat means linear; growing means super-linear."""
     print("\nseconds per 1,000 data rows (flat = linear):")
-    steps = ("new s", "refresh s", "report s", "recalc s")
-    print(f"{'rows':>8} " + " ".join(f"{step:>10}" for step in steps))
+    steps = ("new s", "refresh s", "report s", "lo load s", "recalc s", "lo export s",
+             "convert s")
+    print(f"{'rows':>8} " + " ".join(f"{step[:-2]:>10}" for step in steps))
     for row in table:
         per = [row.get(step, math.nan) / row["data rows"] * 1000 for step in steps]
         print(f"{int(row['data rows']):>8} " + " ".join(f"{value:>10.4f}" for value in per))
+    print("marginal seconds per 1,000 rows added between sizes (flat = linear; the fixed cost "
+          "of a step drops out):")
+    for smaller, larger in zip(table, table[1:], strict=False):
+        added = (larger["data rows"] - smaller["data rows"]) / 1000
+        per = [(larger.get(step, math.nan) - smaller.get(step, math.nan)) / added
+               for step in steps]
+        label = f"{int(smaller['data rows']) // 1000}k-{int(larger['data rows']) // 1000}k"
+        print(f"{label:>8} " + " ".join(f"{value:>10.4f}" for value in per))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -203,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         table = [measure(reps, rows, Path(folder), not options.no_libreoffice)
                  for reps, rows in sizes]
     _print_table(sizes, table)
+    _print_libreoffice(sizes, table)
     if len(table) > 1:
         _print_growth(sizes, table)
     if options.json:

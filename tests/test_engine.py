@@ -547,14 +547,69 @@ def test_not_a_date():
 
 
 def test_not_a_number():
-    assert message(engine.emails_delivered, ["ten", 5], [0, 0], [None, None]) == (
+    # Each bad cell is in a row that counts (dated; for amounts also won), so it is read.
+    assert message(engine.emails_delivered, ["ten", 5], [0, 0], [46300, 46300]) == (
         "sent row 1: 'ten' is not a number")
-    assert message(engine.emails_delivered, [10, 5], [0, "x"], [None, None]) == (
+    assert message(engine.emails_delivered, [10, 5], [0, "x"], [46300, 46300]) == (
         "bounced row 2: 'x' is not a number")
-    assert message(engine.won_revenue, [1, True], ["Won", "Won"], [None, None]) == (
+    assert message(engine.won_revenue, [1, True], ["Won", "Won"], [46300, 46300]) == (
         "amounts row 2: True is not a number")
-    assert message(engine.cost_per_lead, [float("nan")], [None], []) == (
+    assert message(engine.cost_per_lead, [float("nan")], [46300], []) == (
         "spend row 1: nan is not a number")
+    # the row number is the row in the column, also when only some rows are read
+    assert message(engine.positive_replies, [1, 2, 3, "lots"], [46000, 46300, 46000, 46301],
+                   "2026-10") == "positive row 4: 'lots' is not a number"
+
+
+def test_a_bad_cell_in_a_row_that_does_not_count_is_ignored():
+    # As SUMIFS / COUNTIFS in the workbook: a number, stage or owner cell is read only in the
+    # rows that count. Row 2 is dated 2025-12-09 (46000), outside 2026-10; row 3 is undated.
+    assert engine.emails_delivered([10, "ten", "x"], [1, True, None], [46300, 46000, None],
+                                   "2026-10") == 9  # row 1: 10 - 1
+    assert engine.won_revenue([100, "lots", float("nan")], ["Won", "Won", "Lost"],
+                              [46300, 46000, 46300], "2026-10") == 100  # row 3 is lost
+    assert engine.cost_per_lead([50, "n/a"], [46300, None], [46300]) == 50
+    assert engine.revenue_growth([300, 100, "x"], ["Won", "Won", "Won"],
+                                 [46300, 46296 - 1, 46000], "2026-10") == pytest.approx(2.0)
+    # ... while a bad date is an error wherever it is: the dates pick the rows
+    assert message(engine.emails_delivered, [1, 2], [0, 0], [46300, "soon"], "2026-10") == (
+        "dates row 2: 'soon' is not a date")
+
+
+def test_integers_past_the_float_range():
+    # Python ints have no limit; past about 1.8e308 no float holds them.
+    assert message(engine.emails_delivered, [10**400], [0], [46300]) == (
+        "sent row 1: 1.000e+400 is too large a number")
+    assert message(engine.new_opportunities, [46300, -10**400]) == (
+        "created_dates row 2: -1.000e+400 is not a date")
+    assert message(engine.new_opportunities, [46300], 10**400) == (
+        "period: 1.000e+400 is not a period; use 2026-10, 2026-Q4, 2026 or a date")
+    assert message(engine.attainment, 10**400, 5) == "actual: 1.000e+400 is too large a number"
+    assert engine.deals_won(["Won"], [46300], None, ["Anna"], 10**400) == 0
+    assert engine.deals_won(["Won"], [46300], None, [10**400], 10**400) == 1
+
+
+@pytest.mark.parametrize("call", [
+    (engine.emails_delivered, [1e308, 1e308], [0, 0], [46300, 46300]),
+    (engine.won_revenue, [1e308, 1e308], ["Won", "Won"], [46300, 46300]),
+    (engine.cost_per_lead, [1e308, 1e308], [46300, 46300], [46300]),
+    (engine.email_open_rate, [1e308], [1e-300], [0], [46300]),
+    (engine.revenue_growth, [1e308, -1e308], ["Won", "Won"], [46300, 46280], 46300),
+    (engine.attainment, 1e308, 1e-308),
+    (engine.attainment, 1e-308, 1e308, "down"),
+], ids=["sum", "won-revenue", "cost-per-lead", "ratio", "growth", "attainment", "down"])
+def test_results_past_the_float_range_raise(call):
+    # Excel shows #NUM! for a result past the range of numbers; the engine never returns inf
+    function, *args = call
+    with pytest.raises(engine.ResultTooLarge):
+        function(*args)
+
+
+def test_numpy_numbers_as_a_period():
+    np = pytest.importorskip("numpy")
+    for period in (np.int64(2026), np.int32(2026), np.float32(2026.0), np.float64(2026.0)):
+        assert engine.deals_won(["Won"], [46100], period) == 1  # 46100 = 2026-03-19
+    assert engine.deals_won(["Won"], [46100], np.int64(46300)) == 0  # a serial: 2026-10
 
 
 @pytest.mark.parametrize("period", ["next month", "2026-13", "2026-Q5", "Q4", "1899", 0, -1,

@@ -5,7 +5,8 @@ Whatever lands in the cells (None, blanks, text, error texts, bools, ints, float
 dates, datetimes with and without a time zone, serials, serials past 9999-12-31, numpy scalars)
 and in whatever shape (columns, rows, flat lists, tuples, a scalar for a column, 2-D blocks,
 empty ranges, ragged rows, columns of different lengths, ranges for single cells), a function
-returns a finite number, "#DIV/0!", or "" (ATTAINMENT only), or raises InputError (a
+returns a finite number, "#DIV/0!", "#NUM!" (a result past the float range, as Excel shows
+it), or "" (ATTAINMENT only), or raises InputError (a
 ValueError, and an XlwingsError outside classic xlwings) whose one-line message starts with the
 name of one of its arguments; in classic xlwings it returns "#VALUE! " and that message instead.
 Nothing else: no other exception, no NaN, no infinity, no numpy type.
@@ -17,8 +18,8 @@ the numbers: for valid input in every representation and shape, DEALS_WON, WON_R
 CLOSE_RATE, EMAILS_DELIVERED and NEW_OPPORTUNITIES equal a reference computed here in plain
 Python from DESIGN.md's definitions.
 
-Known bugs outside this file's reach are pinned at the end as strict xfails, and kept out of the
-general fuzz so that it keeps finding new ones: each xfail turns into a failure once fixed.
+Bugs found here once are pinned at the end (values past the float range, numpy periods and
+owner columns, ragged ranges), kept out of the general fuzz so that it keeps finding new ones.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ FUNCTIONS = sorted(udfs.__all__)
 PARAMETERS = {name: list(inspect.signature(getattr(udfs, name)).parameters)
               for name in FUNCTIONS}
 DIV0 = "#DIV/0!"
+NUM = "#NUM!"
 EPOCH = dt.date(1899, 12, 30)
 UTC_PLUS_14 = dt.timezone(dt.timedelta(hours=14))
 
@@ -230,6 +232,8 @@ def check_outcome(name: str, args: list, classic: bool) -> object:
         return result
     if result == DIV0:
         assert name != "attainment"
+    elif result == NUM:
+        pass
     elif result == "":
         assert name == "attainment"
     else:
@@ -532,28 +536,30 @@ def test_numpy_scalars_count_like_python_numbers(name, data):
     assert plain == numpy_ and type(plain) is type(numpy_), (plain, numpy_)
 
 
-# --- known bugs (outside this file's owner), pinned ------------------------------------------
+# --- bugs found once, pinned -----------------------------------------------------------------
 
-KNOWN = "known bug, reported; this xfail turns into a failure once it is fixed: remove it then"
-
-
-@pytest.mark.xfail(strict=True, raises=OverflowError, reason=KNOWN)
-@pytest.mark.parametrize("call", [
-    ("emails_delivered", ([[10**400]], [[0]], [[46000]])),
-    ("new_opportunities", ([[10**400]],)),
-    ("new_opportunities", ([[46000]], 10**400)),
-    ("deals_won", ([["Won"]], [[46000]], None, [["Anna"]], 10**400)),
-    ("attainment", (10**400, 5)),
-], ids=["number-column", "date-column", "period", "owner", "attainment"])
-def test_integers_beyond_float_range_are_input_errors(call):
-    """columns._number/_date_serial/to_numbers/to_dates, columns.owner_key,
-    engine._cell_number and periods.parse_period call math.isfinite / float() / np.fromiter on
-    a Python int past 1.8e308, which raises OverflowError instead of an InputError."""
+@pytest.mark.parametrize("call, message", [
+    (("emails_delivered", ([[10**400]], [[0]], [[46000]])),
+     "sent row 1: 1.000e+400 is too large a number"),
+    (("emails_delivered", ([[1], [10**400]], [[0], [0]], [[46000], [46000]])),
+     "sent row 2: 1.000e+400 is too large a number"),
+    (("new_opportunities", ([[10**400]],)), "created_dates row 1: 1.000e+400 is not a date"),
+    (("new_opportunities", ([[46000]], 10**400)),
+     "period: 1.000e+400 is not a period; use 2026-10, 2026-Q4, 2026 or a date"),
+    (("deals_won", ([["Won"]], [[46000]], None, [["Anna"]], 10**400)), None),
+    (("attainment", (10**400, 5)), "actual: 1.000e+400 is too large a number"),
+], ids=["number-column", "number-row-2", "date-column", "period", "owner", "attainment"])
+def test_integers_beyond_float_range_are_input_errors(call, message):
+    """A Python int past 1.8e308 (no float holds it) is an InputError naming the argument and
+    the row, not an OverflowError; as an owner it is a name like any other (no match)."""
     name, args = call
-    check_outcome(name, list(args), classic=False)
+    outcome = check_outcome(name, list(args), classic=False)
+    if message is None:
+        assert outcome == 0
+    else:
+        assert isinstance(outcome, InputError) and str(outcome) == message
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=KNOWN)
 @pytest.mark.parametrize("call", [
     ("emails_delivered", ([[1e308], [1e308]], [[0], [0]], [[46000], [46000]])),
     ("won_revenue", ([[1e308], [1e308]], [["Won"], ["Won"]], [[46000], [46000]])),
@@ -562,27 +568,48 @@ def test_integers_beyond_float_range_are_input_errors(call):
     ("revenue_growth", ([[1e308], [-1e308]], [["Won"], ["Won"]], [[46000], [45965]], 46000)),
     ("attainment", (1e308, 1e-308)),
 ], ids=["sum", "won-revenue", "cost-per-lead", "ratio", "growth", "attainment"])
-def test_results_past_the_float_range_are_not_infinite(call):
-    """engine: sums and ratios of finite inputs overflow to ±inf and are returned as they are
-    (Excel shows #NUM! for such a result)."""
+@pytest.mark.parametrize("classic", [False, True], ids=["officejs", "classic"])
+def test_results_past_the_float_range_are_num_errors(call, classic):
+    """Sums and ratios of finite cells that overflow are #NUM!, as Excel shows such a result
+    (=SUM(1E308,1E308)), never an infinity."""
     name, args = call
-    check_outcome(name, list(args), classic=False)
+    assert check_outcome(name, list(args), classic=classic) == NUM
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=KNOWN)
-def test_a_numpy_array_as_the_owner_column():
-    """udfs._column takes an ndarray (from a Python caller, or xlwings' np.array converter)
-    for one cell; as the owners column its value is then unhashable (TypeError)."""
-    check_outcome("deals_won", [[["Won"]], [[46000]], None, np.array([["Anna"]]), "Anna"],
-                  classic=False)
+@pytest.mark.parametrize("owners", [np.array([["Anna"]]), np.array([["Anna"], ["Boris"]]),
+                                    np.array(["Anna", "Boris"], dtype=object)],
+                         ids=["one-cell", "column", "flat-object"])
+def test_a_numpy_array_as_the_owner_column(owners):
+    """An ndarray (from a Python caller, or xlwings' np.array converter) is a range like the
+    nested lists it holds."""
+    rows = len(owners)
+    result = check_outcome("deals_won", [[["Won"]] * rows, [[46300]] * rows, None, owners,
+                                         "Anna"], classic=False)
+    assert result == 1
 
 
-@pytest.mark.xfail(strict=True, raises=InputError, reason=KNOWN)
 @pytest.mark.parametrize("period", [np.int64(2026), np.float32(2026.0), np.int32(2026)],
                          ids=["int64", "float32", "int32"])
 def test_a_numpy_year_is_a_year(period):
-    """periods.parse_period tests isinstance(value, (int, float)): numpy's integers and float32
-    (from a Python caller, or pandas) are no period there, while a numpy float64 (a float) or
-    the same number as a Python int is the year."""
+    """numpy's integers and float32 (from a Python caller, or pandas) are the year they hold,
+    as a numpy float64 (a float) or the same number as a Python int is."""
     assert udfs.deals_won([["Won"]], [[46100]], 2026) == 1
     assert udfs.deals_won([["Won"]], [[46100]], period) == 1
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([["Won"], ["Lost", "Won"]],
+     "stages: give a single column or row, not 2 rows of different lengths (1 to 2 cells)"),
+    ([["Won"], ["Lost", "Won"], ["Won"]],
+     "stages: give a single column or row, not 3 rows of different lengths (1 to 2 cells)"),
+    ([["Won", "Lost"], ["Won"]],
+     "stages: give a single column or row, not 2 rows of different lengths (1 to 2 cells)"),
+    ([["Won", "Lost"], ["Won", "Won"]], "stages: give a single column or row, not a 2×2 block"),
+    ([["Won"], "Lost", ["Won"]],
+     "stages: give a single column or row, not a mix of rows and single cells"),
+], ids=["ragged-2", "ragged-middle", "ragged-first", "block", "mixed"])
+def test_a_range_that_is_not_a_column_is_described_as_it_is(rows, message):
+    dates = [[46300]] * len(rows)
+    with pytest.raises(InputError) as error:
+        udfs.deals_won(rows, dates, "2026-10")
+    assert str(error.value) == message

@@ -527,8 +527,9 @@ def test_a_typed_sheet_renamed_or_deleted(edited, tmp_path, sheet, how, command)
     path = tmp_path / "tracker.xlsx"
     shutil.copy(variant, path)
     line = assert_refused(path, command, sheet)
-    if sheet in (layout.TARGETS, layout.OPPORTUNITIES):
+    if sheet != workbook.META:  # the marker is there: say what happened, not "not a tracker"
         assert "renamed or deleted?" in line and "give it back its name" in line
+        assert "not an xlkpi tracker" not in line
 
 
 def test_generated_tabs_deleted_or_renamed_come_back(edited, tmp_path):

@@ -13,7 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import tempfile
 from collections import Counter
+from pathlib import Path
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -22,7 +25,7 @@ from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from tests.test_workbook import sample_tracker
-from xlkpi import reader, workbook
+from xlkpi import reader, workbook, xlsx_stream
 from xlkpi.errors import TrackerFileError
 from xlkpi.kpis import KPIS
 from xlkpi.layout import (
@@ -233,10 +236,25 @@ BLANK_ROW_BETWEEN = {
 }
 
 
+def split_load(wb: openpyxl.Workbook) -> openpyxl.Workbook:
+    """``wb`` saved and loaded the way `xlkpi refresh` loads a large tracker: the data rows
+    kept as sheet XML outside openpyxl (xlsx_stream), whatever the size."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tracker.xlsx"
+        wb.save(path)
+        with mock.patch.object(xlsx_stream, "STREAM_FROM_BYTES", 0):
+            split = xlsx_stream.load_split(path, DATA_SHEETS, openpyxl.load_workbook)
+    assert isinstance(split, xlsx_stream.SplicedWorkbook)  # never declined for these edits
+    return split
+
+
+# Both ways `xlkpi refresh` loads a tracker: every cell in openpyxl (small trackers, and files
+# the fast path declines) and the data rows kept as XML (large trackers).
+@pytest.mark.parametrize("load", ["cells", "split"])
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(change=edits())
 @example(change=BLANK_ROW_BETWEEN)
-def test_refresh_keeps_what_a_person_typed(change):
+def test_refresh_keeps_what_a_person_typed(load, change):
     wb = openpyxl.load_workbook(io.BytesIO(base_bytes()))
     old_titles = set(workbook.generated_sheets(wb))
     apply(wb, change)
@@ -245,7 +263,13 @@ def test_refresh_keeps_what_a_person_typed(change):
     tracker = reader.read_tracker(wb, "tracker.xlsx")
     assert tracker.settings.reps == change["reps"]
 
-    workbook.regenerate(wb, tracker)
+    if load == "split":
+        wb = split_load(wb)
+        split = reader.read_tracker(wb, "tracker.xlsx")  # data rows not read, as refresh does
+        assert (split.settings, split.targets) == (tracker.settings, tracker.targets)
+        workbook.regenerate(wb, split)
+    else:
+        workbook.regenerate(wb, tracker)
     after_wb = save_and_load(wb)
     after = typed_cells(after_wb)
     changed = {key: (value, after.get(key)) for key, value in before.items()

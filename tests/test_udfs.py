@@ -200,3 +200,16 @@ def test_classic_is_recognised_by_the_decorator_module():
 
 def test_star_import_gives_the_functions_only():
     assert sorted(udfs.__all__) == sorted(name.lower() for name in SIGNATURES)
+
+
+def test_a_column_range_of_dates_with_blanks_and_the_last_day():
+    """Column ranges of datetimes convert in one pass (blanks marked as 9999-12-31 meanwhile):
+    a real 9999-12-31 still counts as a date, a blank as a blank, a bad cell names its row."""
+    last = D(9999, 12, 31)
+    dates = [[D(2026, 10, 1)], [None], [last], [None], [D(9999, 12, 1)]]
+    assert udfs.new_opportunities(dates, "9999-12") == 2
+    assert udfs.new_opportunities(dates, None) == 3
+    assert udfs.new_opportunities(dates, "2026-10") == 1
+    with pytest.raises(InputError, match=r"^created_dates row 3: 0 is not a date$"):
+        udfs.new_opportunities([[D(2026, 10, 1)], [None], [0]], None)
+    assert udfs.new_opportunities([[D(2026, 10, 1)], [""], [None]], None) == 1  # "" is blank

@@ -454,7 +454,9 @@ def test_reader_finds_moved_columns_and_drops_trailing_empty_rows(tracker):
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda wb: wb.remove(wb[SETTINGS]), "x.xlsx is not an xlkpi tracker: no Settings sheet"),
+    (lambda wb: wb.remove(wb[SETTINGS]), "x.xlsx: the Settings sheet is missing (renamed or"),
+    (lambda wb: [wb.remove(wb[title]) for title in (SETTINGS, workbook.META)],
+     "x.xlsx is not an xlkpi tracker: no Settings sheet"),
     (lambda wb: wb.remove(wb[workbook.META]), "x.xlsx is not an xlkpi tracker: its hidden"),
     (lambda wb: setattr(wb[OPPORTUNITIES], "title", "Deals"), "the Opportunities sheet is"),
     (lambda wb: wb[OPPORTUNITIES].cell(1, 4, "Close date"), "no 'CloseDate' column"),

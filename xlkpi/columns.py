@@ -4,16 +4,23 @@ What arrives is what Excel's runtimes send (see DESIGN.md): numbers as float or 
 datetime (classic xlwings) or serial floats (Office.js) or ISO text, blanks as None or "".
 
 A worksheet function may get a million cells per column, so on the common paths no Python code
-runs per cell. A census of the value types (``set(map(type, values))``) picks the path:
+runs per cell, only C-level passes (map, filter, dict lookups, numpy):
 
-- numbers and serials (float, int, None): numpy converts the whole list (None becomes NaN);
-  the rows that come out NaN or out of range are then checked to have been None;
-- dates and datetimes (and None): ``dt.date.toordinal`` mapped over the list; with blanks, a
-  dict from each distinct cell to its serial (a column of whole days has a few thousand), or
-  for timestamps the ordinals of the non-blank cells scattered among NaNs;
+- dates and datetimes (and None), whole days: a dict from each distinct cell to its serial,
+  which checks each distinct cell (a column of whole days has a few thousand);
+- otherwise a census of the value types (``set(map(type, values))``) picks the path:
+  - numbers and serials (float, int, None): numpy converts the whole list (None becomes NaN),
+    then the rows that came out NaN or out of range are checked to have been None;
+  - timestamps (and None): ``dt.date.toordinal`` mapped over the cells, among NaNs for blanks;
 - texts (stages, owners): a dict from each distinct cell to its class, filled on first sight.
 
-Anything else falls back to the row-by-row conversion, which is also what names a bad value.
+Anything else goes row by row, which is also what finds and names a bad value.
+
+A worksheet function reads a value, stage or owner cell only in the rows that count (``within``,
+e.g. the rows dated in the period): a bad cell elsewhere is ignored, as SUMIFS and COUNTIFS
+ignore it in the workbook. Date columns are read whole, since the dates pick the rows. A column
+range as xlwings reads it (one-cell rows) can arrive as a :class:`OneCellRows`, which flattens
+only as far as a conversion needs.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import numbers
 import operator
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from itertools import islice, repeat
 
 import numpy as np
@@ -35,7 +43,6 @@ MAX_SERIAL = 2958465  # 9999-12-31, the last date Excel shows
 _NONE_TYPE = type(None)
 _NUMERIC_TYPES = frozenset({float, int, _NONE_TYPE})
 _DATE_TYPES = frozenset({dt.datetime, dt.date})
-_DATE_TYPES_OR_BLANK = _DATE_TYPES | {_NONE_TYPE}
 # What a stage text loses before matching (DESIGN.md: case, spaces, '-' and '_'): spaces, also
 # no-break ones, tabs and line breaks count as spaces. workbook.STAGE_STRIPPED removes the same
 # characters in the StageClass formula; a test keeps the two in step.
@@ -48,6 +55,96 @@ def _is_blank(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def is_finite(value: numbers.Real) -> bool:
+    """math.isfinite, and False for an int too large for a float (isfinite raises there)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _too_large(value: object) -> bool:
+    """An int (Python's have no limit) past the range of a float, about ±1.8e308."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and (
+        abs(int(value)).bit_length() > 1024)
+
+
+def shown(value: object) -> str:
+    """A cell's value as a message shows it: its repr, but 1.000e+400 for an int past the
+    float range (whose repr runs to hundreds of digits)."""
+    if _too_large(value):
+        return f"{Decimal(int(value)):.3e}"
+    return repr(value)
+
+
+def not_a_number(argument: str, value: object) -> str:
+    """The message for a cell that is no number, or one too large for any calculation."""
+    if _too_large(value):
+        return f"{argument}: {shown(value)} is too large a number"
+    return f"{argument}: {value!r} is not a number"
+
+
+class OneCellRows(Sequence):
+    """A column range as xlwings reads it with ``ndim=2``: a list of one-cell rows.
+
+    The conversions below take it for a flat column; it flattens (one pass:
+    ``[cell for (cell,) in rows]``) only when a conversion reads the whole column, and for a
+    conversion ``within`` a few rows it unpacks only those. A row that is not one cell (a
+    ragged range from a Python caller; Excel's ranges are rectangular) is an InputError naming
+    the argument once a conversion reads it.
+    """
+
+    __slots__ = ("rows", "argument", "_cells")
+
+    def __init__(self, rows: Sequence, argument: str):
+        self.rows = rows
+        self.argument = argument
+        self._cells: list | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.cells()[index]
+
+    def __iter__(self):
+        return iter(self.cells())
+
+    def cells(self) -> list:
+        if self._cells is None:
+            self._cells = self._unpack(self.rows)
+        return self._cells
+
+    def take(self, indices: np.ndarray) -> Sequence:
+        """The cells at ``indices``, unpacking only their rows."""
+        if self._cells is not None:
+            return _take(self._cells, indices)
+        return self._unpack(_take(self.rows, indices))
+
+    def _unpack(self, rows: Sequence) -> list:
+        try:
+            return [cell for (cell,) in rows]
+        except (TypeError, ValueError):  # a row of another length, or not a row
+            raise InputError(shape_message(self.rows, self.argument)) from None
+
+
+def shape_message(rows: Sequence, argument: str) -> str:
+    """What is wrong with a range that is not a single column or row."""
+    widths = {len(row) if isinstance(row, (list, tuple)) else None for row in rows}
+    if None in widths:
+        return f"{argument}: give a single column or row, not a mix of rows and single cells"
+    if len(widths) == 1:
+        return (f"{argument}: give a single column or row, "
+                f"not a {len(rows)}×{widths.pop()} block")
+    return (f"{argument}: give a single column or row, not {len(rows)} rows of different "
+            f"lengths ({min(widths)} to {max(widths)} cells)")
+
+
+def _cells(values: Sequence) -> Sequence:
+    """A flat column of cell values (a OneCellRows flattened)."""
+    return values.cells() if isinstance(values, OneCellRows) else values
 
 
 def check_lengths(**columns: Sequence) -> int:
@@ -70,44 +167,73 @@ def _date_serial(value: object, argument: str, row: int) -> float:
     if isinstance(value, np.datetime64) and not np.isnat(value):
         value = value.astype("datetime64[D]").item()
         return float(value.toordinal() - EXCEL_EPOCH_ORDINAL)
-    if _is_number(value) and math.isfinite(value) and 1 <= value < MAX_SERIAL + 1:
+    if _is_number(value) and is_finite(value) and 1 <= value < MAX_SERIAL + 1:
         return float(math.floor(value))
     if isinstance(value, str) and (day := parse_iso_date(value)) is not None:
         return float(day.toordinal() - EXCEL_EPOCH_ORDINAL)
-    raise InputError(f"{argument} row {row}: {value!r} is not a date")
+    raise InputError(f"{argument} row {row}: {shown(value)} is not a date")
 
 
 def _number(value: object, argument: str, row: int) -> float:
     if _is_blank(value):
         return 0.0
-    if _is_number(value) and math.isfinite(value):
+    if _is_number(value) and is_finite(value):
         return float(value)
-    raise InputError(f"{argument} row {row}: {value!r} is not a number")
+    raise InputError(not_a_number(f"{argument} row {row}", value))
 
 
 def to_dates(values: Sequence, argument: str) -> np.ndarray:
-    """Whole-day Excel serials as float64, NaN where the cell is blank."""
+    """Whole-day Excel serials as float64, NaN where the cell is blank. Every cell is checked."""
+    if isinstance(values, OneCellRows) and (serials := _range_of_dates(values)) is not None:
+        return serials
+    values = _cells(values)
     if _starts_with_dates(values):
         try:
             return np.fromiter(map(_DaySerials(len(values)).__getitem__, values), np.float64,
                                count=len(values))
         except (_NotDays, TypeError):  # TypeError: an unhashable cell
-            pass  # timestamps, time zones or values other than dates: the census decides
-    types = set(map(type, values))
-    if types <= _NUMERIC_TYPES:
-        serials = np.fromiter(values, np.float64, count=len(values))  # None becomes NaN
+            pass  # timestamps, time zones or values other than dates
+        if (serials := _dated_serials(values)) is not None:
+            return serials
+    elif set(map(type, values)) <= _NUMERIC_TYPES and (serials := _as_floats(values)) is not None:
         with np.errstate(invalid="ignore"):
             in_range = (serials >= 1) & (serials < MAX_SERIAL + 1)  # False for NaN and ±inf
         if _none_wherever_not(in_range, values, serials):
             return np.floor(serials)
-    elif types <= _DATE_TYPES_OR_BLANK:
-        if _NONE_TYPE not in types:
-            ordinals = np.fromiter(map(dt.date.toordinal, values), np.int64, count=len(values))
-            return (ordinals - EXCEL_EPOCH_ORDINAL).astype(np.float64)
-        return _scattered_serials(values)
     return np.fromiter(
         (_date_serial(value, argument, row) for row, value in enumerate(values, 1)),
         np.float64, count=len(values))
+
+
+_BLANK_DAY = dt.date.max  # stands for a blank cell in _range_of_dates
+_BLANK_ORDINAL = _BLANK_DAY.toordinal()
+
+
+def _range_of_dates(column: OneCellRows) -> np.ndarray | None:
+    """Serials of a column range of dates, datetimes and None in one pass over its rows (no
+    flat copy, no census); None when it holds anything else or a row is not one cell.
+
+    Blanks become _BLANK_DAY while the rows are unpacked, so that ``dt.date.toordinal`` (which
+    raises TypeError on a cell that is not a date, and takes date subclasses as _date_serial
+    does) maps every cell; a real 9999-12-31 is told from a blank by identity.
+    """
+    if column._cells is not None or not _starts_with_dates(
+            [row[0] for row in islice(column.rows, 64)
+             if isinstance(row, (list, tuple)) and len(row) == 1]):
+        return None
+    blank = _BLANK_DAY
+    try:
+        marked = [blank if cell is None else cell for (cell,) in column.rows]
+        ordinals = np.fromiter(map(dt.date.toordinal, marked), np.int64, count=len(marked))
+    except (TypeError, ValueError):
+        return None
+    serials = (ordinals - EXCEL_EPOCH_ORDINAL).astype(np.float64)
+    maybe_blank = np.flatnonzero(ordinals == _BLANK_ORDINAL)
+    if len(maybe_blank):
+        blanks = np.fromiter(map(operator.is_, _take(marked, maybe_blank), repeat(blank)),
+                             np.bool_, count=len(maybe_blank))
+        serials[maybe_blank[blanks]] = np.nan
+    return serials
 
 
 def _starts_with_dates(values: Sequence) -> bool:
@@ -143,23 +269,43 @@ class _DaySerials(dict):
         if cell is None:
             serial = math.nan
         elif len(self) < self.room and (type(cell) is dt.date or (
-                type(cell) is dt.datetime and cell.tzinfo is None)):  # type: ignore[union-attr]
-            serial = float(cell.toordinal() - EXCEL_EPOCH_ORDINAL)  # type: ignore[union-attr]
+                type(cell) is dt.datetime and cell.tzinfo is None)):
+            serial = float(cell.toordinal() - EXCEL_EPOCH_ORDINAL)
         else:
             raise _NotDays
         self[cell] = serial
         return serial
 
 
-def _scattered_serials(values: Sequence) -> np.ndarray:
-    """Serials of a column of dates, datetimes and None: the dates' ordinals among NaNs."""
+def _dated_serials(values: Sequence) -> np.ndarray | None:
+    """Serials of a column of dates, datetimes (timestamps too) and None: the dates' ordinals
+    among NaNs; None when any other value is among them.
+
+    No census: ``dt.date.toordinal`` raises TypeError on a cell that is not a date (it takes
+    date subclasses, as _date_serial does), and ``filter(None, ...)`` passes every date and
+    drops None and the other falsy cells ("", 0), which the count of non-None cells then tells.
+    """
+    try:
+        ordinals = np.fromiter(map(dt.date.toordinal, filter(None, values)), np.int64)
+    except TypeError:
+        return None
+    if len(ordinals) == len(values):
+        return (ordinals - EXCEL_EPOCH_ORDINAL).astype(np.float64)
     dated = np.fromiter(map(operator.is_not, values, repeat(None)), np.bool_, count=len(values))
-    # every date is truthy and None is not: filter(None, ...) yields exactly the dates
-    ordinals = np.fromiter(map(dt.date.toordinal, filter(None, values)), np.int64,
-                           count=int(np.count_nonzero(dated)))
+    if np.count_nonzero(dated) != len(ordinals):
+        return None  # a falsy cell other than None
     serials = np.full(len(values), np.nan)
     serials[dated] = ordinals - EXCEL_EPOCH_ORDINAL
     return serials
+
+
+def _as_floats(values: Sequence) -> np.ndarray | None:
+    """Cells that are float, int or None as float64, None becoming NaN; None (the row-by-row
+    path then names the cell) when an int is too large for a float."""
+    try:
+        return np.fromiter(values, np.float64, count=len(values))
+    except OverflowError:
+        return None
 
 
 def _none_wherever_not(good: np.ndarray, values: Sequence, converted: np.ndarray) -> bool:
@@ -187,6 +333,8 @@ def _count_none(values: Sequence) -> int:
 
 def _take(values: Sequence, rows: np.ndarray) -> Sequence:
     """The values at ``rows`` (indices), picked in C."""
+    if isinstance(values, OneCellRows):
+        return values.take(rows)
     if len(rows) == 0:
         return ()
     if len(rows) == 1:
@@ -194,22 +342,50 @@ def _take(values: Sequence, rows: np.ndarray) -> Sequence:
     return operator.itemgetter(*rows.tolist())(values)
 
 
-def to_numbers(values: Sequence, argument: str) -> np.ndarray:
-    """Numbers as float64; a blank cell counts as 0, as it does in SUM."""
-    if set(map(type, values)) <= _NUMERIC_TYPES:
-        numbers_ = np.fromiter(values, np.float64, count=len(values))  # None becomes NaN
+def to_numbers(values: Sequence, argument: str, within: np.ndarray | None = None
+               ) -> np.ndarray:
+    """Numbers as float64; a blank cell counts as 0, as it does in SUM.
+
+    With ``within`` (a boolean mask as long as ``values``) only the cells of those rows are
+    read and checked: the rows outside read 0, whatever they hold.
+    """
+    if within is None:
+        return _numbers(_cells(values), argument, None)
+    rows = np.flatnonzero(within)
+    column = np.zeros(len(values))
+    if len(rows) * 4 <= len(values):
+        column[rows] = _numbers(_take(values, rows), argument, rows)
+        return column
+    values = _cells(values)  # most rows: convert the whole column, check the rows within
+    column = _numbers(values, argument, None, rows_only=rows)
+    column[~within] = 0.0
+    return column
+
+
+def _numbers(values: Sequence, argument: str, rows: np.ndarray | None,
+             rows_only: np.ndarray | None = None) -> np.ndarray:
+    """``values`` as numbers; an error names row ``rows[i] + 1`` for ``values[i]`` (the row in
+    the column) or, without ``rows``, row i + 1. With ``rows_only``, only those rows are checked
+    on the row-by-row path (the others read 0)."""
+    if set(map(type, values)) <= _NUMERIC_TYPES and (numbers_ := _as_floats(values)) is not None:
         finite = np.isfinite(numbers_)
         if _none_wherever_not(finite, values, numbers_):
             numbers_[~finite] = 0.0
             return numbers_
-    return np.fromiter(
-        (_number(value, argument, row) for row, value in enumerate(values, 1)),
-        np.float64, count=len(values))
+    if rows_only is not None:
+        column = np.zeros(len(values))
+        column[rows_only] = _numbers(_take(values, rows_only), argument, rows_only)
+        return column
+    numbered = enumerate(values, 1) if rows is None else zip((rows + 1).tolist(), values,
+                                                             strict=True)
+    return np.fromiter((_number(value, argument, row) for row, value in numbered),
+                       np.float64, count=len(values))
 
 
-def _lookup(values: Sequence, lookup: Callable[[object], object], dtype: type,
+def _lookup(values: Sequence, cache: dict, lookup: Callable[[object], object], dtype: type,
             within: np.ndarray | None) -> np.ndarray:
-    """``lookup(value)`` for each value as a column of ``dtype``.
+    """``lookup(value)`` for each value as a column of ``dtype``, through ``cache`` (a dict
+    that fills itself) while the cells are hashable.
 
     With ``within`` (a boolean mask as long as ``values``) the rows outside it read 0; when it
     holds few rows, only those are looked up.
@@ -218,12 +394,20 @@ def _lookup(values: Sequence, lookup: Callable[[object], object], dtype: type,
         rows = np.flatnonzero(within)
         if len(rows) * 4 <= len(values):
             column = np.zeros(len(values), dtype)
-            column[rows] = np.fromiter(map(lookup, _take(values, rows)), dtype, count=len(rows))
+            column[rows] = _looked_up(_take(values, rows), cache, lookup, dtype)
             return column
-    column = np.fromiter(map(lookup, values), dtype, count=len(values))
+    column = _looked_up(_cells(values), cache, lookup, dtype)
     if within is not None:
         column[~within] = 0
     return column
+
+
+def _looked_up(values: Sequence, cache: dict, lookup: Callable[[object], object],
+               dtype: type) -> np.ndarray:
+    try:
+        return np.fromiter(map(cache.__getitem__, values), dtype, count=len(values))
+    except TypeError:  # an unhashable cell (a list, an array): no cache
+        return np.fromiter(map(lookup, values), dtype, count=len(values))
 
 
 def stage_class(stage: object) -> int:
@@ -234,7 +418,7 @@ def stage_class(stage: object) -> int:
     return WON_STAGES.get(key, 0)
 
 
-# Keys are stage texts lower-cased with spaces, '-' and '_' removed (DESIGN.md).
+# Keys are stage texts lower-cased with the characters of _NON_WORD removed (DESIGN.md).
 WON_STAGES = {"won": 1, "closedwon": 1, "успешнореализовано": 1,
               "lost": -1, "closedlost": -1, "закрытоинереализовано": -1}
 
@@ -255,15 +439,15 @@ def to_stage_classes(values: Sequence, within: np.ndarray | None = None) -> np.n
     With ``within`` (a boolean mask as long as ``values``) the rows outside it read 0, and
     when it holds few rows only those are classified.
     """
-    return _lookup(values, _Classes().__getitem__, np.int8, within)
+    return _lookup(values, _Classes(), stage_class, np.int8, within)
 
 
 def owner_key(owner: object) -> str | None:
     """How owners compare: case-insensitively, as COUNTIFS does; 7 and "7" are the same."""
     if _is_blank(owner):
         return None
-    if _is_number(owner) and float(owner).is_integer():
-        return str(int(owner))
+    if _is_number(owner) and (isinstance(owner, numbers.Integral) or float(owner).is_integer()):
+        return str(int(owner))  # an int is not converted to float: it may be past its range
     return str(owner).lower()
 
 
@@ -277,8 +461,11 @@ class _Matches(dict):
         self.wanted = wanted
 
     def __missing__(self, owner: object) -> bool:
-        self[owner] = match = owner_key(owner) == self.wanted
+        self[owner] = match = self.matches(owner)
         return match
+
+    def matches(self, owner: object) -> bool:
+        return owner_key(owner) == self.wanted
 
 
 def owner_mask(owners: Sequence | None, owner: object, length: int,
@@ -295,4 +482,5 @@ def owner_mask(owners: Sequence | None, owner: object, length: int,
         raise InputError(f"owners: give the owner column to filter by owner {owner!r}")
     if len(owners) != length:
         raise InputError(f"owners has {len(owners)} rows but the other columns have {length}")
-    return _lookup(owners, _Matches(wanted).__getitem__, np.bool_, within)
+    matches = _Matches(wanted)
+    return _lookup(owners, matches, matches.matches, np.bool_, within)

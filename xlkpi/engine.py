@@ -1,8 +1,14 @@
 """The KPI engine: every definition of DESIGN.md over whole columns, with no Excel in sight.
 
-Each function takes flat columns (lists, tuples or arrays of cell values) in the argument order
-of its Excel function. It returns a number, or None where the definition divides by zero (the
-Excel layer shows that as #DIV/0!), and raises InputError for bad input.
+Each function takes flat columns (lists, tuples or arrays of cell values, or columns.OneCellRows)
+in the argument order of its Excel function. It returns a finite number, or None where the
+definition divides by zero (the Excel layer shows that as #DIV/0!); it raises InputError for bad
+input, and ResultTooLarge where the result is past the range of numbers (#NUM! in Excel).
+
+Which cells are read: every cell of a date column (the dates pick the rows), but a value, stage
+or owner cell only in the rows that count, e.g. those dated in the period: a bad number in a row
+dated outside the period is ignored, as SUMIFS and COUNTIFS ignore it in the workbook. That is
+also what keeps a worksheet call on a million rows near the cost of one plain loop.
 """
 
 from __future__ import annotations
@@ -13,12 +19,50 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .columns import check_lengths, owner_mask, to_dates, to_numbers, to_stage_classes
+from .columns import (
+    check_lengths,
+    is_finite,
+    not_a_number,
+    owner_mask,
+    shown,
+    to_dates,
+    to_numbers,
+    to_stage_classes,
+)
 from .errors import InputError
 from .kpis import DIRECTIONS
 from .periods import Period, parse_period
 
 Column = Sequence
+
+
+class ResultTooLarge(ArithmeticError):
+    """A KPI past the range of numbers (about ±1.8e308) although every cell is one: Excel
+    shows #NUM! for such a result (=SUM(1E308,1E308)), and so does the Excel layer."""
+
+
+def _finite(value):
+    """``value`` (a number or None), or ResultTooLarge where it is infinite or NaN."""
+    if value is not None and not math.isfinite(value):
+        raise ResultTooLarge("the result is too large a number")
+    return value
+
+
+def _sum(values: np.ndarray) -> float:
+    """numpy's sum (pairwise) as a float; an overflow gives ±inf without a warning."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(values.sum())
+
+
+def _period(period: object) -> Period | None:
+    """parse_period, with numpy's numbers taken as the Python numbers they hold."""
+    if isinstance(period, (np.integer, np.floating)):
+        period = period.item()
+    try:
+        return parse_period(period)
+    except OverflowError:  # an int past the float range
+        raise InputError(f"period: {shown(period)} is not a period; "
+                         "use 2026-10, 2026-Q4, 2026 or a date") from None
 
 
 def _in_period(dates: np.ndarray, period: Period | None) -> np.ndarray:
@@ -29,9 +73,10 @@ def _in_period(dates: np.ndarray, period: Period | None) -> np.ndarray:
 
 def _rows(dates: np.ndarray, period: Period | None, owners: Column | None,
           owner: object) -> np.ndarray:
-    """Rows dated in the period (any dated row when there is none) and owned by ``owner``."""
+    """Rows dated in the period (any dated row when there is none) and owned by ``owner``;
+    owner cells are read only in the rows dated in the period."""
     rows = _in_period(dates, period)
-    by_owner = owner_mask(owners, owner, len(dates))
+    by_owner = owner_mask(owners, owner, len(dates), within=rows)
     return rows if by_owner is None else rows & by_owner
 
 
@@ -45,7 +90,7 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 def _required_period(period: object) -> Period:
-    parsed = parse_period(period)
+    parsed = _period(period)
     if parsed is None:
         raise InputError("period: required here; give a month such as 2026-10, "
                          "a quarter such as 2026-Q4 or a year")
@@ -56,26 +101,25 @@ def _required_period(period: object) -> Period:
 
 def _spend_in(spend: Column, spend_dates: Column, period: Period | None) -> float:
     check_lengths(spend=spend, spend_dates=spend_dates)
-    amounts = to_numbers(spend, "spend")
     rows = _in_period(to_dates(spend_dates, "spend_dates"), period)
-    return float(amounts[rows].sum())
+    return _sum(to_numbers(spend, "spend", within=rows)[rows])
 
 
 def cost_per_lead(spend: Column, spend_dates: Column, lead_dates: Column,
                   period: object = None) -> float | None:
     """Σ spend dated in the period ÷ leads created in the period."""
-    window = parse_period(period)
+    window = _period(period)
     total = _spend_in(spend, spend_dates, window)
     leads = np.count_nonzero(_in_period(to_dates(lead_dates, "lead_dates"), window))
-    return _ratio(total, leads)
+    return _finite(_ratio(total, leads))
 
 
 def customer_acquisition_cost(spend: Column, spend_dates: Column, stages: Column,
                               close_dates: Column, period: object = None) -> float | None:
     """Σ spend in the period ÷ deals won with a close date in the period."""
-    window = parse_period(period)
+    window = _period(period)
     total = _spend_in(spend, spend_dates, window)
-    return _ratio(total, deals_won(stages, close_dates, window))
+    return _finite(_ratio(total, deals_won(stages, close_dates, window)))
 
 
 # --- leads and opportunities ---------------------------------------------------------------
@@ -83,7 +127,7 @@ def customer_acquisition_cost(spend: Column, spend_dates: Column, stages: Column
 def _count_dated(dates: Column, argument: str, period: object, owners: Column | None,
                  owner: object) -> int:
     serials = to_dates(dates, argument)
-    return int(np.count_nonzero(_rows(serials, parse_period(period), owners, owner)))
+    return int(np.count_nonzero(_rows(serials, _period(period), owners, owner)))
 
 
 def sql_count(sql_dates: Column, period: object = None, owners: Column | None = None,
@@ -102,9 +146,8 @@ def _stages_in(stages: Column, dates: Column, dates_argument: str, period: objec
                owners: Column | None, owner: object) -> np.ndarray:
     """Stage classes (1 won, -1 lost, 0 open) of the rows in the period."""
     check_lengths(stages=stages, **{dates_argument: dates})
-    classes = to_stage_classes(stages)
-    rows = _rows(to_dates(dates, dates_argument), parse_period(period), owners, owner)
-    return classes[rows]
+    rows = _rows(to_dates(dates, dates_argument), _period(period), owners, owner)
+    return to_stage_classes(stages, within=rows)[rows]
 
 
 def close_rate(stages: Column, dates: Column, period: object = None,
@@ -124,12 +167,12 @@ def deals_won(stages: Column, close_dates: Column, period: object = None,
 
 def won_revenue(amounts: Column, stages: Column, close_dates: Column, period: object = None,
                 owners: Column | None = None, owner: object = None) -> int | float:
-    """Σ amount of the opportunities won with a close date in the period."""
+    """Σ amount of the opportunities won with a close date in the period (an amount is read
+    only there)."""
     check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
-    values = to_numbers(amounts, "amounts")
-    won = to_stage_classes(stages) == 1
-    rows = _rows(to_dates(close_dates, "close_dates"), parse_period(period), owners, owner)
-    return _whole(values[rows & won].sum())
+    rows = _rows(to_dates(close_dates, "close_dates"), _period(period), owners, owner)
+    rows &= to_stage_classes(stages, within=rows) == 1
+    return _finite(_whole(_sum(to_numbers(amounts, "amounts", within=rows)[rows])))
 
 
 def revenue_growth(amounts: Column, stages: Column, close_dates: Column, period: object,
@@ -137,15 +180,16 @@ def revenue_growth(amounts: Column, stages: Column, close_dates: Column, period:
     """(won revenue in the period − in the period before) ÷ won revenue in the period before."""
     window = _required_period(period)
     check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
-    values = to_numbers(amounts, "amounts")
-    won = to_stage_classes(stages) == 1
     dates = to_dates(close_dates, "close_dates")
-    by_owner = owner_mask(owners, owner, len(dates))
+    now, earlier = _in_period(dates, window), _in_period(dates, window.previous())
+    won = now | earlier
+    by_owner = owner_mask(owners, owner, len(dates), within=won)
     if by_owner is not None:
         won &= by_owner
-    now = values[won & _in_period(dates, window)].sum()
-    before = values[won & _in_period(dates, window.previous())].sum()
-    return _ratio(now - before, before)
+    won &= to_stage_classes(stages, within=won) == 1
+    values = to_numbers(amounts, "amounts", within=won)
+    this, before = _sum(values[won & now]), _sum(values[won & earlier])
+    return _finite(_ratio(this - before, before))
 
 
 # --- customers -----------------------------------------------------------------------------
@@ -162,7 +206,7 @@ def retention_rate(start_dates: Column, end_dates: Column, period: object,
     ends = to_dates(end_dates, "end_dates")
     open_ended = np.isnan(ends)
     active_at_start = (starts <= window.first_day) & (open_ended | (ends > window.first_day))
-    by_owner = owner_mask(owners, owner, len(starts))
+    by_owner = owner_mask(owners, owner, len(starts), within=active_at_start)
     if by_owner is not None:
         active_at_start &= by_owner
     still_active = active_at_start & (open_ended | (ends > window.last_day))
@@ -181,8 +225,8 @@ def churn_rate(start_dates: Column, end_dates: Column, period: object,
 def _email_sums(columns: dict[str, Column], dates: Column, period: object,
                 owners: Column | None, owner: object) -> dict[str, float]:
     check_lengths(**columns, dates=dates)
-    rows = _rows(to_dates(dates, "dates"), parse_period(period), owners, owner)
-    return {name: float(to_numbers(values, name)[rows].sum())
+    rows = _rows(to_dates(dates, "dates"), _period(period), owners, owner)
+    return {name: _sum(to_numbers(values, name, within=rows)[rows])
             for name, values in columns.items()}
 
 
@@ -190,13 +234,14 @@ def emails_delivered(sent: Column, bounced: Column, dates: Column, period: objec
                      owners: Column | None = None, owner: object = None) -> int | float:
     """Σ sent − Σ bounced."""
     sums = _email_sums({"sent": sent, "bounced": bounced}, dates, period, owners, owner)
-    return _whole(sums["sent"] - sums["bounced"])
+    return _finite(_whole(sums["sent"] - sums["bounced"]))
 
 
 def positive_replies(positive: Column, dates: Column, period: object = None,
                      owners: Column | None = None, owner: object = None) -> int | float:
     """Σ positive replies."""
-    return _whole(_email_sums({"positive": positive}, dates, period, owners, owner)["positive"])
+    sums = _email_sums({"positive": positive}, dates, period, owners, owner)
+    return _finite(_whole(sums["positive"]))
 
 
 def email_open_rate(opened: Column, sent: Column, bounced: Column, dates: Column,
@@ -205,7 +250,7 @@ def email_open_rate(opened: Column, sent: Column, bounced: Column, dates: Column
     """Σ opened ÷ emails delivered."""
     sums = _email_sums({"opened": opened, "sent": sent, "bounced": bounced}, dates, period,
                        owners, owner)
-    return _ratio(sums["opened"], sums["sent"] - sums["bounced"])
+    return _finite(_ratio(sums["opened"], sums["sent"] - sums["bounced"]))
 
 
 def email_reply_rate(replied: Column, sent: Column, bounced: Column, dates: Column,
@@ -214,7 +259,7 @@ def email_reply_rate(replied: Column, sent: Column, bounced: Column, dates: Colu
     """Σ replied ÷ emails delivered."""
     sums = _email_sums({"replied": replied, "sent": sent, "bounced": bounced}, dates, period,
                        owners, owner)
-    return _ratio(sums["replied"], sums["sent"] - sums["bounced"])
+    return _finite(_ratio(sums["replied"], sums["sent"] - sums["bounced"]))
 
 
 # --- goals ---------------------------------------------------------------------------------
@@ -233,9 +278,9 @@ def _cell_number(value: object, argument: str) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-            and math.isfinite(value)):
+            and is_finite(value)):
         return float(value)
-    raise InputError(f"{argument}: {value!r} is not a number")
+    raise InputError(not_a_number(argument, value))
 
 
 def attainment(actual: float | None, target: float | None, direction: object = "up"
@@ -250,5 +295,5 @@ def attainment(actual: float | None, target: float | None, direction: object = "
     if target is None or actual is None or target <= 0:
         return None
     if way == "up":
-        return actual / target
-    return 1.0 if actual <= 0 else target / actual
+        return _finite(actual / target)
+    return 1.0 if actual <= 0 else _finite(target / actual)

@@ -40,7 +40,9 @@ import openpyxl.xml
 from openpyxl import Workbook
 from openpyxl.utils.cell import range_boundaries
 
+from . import xlsx_stream
 from .errors import TrackerFileError
+from .layout import DATA_SHEETS
 
 MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML is far beyond any tracker: refuse it
 MAX_RATIO = 200  # a part (or a whole file) that inflates more than this is a zip bomb
@@ -391,7 +393,11 @@ def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool
                     if hasattr(ws, "_cells_by_row"):  # read lazily: errors come later
                         ws._cells_by_row = _guarded_rows(ws._cells_by_row, path)
                 return wb
-            return openpyxl.load_workbook(path, keep_vba=suffix == ".xlsm")
+            def load(source):
+                return openpyxl.load_workbook(source, keep_vba=suffix == ".xlsm")
+
+            # A large tracker's data rows stay sheet XML (xlsx_stream): no cell objects.
+            return xlsx_stream.load_split(path, DATA_SHEETS, load) or load(path)
     except TrackerFileError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError):

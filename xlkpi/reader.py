@@ -15,6 +15,7 @@ import re
 
 from openpyxl import Workbook
 
+from . import xlsx_stream
 from .errors import InputError, TrackerFileError
 from .kpis import KPIS
 from .layout import (
@@ -49,20 +50,56 @@ _NEW = "create a tracker with `xlkpi new`"
 def read_tracker(wb: Workbook, name: str = "the workbook") -> Tracker:
     """The Tracker a person typed into ``wb``; ``name`` (e.g. the file name) starts each error
     message: "tracker.xlsx is not an xlkpi tracker: no Settings sheet; …"."""
-    if SETTINGS not in wb.sheetnames:
-        raise TrackerFileError(f"{name} is not an xlkpi tracker: no Settings sheet; {_NEW}")
     try:
         generated_sheets(wb)
     except TrackerFileError as error:
+        if SETTINGS not in wb.sheetnames:
+            raise TrackerFileError(f"{name} is not an xlkpi tracker: no Settings sheet; "
+                                   f"{_NEW}") from None
         raise TrackerFileError(f"{name} is {error}") from None
-    for sheet in (TARGETS, *DATA_SHEETS):
+    # The hidden marker says it is a tracker: a missing sheet was renamed or deleted by hand.
+    for sheet in (SETTINGS, TARGETS, *DATA_SHEETS):
         if sheet not in wb.sheetnames:
             raise TrackerFileError(f"{name}: the {sheet} sheet is missing (renamed or "
                                    f"deleted?); give it back its name or {_NEW}")
     settings = _read_settings(wb[SETTINGS], name)
     targets = _read_targets(wb[TARGETS], name)
     data = {sheet: _read_data(wb[sheet], sheet, name) for sheet in DATA_SHEETS}
+    for sheet in DATA_SHEETS:
+        if xlsx_stream.rows_outside(wb, sheet) is not None:
+            # the rows are not in wb (only their header, checked above): read them from the
+            # file the first time someone asks; `xlkpi refresh` never does
+            data[sheet] = _LazyDataSheet(lambda sheet=sheet: _read_data(
+                xlsx_stream.read_values_sheet(wb, sheet), sheet, name))
     return Tracker(settings, targets, data)
+
+
+class _LazyDataSheet(DataSheet):
+    """A DataSheet read when its header or rows are first asked for."""
+
+    def __init__(self, load):  # noqa: D107 - DataSheet's fields come from load()
+        self._load = load
+        self._sheet: DataSheet | None = None
+
+    def _get(self) -> DataSheet:
+        if self._sheet is None:
+            self._sheet = self._load()
+        return self._sheet
+
+    header = property(lambda self: self._get().header,
+                      lambda self, value: setattr(self._get(), "header", value))
+    rows = property(lambda self: self._get().rows,
+                    lambda self, value: setattr(self._get(), "rows", value))
+
+    def __eq__(self, other):
+        if not isinstance(other, DataSheet):
+            return NotImplemented
+        return (self.header, self.rows) == (other.header, other.rows)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return repr(self._get())
 
 
 def _blank(value: object) -> bool:

@@ -6,15 +6,23 @@ converts: the KPI logic is in :mod:`xlkpi.engine`, which takes the same argument
 What arrives, in every runtime (classic desktop UDFs, xlwings Server, xlwings Lite):
 
 - column arguments are read with ``ndim=2``, so a range is a list of rows even for one cell; a
-  single column or row is flattened, a block of several rows and columns is an InputError. An
+  single row is flattened, a single column (a list of one-cell rows) is handed to the engine as
+  a columns.OneCellRows, which unpacks only the rows the KPI reads (see below), and a block of
+  several rows and columns is an InputError. An
   Office.js argument that is one blank cell arrives as None, as does an omitted one: that is a
   one-blank-cell column (for ``owners``, in every runtime: no owner column).
 - ``err_to_str=True``: an error cell arrives as its text ("#N/A"), not as None, so that a
   #N/A in a date or number column is reported with its row instead of counting as blank.
 - period, owner, direction, actual and target are single cells: a one-cell range or a literal.
 
-What goes back: a number (counts as int); "#DIV/0!" where the KPI divides by zero, which the
-Office.js runtimes turn into a real #DIV/0! error while classic xlwings shows it as text. Bad
+Which cells are read: every cell of a date column, but a number, stage or owner cell only in the
+rows that count (dated in the period, of the owner): a bad cell elsewhere is ignored, as SUMIFS
+and COUNTIFS ignore it in the workbook's own formulas.
+
+What goes back: a number (counts as int); "#DIV/0!" where the KPI divides by zero, and "#NUM!"
+where the result is past the range of numbers (about 1.8e308; Excel's own =SUM(1E308,1E308) is
+#NUM! too), which the Office.js runtimes turn into real errors while classic xlwings shows them
+as text. Bad
 input raises the engine's InputError, as an ExcelInputError that is also an XlwingsError:
 Office.js shows #VALUE! with the message (xlwings Server, in production, shows the message only
 of an XlwingsError). Classic xlwings would write a raised exception's whole traceback into the
@@ -26,11 +34,12 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
-from itertools import chain
 
+import numpy as np
 from xlwings import XlwingsError, arg, func
 
 from . import engine
+from .columns import OneCellRows, not_a_number, shape_message
 from .errors import InputError
 
 __all__ = ["attainment", "churn_rate", "close_rate", "cost_per_lead", "customer_acquisition_cost",
@@ -41,6 +50,7 @@ __all__ = ["attainment", "churn_rate", "close_rate", "cost_per_lead", "customer_
 # Classic desktop xlwings (Windows), where ``func`` comes from xlwings.udfs.
 CLASSIC = getattr(func, "__module__", "") == "xlwings.udfs"
 DIV0 = "#DIV/0!"
+NUM = "#NUM!"  # a result past the range of numbers, as Excel shows =SUM(1E308,1E308)
 # What an error cell holds (err_to_str), and what classic xlwings shows for our own "#DIV/0!".
 ERROR_TEXTS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!",
@@ -105,26 +115,36 @@ def _excel(**docs):
     return register
 
 
-def _column(value, argument: str) -> list | None:
-    """A range (list of rows), a flat list or one cell as a flat list of cell values."""
+def _column(value, argument: str):
+    """A range (list of rows), a flat list or one cell as a column of cell values: a list, or a
+    OneCellRows for a column of several one-cell rows (Excel's usual argument)."""
+    if isinstance(value, np.ndarray):  # from a Python caller, or xlwings' np.array converter
+        value = value.tolist()
     if not isinstance(value, (list, tuple)):
         cells = [value]
     elif not value or not isinstance(value[0], (list, tuple)):
         cells = list(value)
     elif len(value) == 1:
         cells = list(value[0])
-    elif set(map(len, value)) == {1}:  # a column: C-level passes, no Python loop per row
-        cells = list(chain.from_iterable(value))
+    elif len(value[0]) == 1 == _width(value[-1]):
+        # a column; a ragged row in between (Python callers only: Excel's ranges are
+        # rectangular) is an InputError when the engine reads it
+        return OneCellRows(value, argument)
     else:
-        raise InputError(f"{argument}: give a single column or row, "
-                         f"not a {len(value)}×{len(value[0])} block")
+        raise InputError(shape_message(value, argument))
     if argument == "owners" and cells == [None]:
         return None  # omitted, or one blank cell: Office.js sends both as null
     return cells
 
 
+def _width(row) -> int | None:
+    return len(row) if isinstance(row, (list, tuple)) else None
+
+
 def _scalar(value, argument: str):
     """One cell's value; a one-cell range is unwrapped, a larger one is an InputError."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if not isinstance(value, (list, tuple)):
         return value
     cells = [cell for row in value
@@ -140,14 +160,21 @@ def _number_or_blank(value, argument: str) -> float | None:
     if value is None or (isinstance(value, str) and (not value.strip() or value in ERROR_TEXTS)):
         return None
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
-    raise InputError(f"{argument}: {value!r} is not a number")
+        try:
+            return float(value)
+        except OverflowError:  # an int past the float range
+            pass
+    raise InputError(not_a_number(argument, value))
 
 
 def _kpi(compute, args: dict):
-    """Call the engine with the Excel arguments converted; None (zero denominator) is #DIV/0!."""
-    value = compute(**{name: _scalar(value, name) if name in SCALARS else _column(value, name)
-                       for name, value in args.items()})
+    """Call the engine with the Excel arguments converted; None (zero denominator) is #DIV/0!,
+    a result past the range of numbers #NUM!."""
+    try:
+        value = compute(**{name: _scalar(value, name) if name in SCALARS else _column(value, name)
+                           for name, value in args.items()})
+    except engine.ResultTooLarge:
+        return NUM
     return DIV0 if value is None else value
 
 
@@ -249,7 +276,10 @@ def revenue_growth(amounts, stages, close_dates, period, owners=None, owner=None
 def attainment(actual, target, direction=None):
     """Attainment: actual ÷ target for "up" KPIs, target ÷ actual for "down" ones; blank when the
     target is blank, 0 or negative, or the actual blank or an error."""
-    value = engine.attainment(_number_or_blank(actual, "actual"),
-                              _number_or_blank(target, "target"),
-                              _scalar(direction, "direction"))
+    try:
+        value = engine.attainment(_number_or_blank(actual, "actual"),
+                                  _number_or_blank(target, "target"),
+                                  _scalar(direction, "direction"))
+    except engine.ResultTooLarge:
+        return NUM
     return "" if value is None else value

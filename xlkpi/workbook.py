@@ -37,7 +37,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import __version__
+from . import __version__, xlsx_stream
 from .columns import WON_STAGES, owner_key
 from .errors import InputError, TrackerFileError
 from .kpis import KPIS, Kpi
@@ -160,17 +160,27 @@ _SYMBOL_AFTER = {"EUR": "€", "RUB": "₽", "UAH": "₴", "KZT": "₸", "PLN": 
 
 # --- public API ----------------------------------------------------------------------------
 
-def new_workbook(tracker: Tracker) -> Workbook:
+def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook:
     """A complete tracker: Start, Settings, Targets, Team, one tab per rep, Leaderboard and the
-    five data sheets holding ``tracker.data``."""
+    five data sheets holding ``tracker.data``.
+
+    ``streamed`` (default: when the data has xlsx_stream.STREAM_FROM_ROWS rows or more): the
+    data sheets hold only their header row in memory and their rows are written into the file
+    as it is saved (an xlsx_stream.SplicedWorkbook), in a fraction of the time and memory."""
     check_reps(tracker.settings.reps)
-    wb = Workbook()
+    sheets = [sheet for sheet in tracker.data.values() if sheet is not None]
+    if streamed is None:
+        streamed = (sum(len(sheet.rows) for sheet in sheets) >= xlsx_stream.STREAM_FROM_ROWS
+                    and all(xlsx_stream.plain_values(sheet.rows) for sheet in sheets))
+    wb = xlsx_stream.SplicedWorkbook() if streamed else Workbook()
+    if streamed:
+        setattr(wb, xlsx_stream.ROWS_ATTR, {})
     wb.remove(wb.active)
     _write_settings(wb.create_sheet(SETTINGS), tracker.settings)
     _write_targets(wb.create_sheet(TARGETS), tracker)
     for name in DATA_SHEETS:
         _write_data_sheet(wb.create_sheet(name), name, tracker.data.get(name),
-                          tracker.settings.reps)
+                          tracker.settings.reps, streamed)
     wb.properties.creator = MARKER
     wb.properties.title = "Sales KPI tracker"
     _generate(wb, tracker)
@@ -205,7 +215,11 @@ def regenerate(wb: Workbook, tracker: Tracker) -> None:
     _settings_validation(wb[SETTINGS])
     _complete_targets(wb[TARGETS], tracker)
     for name in DATA_SHEETS:
-        _group_sheet_rows(wb[name], tracker.settings.reps)
+        outside = xlsx_stream.rows_outside(wb, name)
+        if outside is None:
+            _group_sheet_rows(wb[name], tracker.settings.reps)
+        else:
+            _group_outside_rows(wb[name], outside, tracker.settings.reps)
         _fix_data_sheet(wb[name], name)
     _generate(wb, tracker)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else START)
@@ -611,7 +625,7 @@ def grouped_order(owners: Sequence[object], reps: Sequence[str],
 
 
 def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
-                      reps: Sequence[str] = ()) -> None:
+                      reps: Sequence[str] = (), streamed: bool = False) -> None:
     known = list(DATA_COLUMNS[name])
     header = list(sheet.header) if sheet is not None else list(known)
     rows = sheet.rows if sheet is not None else []
@@ -624,8 +638,11 @@ def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
     sources = [header.index(h) if h in header else None for h in out_header]
     for col, label in enumerate(out_header, 1):
         _text(ws, 1, col, label)
-    _put_rows(ws, ([values[source] if source is not None and source < len(values) else None
-                    for source in sources] for values in rows), 2)
+    if streamed:
+        getattr(ws.parent, xlsx_stream.ROWS_ATTR)[name] = xlsx_stream.NewRows(ws, rows, sources)
+    else:
+        _put_rows(ws, ([values[source] if source is not None and source < len(values)
+                        else None for source in sources] for values in rows), 2)
     for col, label in enumerate(out_header, 1):
         width = 16 if label in known or label == STAGE_CLASS_COLUMN else 14
         ws.column_dimensions[get_column_letter(col)].width = width
@@ -746,6 +763,17 @@ def _group_sheet_rows(ws: Worksheet, reps: Sequence[str]) -> None:
         ws.row_dimensions[new_row[index]] = dimension
 
 
+def _group_outside_rows(ws: Worksheet, outside, reps: Sequence[str]) -> None:
+    """_group_sheet_rows for rows held outside openpyxl (xlsx_stream.KeptRows)."""
+    names = [str(h).strip().lower() if h is not None else "" for h in _header_cells(ws)]
+    if "owner" not in names:
+        return
+    stage_key = STAGE_CLASS_COLUMN.lower()
+    stage_col = names.index(stage_key) + 1 if stage_key in names else None
+    outside.group(names.index("owner") + 1, stage_col,
+                  lambda owners, blank: grouped_order(owners, reps, blank))
+
+
 def _header_cells(ws: Worksheet) -> list[object]:
     values = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
     values = list(values)
@@ -768,8 +796,13 @@ def _fix_data_sheet(ws: Worksheet, name: str) -> None:
             _text(ws, 1, stage_col, STAGE_CLASS_COLUMN)
             ws.column_dimensions[get_column_letter(stage_col)].width = 14
             header.append(STAGE_CLASS_COLUMN)
-    last = max(_data_last_row(ws, stage_col), 2)
-    if stage_col is not None:
+    outside = xlsx_stream.rows_outside(ws.parent, name)
+    last = max(_data_last_row(ws, stage_col) if outside is None else outside.last_row(stage_col),
+               2)
+    if stage_col is not None and outside is not None:
+        stage_letter = get_column_letter(names.index("stage") + 1)
+        outside.set_stage_class(stage_col, stage_class_formula(f"{stage_letter}\x00"), last)
+    elif stage_col is not None:
         stage_letter = get_column_letter(names.index("stage") + 1)
         template = stage_class_formula("\x00")  # one formula, its row filled in per row
         for row in range(2, last + 1):

@@ -1,0 +1,201 @@
+"""The data rows written and moved as sheet XML (xlkpi.xlsx_stream) give the same workbook as
+openpyxl's cells: `new` streamed equals `new` with cells, and `refresh` of a file whose data
+rows stay XML equals `refresh` through a full openpyxl load, cell by cell (values, number
+formats, fonts), with the table, column widths and a person's formulas, typed text such as
+"=1+1", extra columns, shared strings (a file saved by LibreOffice) and styled dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.libreoffice import convert, recalculate
+from tests.test_workbook import sample_tracker
+from xlkpi import files, reader, workbook, xlsx_stream
+from xlkpi.layout import DATA_SHEETS, EMAILS, LEADS, OPPORTUNITIES, TEAM
+
+
+def saved(wb) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def cells(book: openpyxl.Workbook, sheets=None) -> dict:
+    found = {}
+    for name in sheets or book.sheetnames:
+        ws = book[name]
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value is not None:
+                    found[(name, cell.coordinate)] = (cell.value, cell.number_format,
+                                                      cell.data_type, cell.font.b)
+        for letter, dimension in ws.column_dimensions.items():
+            found[(name, "width", letter)] = dimension.width
+        for table in ws.tables.values():
+            found[(name, "table", table.displayName)] = (
+                table.ref, [column.name for column in table.tableColumns],
+                [str(column.calculatedColumnFormula) for column in table.tableColumns])
+    return found
+
+
+def test_new_streamed_equals_new_with_cells():
+    tracker = sample_tracker(seed=3, rows=300)
+    tracker.data[LEADS].header.append("Notes")
+    for index, row in enumerate(tracker.data[LEADS].rows):
+        row.append(["=1+1", "  spaced ", "a & b < c", "", None, "line\r\nbreak"][index % 6])
+    tracker.data[EMAILS].rows[3][0] = dt.datetime(2026, 5, 4, 13, 30)
+    plain = saved(workbook.new_workbook(tracker, streamed=False))
+    streamed_wb = workbook.new_workbook(tracker, streamed=True)
+    assert isinstance(streamed_wb, xlsx_stream.SplicedWorkbook)
+    streamed = saved(streamed_wb)
+    assert cells(openpyxl.load_workbook(io.BytesIO(streamed))) == cells(
+        openpyxl.load_workbook(io.BytesIO(plain)))
+
+
+def test_new_streamed_with_no_rows_has_the_table_row():
+    tracker = sample_tracker(seed=3, rows=0)
+    plain = saved(workbook.new_workbook(tracker, streamed=False))
+    streamed = saved(workbook.new_workbook(tracker, streamed=True))
+    assert cells(openpyxl.load_workbook(io.BytesIO(streamed))) == cells(
+        openpyxl.load_workbook(io.BytesIO(plain)))
+
+
+def messy_tracker_file(folder: Path) -> Path:
+    """A tracker a person worked on: rows shuffled, an extra column with a formula of their
+    own and typed text such as "=1+1", a blank row in the middle, a row for someone who is not
+    a rep pasted at the bottom, a date with a time."""
+    tracker = sample_tracker(seed=21, rows=200, reps=["Anna", "Boris", "St*r?"])
+    wb = workbook.new_workbook(tracker, streamed=False)
+    rng = random.Random(21)
+    for name in DATA_SHEETS:
+        ws = wb[name]
+        rows = [[cell.value for cell in row] for row in ws.iter_rows(min_row=2)]
+        rng.shuffle(rows)
+        for r, values in enumerate(rows, 2):
+            for c, value in enumerate(values, 1):
+                cell = ws.cell(r, c)
+                if isinstance(value, str) and value.startswith("=IF("):
+                    continue  # StageClass: its formula reads its own row
+                if isinstance(value, str):
+                    workbook.put_text(cell, value)
+                else:
+                    cell.value = value
+    leads = wb[LEADS]
+    width = leads.max_column
+    workbook.put_text(leads.cell(1, width + 1), "Score")
+    for r in range(2, leads.max_row + 1):
+        if r % 3 == 0:
+            leads.cell(r, width + 1, f"=LEN(A{r})*2")
+        elif r % 3 == 1:
+            workbook.put_text(leads.cell(r, width + 1), "=1+1")
+    for c in range(1, width + 2):
+        leads.cell(7, c).value = None
+    bottom = leads.max_row + 1
+    workbook.put_text(leads.cell(bottom, 1), "Late lead")
+    workbook.put_text(leads.cell(bottom, 2), "Carl")
+    leads.cell(bottom, 3, dt.datetime(2026, 6, 3, 9, 45)).number_format = "d mmm yyyy h:mm"
+    leads.column_dimensions["A"].width = 33
+    path = folder / "tracker.xlsx"
+    wb.save(path)
+    return path
+
+
+def refreshed_both_ways(path: Path, monkeypatch) -> tuple[dict, dict]:
+    results = []
+    for threshold in (0, 1 << 60):  # rows as XML, then as openpyxl cells
+        monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", threshold)
+        copy = path.with_name(f"copy-{threshold}{path.suffix}")
+        shutil.copy(path, copy)
+        wb = files.open_tracker(copy, writing=True)
+        assert isinstance(wb, xlsx_stream.SplicedWorkbook) == (threshold == 0)
+        tracker = reader.read_tracker(wb, copy.name)
+        workbook.regenerate(wb, tracker)
+        files.save_atomic(wb, copy)
+        results.append(openpyxl.load_workbook(copy))
+    fast, slow = results
+    assert fast.sheetnames == slow.sheetnames
+    return cells(fast), cells(slow)
+
+
+def test_refresh_with_rows_as_xml_equals_refresh_with_cells(tmp_path, monkeypatch):
+    path = messy_tracker_file(tmp_path)
+    fast, slow = refreshed_both_ways(path, monkeypatch)
+    assert fast == slow
+    assert fast[(LEADS, "width", "A")] == 33
+
+
+def test_reading_a_split_workbook_gives_what_a_full_load_gives(tmp_path, monkeypatch):
+    path = messy_tracker_file(tmp_path)
+    full = reader.read_tracker(openpyxl.load_workbook(path))
+    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
+    split = files.open_tracker(path)
+    assert isinstance(split, xlsx_stream.SplicedWorkbook)
+    assert split[OPPORTUNITIES].max_row == 1  # the rows are not openpyxl cells
+    back = reader.read_tracker(split)
+    assert back.settings == full.settings and back.targets == full.targets
+    for name in DATA_SHEETS:
+        assert back.data[name] == full.data[name]
+        assert full.data[name] == back.data[name]
+
+
+def test_split_declines_what_it_cannot_move(tmp_path, monkeypatch):
+    path = messy_tracker_file(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    wb[LEADS].merge_cells("F3:G3")
+    wb.save(path)
+    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
+    assert not isinstance(files.open_tracker(path), xlsx_stream.SplicedWorkbook)
+
+
+def test_refresh_of_a_streamed_file_twice_changes_no_data_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
+    path = messy_tracker_file(tmp_path)
+    for _ in range(2):
+        wb = files.open_tracker(path, writing=True)
+        workbook.regenerate(wb, reader.read_tracker(wb))
+        files.save_atomic(wb, path)
+    once = cells(openpyxl.load_workbook(path), DATA_SHEETS)
+    wb = files.open_tracker(path, writing=True)
+    workbook.regenerate(wb, reader.read_tracker(wb))
+    files.save_atomic(wb, path)
+    assert cells(openpyxl.load_workbook(path), DATA_SHEETS) == once
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_saved_file_with_shared_strings(tmp_path, monkeypatch):
+    """LibreOffice writes shared strings, its own styles and cached values: refresh with the
+    rows as XML keeps them (the table of strings goes with them) and equals the slow path."""
+    path = messy_tracker_file(tmp_path)
+    converted = convert(path, tmp_path / "lo")
+    with zipfile.ZipFile(converted) as archive:
+        assert "xl/sharedStrings.xml" in archive.namelist()
+    fast, slow = refreshed_both_ways(converted, monkeypatch)
+    assert fast == slow
+
+
+@pytest.mark.libreoffice
+def test_streamed_new_and_refresh_recalculate_to_the_same_numbers(tmp_path, monkeypatch):
+    tracker = sample_tracker(seed=8, rows=300, reps=["Anna", "Boris"])
+    plain = tmp_path / "plain.xlsx"
+    workbook.new_workbook(tracker, streamed=False).save(plain)
+    streamed = tmp_path / "streamed.xlsx"
+    files.save_atomic(workbook.new_workbook(tracker, streamed=True), streamed)
+    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
+    refreshed = tmp_path / "refreshed.xlsx"
+    shutil.copy(streamed, refreshed)
+    wb = files.open_tracker(refreshed, writing=True)
+    workbook.regenerate(wb, reader.read_tracker(wb))
+    files.save_atomic(wb, refreshed)
+    values = []
+    for path in (plain, streamed, refreshed):
+        out = openpyxl.load_workbook(recalculate(path, tmp_path / path.stem), data_only=True)
+        values.append([[cell.value for cell in row] for row in out[TEAM].iter_rows()])
+    assert values[0] == values[1] == values[2]
