@@ -1,11 +1,11 @@
 """Benchmark the tracker commands at the size of a real sales org, each beside a baseline.
 
-    python -m benchmarks.bench_tracker                      # 30 reps, 100,000 data rows
-    python -m benchmarks.bench_tracker --reps 50 --rows 250000
+    python -m benchmarks.bench_tracker                      # 50 reps, 250,000 data rows
+    python -m benchmarks.bench_tracker --reps 30 --rows 100000
     python -m benchmarks.bench_tracker --scaling 10000,50000,250000 --reps 50
 
-Every step runs in a child process of its own, so that its peak memory (the child's maximum
-resident set size, from os.wait4) is its own. The data is the demo year for the reps, with its
+Every step runs in a child process of its own, so that its peak memory (the child's VmHWM,
+its peak resident set since exec) is its own. The data is the demo year for the reps, with its
 rows repeated until the data sheets hold the wanted number; it is built once and handed to the
 children as a pickle, whose loading is not timed.
 
@@ -117,7 +117,21 @@ def _run_child(step: str, *args: str) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{step} failed: {err.decode(errors='replace')[-2000:]}")
-    return json.loads(out)["seconds"], usage.ru_maxrss / 1024
+    result = json.loads(out)
+    return result["seconds"], result.get("peak_mib") or usage.ru_maxrss / 1024
+
+
+def _peak_mib() -> float | None:
+    """This process's peak resident memory since exec (VmHWM). Not the parent's ru_maxrss of
+    the child: Linux carries the forked parent's pages into it across exec, so every child
+    then reported at least the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def scaled_tracker(reps: int, rows: int):
@@ -137,6 +151,47 @@ def scaled_tracker(reps: int, rows: int):
         else:
             sheet.rows = (sheet.rows * math.ceil(wanted / have))[:wanted]
     return tracker
+
+
+def shuffled_copy(path: Path, target: Path, seed: int = 1) -> Path:
+    """``path`` as a person leaves it after sorting the data sheets by something other than the
+    owner: every data row moved (renumbered, its references with it), and in Opportunities a
+    formula column of their own ("Weighted", =Amount/2 on every row). The first `refresh`
+    after that regroups every row and moves every formula."""
+    import random
+    import re
+    import zipfile
+
+    from xlkpi.files import _sheet_parts
+    from xlkpi.layout import DATA_SHEETS, OPPORTUNITIES
+
+    rng = random.Random(seed)
+    with zipfile.ZipFile(path) as archive:
+        parts = _sheet_parts(archive, path)
+        data = {info.filename: archive.read(info) for info in archive.infolist()}
+    for name in DATA_SHEETS:
+        xml = data[parts[name]]
+        start = xml.index(b"</row>") + len(b"</row>")  # after the header row
+        end = xml.index(b"</sheetData>")
+        rows = re.findall(rb"<row .*?</row>", xml[start:end], re.S)
+        rng.shuffle(rows)
+        header, out = xml[:start], []
+        if name == OPPORTUNITIES:
+            header = header.replace(b"</row>", b'<c r="Z1" t="inlineStr"><is><t>Weighted</t>'
+                                    b"</is></c></row>", 1)
+        for number, row in enumerate(rows, 2):
+            old = re.match(rb'<row r="(\d+)"', row).group(1)
+            row = re.sub(rb"(?<=[A-Z])" + old + rb"(?!\d)", b"%d" % number, row)
+            row = row.replace(b'<row r="%s"' % old, b'<row r="%d"' % number, 1)
+            if name == OPPORTUNITIES:
+                row = row.replace(b"</row>", b'<c r="Z%d"><f>F%d/2</f><v></v></c></row>'
+                                  % (number, number))
+            out.append(row)
+        data[parts[name]] = header + b"".join(out) + xml[end:]
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, body in data.items():
+            archive.writestr(name, body)
+    return target
 
 
 def _recalc(path: Path, out_dir: Path) -> dict[str, float]:
@@ -162,7 +217,8 @@ def _recalc(path: Path, out_dir: Path) -> dict[str, float]:
     return results
 
 
-def measure(reps: int, rows: int, workdir: Path, libreoffice: bool) -> dict[str, float]:
+def measure(reps: int, rows: int, workdir: Path, libreoffice: bool,
+            shuffled: bool = False) -> dict[str, float]:
     tracker = scaled_tracker(reps, rows)
     pickled = workdir / f"tracker-{reps}-{rows}.pickle"
     pickled.write_bytes(pickle.dumps(tracker, protocol=pickle.HIGHEST_PROTOCOL))
@@ -174,6 +230,10 @@ def measure(reps: int, rows: int, workdir: Path, libreoffice: bool) -> dict[str,
     results["write-only s"], results["write-only MiB"] = _run_child(
         "write_only", str(pickled), str(floor))
     results["file MiB"] = path.stat().st_size / 2**20
+    if shuffled:  # before the refresh below groups the rows again
+        moved = shuffled_copy(path, workdir / f"shuffled-{reps}-{rows}.xlsx")
+        results["shuffled s"], results["shuffled MiB"] = _run_child("cli", "refresh",
+                                                                     str(moved))
     results["refresh s"], results["refresh MiB"] = _run_child("cli", "refresh", str(path))
     results["report s"], results["report MiB"] = _run_child(
         "cli", "report", str(path), "--format", "json")
@@ -237,23 +297,32 @@ def _print_growth(sizes: list[tuple[int, int]], table: list[dict[str, float]]) -
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == CHILD:
-        print(json.dumps({"seconds": CHILD_STEPS[argv[1]](*argv[2:])}))
+        seconds = CHILD_STEPS[argv[1]](*argv[2:])
+        print(json.dumps({"seconds": seconds, "peak_mib": _peak_mib()}))
         return
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_tracker",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=30)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--reps", type=int, default=50)
+    parser.add_argument("--rows", type=int, default=250_000)
     parser.add_argument("--scaling", help="comma-separated row counts, e.g. 10000,50000,250000")
     parser.add_argument("--no-libreoffice", action="store_true", help="skip the recalculation")
+    parser.add_argument("--shuffled", action="store_true",
+                        help="also refresh a copy whose data rows a person sorted "
+                             "(every row moved, a formula column in Opportunities)")
     parser.add_argument("--json", help="also write the results to this file")
     options = parser.parse_args(argv)
     counts = ([int(n) for n in options.scaling.split(",")] if options.scaling
               else [options.rows])
     sizes = [(options.reps, count) for count in counts]
     with tempfile.TemporaryDirectory(prefix="xlkpi-bench-") as folder:
-        table = [measure(reps, rows, Path(folder), not options.no_libreoffice)
-                 for reps, rows in sizes]
+        table = [measure(reps, rows, Path(folder), not options.no_libreoffice,
+                         options.shuffled) for reps, rows in sizes]
     _print_table(sizes, table)
+    if options.shuffled:
+        print("\nrefresh after a person sorted the data rows (every row moved):")
+        for row in table:
+            print(f"{int(row['data rows']):>8} rows: {row['shuffled s']:.2f} s, "
+                  f"{row['shuffled MiB']:.0f} MiB")
     _print_libreoffice(sizes, table)
     if len(table) > 1:
         _print_growth(sizes, table)

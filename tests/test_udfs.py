@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xlkpi import udfs
+from xlkpi import columns, udfs
 from xlkpi.errors import InputError
 
 from .kpi_cases import BAD, CASES, DIV0, SIGNATURES, D, classic
@@ -213,3 +215,103 @@ def test_a_column_range_of_dates_with_blanks_and_the_last_day():
     with pytest.raises(InputError, match=r"^created_dates row 3: 0 is not a date$"):
         udfs.new_opportunities([[D(2026, 10, 1)], [None], [0]], None)
     assert udfs.new_opportunities([[D(2026, 10, 1)], [""], [None]], None) == 1  # "" is blank
+
+
+# --- the quick paths of columns.to_dates against the cell-by-cell one ------------------------
+
+def _by_cell(cells: list) -> np.ndarray:
+    """What columns._date_serial makes of each cell: the reference for every quick path."""
+    return np.array([columns._date_serial(cell, "sql_dates", row)
+                     for row, cell in enumerate(cells, 1)])
+
+
+def _as_range(cells: list) -> columns.OneCellRows:
+    return columns.OneCellRows([[cell] for cell in cells], "sql_dates")
+
+
+def _mostly_blank(filled: list, every: int) -> list:
+    """``filled`` with every - 1 blanks after each cell: with 4, 75 % blank, as SQL dates and
+    customer end dates are, so that to_dates takes its path for mostly blank columns."""
+    cells = []
+    for cell in filled:
+        cells += [cell] + [None] * (every - 1)
+    return cells
+
+
+DATETIMES = [dt.datetime(2026, 10, 1), dt.datetime(2026, 10, 1, 23, 59, 59),
+             dt.datetime(2025, 1, 31, 6), dt.date(2026, 3, 1), dt.date(9999, 12, 31),
+             dt.datetime(9999, 12, 31, 12)]
+SERIALS = [46296.0, 46296.999, 45688.25, 1.0, 2958465.5, 45000, 60.0, 61.0]
+
+
+@pytest.mark.parametrize("filled", [
+    DATETIMES * 50, SERIALS * 50, ["2026-10-01"] * 10 + [dt.date(2026, 10, 2)] * 10,
+    [dt.datetime(2026, 10, 1, 1)] * 400 + [46297.5], [""] * 3 + SERIALS * 50,
+], ids=["datetimes", "serials", "texts", "mixed", "empty texts"])
+@pytest.mark.parametrize("every", [1, 4], ids=["filled", "mostly blank"])
+def test_quick_paths_give_the_serials_cell_by_cell(filled, every):
+    """Mostly blank or filled, from a column range or a flat list: the same serials as cell by
+    cell (timestamps, whole days, a real 9999-12-31 among blanks, ints among floats, and ISO
+    texts, a mix or "" blanks, which fall back to the general path)."""
+    cells = _mostly_blank(filled, every)
+    expected = _by_cell(cells)
+    for values in (_as_range(cells), cells):
+        assert np.array_equal(columns.to_dates(values, "sql_dates"), expected, equal_nan=True)
+
+
+BAD_CELLS = [True, "45000", "soon", 0, -1.0, 2958466.0, float("nan"), float("inf"), 2 ** 1100,
+             Decimal("45000"), dt.time(12)]
+
+
+@pytest.mark.parametrize("bad", BAD_CELLS, ids=repr)
+@pytest.mark.parametrize("filled", [DATETIMES, SERIALS], ids=["datetimes", "serials"])
+@pytest.mark.parametrize("every", [1, 4], ids=["filled", "mostly blank"])
+def test_a_bad_date_at_the_end_of_a_column_names_its_row(bad, filled, every):
+    """One bad cell after thousands of good ones, in a mostly blank or a filled column range
+    or list: still the InputError of the cell-by-cell path, naming the argument and the row."""
+    cells = _mostly_blank(filled * 400, every) + [None, bad]
+    with pytest.raises(InputError) as by_cell:
+        _by_cell(cells)
+    assert str(by_cell.value).startswith(f"sql_dates row {len(cells)}: ")
+    for values in (_as_range(cells), cells):
+        with pytest.raises(InputError) as quick:
+            columns.to_dates(values, "sql_dates")
+        assert str(quick.value) == str(by_cell.value)
+
+
+@pytest.mark.parametrize("every", [1, 4], ids=["filled", "mostly blank"])
+def test_a_ragged_row_at_the_end_of_a_column_range_is_found(every):
+    rows = [[cell] for cell in _mostly_blank(SERIALS * 400, every)] + [[46296.0, 1.0]]
+    with pytest.raises(InputError, match=r"^sql_dates: give a single column or row, not "):
+        columns.to_dates(columns.OneCellRows(rows, "sql_dates"), "sql_dates")
+
+
+def test_a_nan_among_blanks_is_no_blank():
+    """A NaN cell is a bad date even where most cells are None (numpy makes both NaN)."""
+    for every in (1, 4):
+        cells = _mostly_blank(SERIALS * 100, every)
+        cells[-every] = float("nan")
+        for values in (_as_range(cells), cells):
+            with pytest.raises(InputError, match=rf"^sql_dates row {len(cells) - every + 1}: "
+                                                 r"nan is not a date$"):
+                columns.to_dates(values, "sql_dates")
+
+
+def test_none_rows_by_identity():
+    """columns._is_none finds the Nones by address, not what merely equals None."""
+    class EqualsAll:
+        def __eq__(self, other):
+            return True
+
+        __hash__ = object.__hash__
+
+    cells = [None, 0, "", EqualsAll(), float("nan"), None, False]
+    objects = np.fromiter(cells, object, count=len(cells))
+    assert columns._is_none(objects).tolist() == [True, False, False, False, False, True, False]
+
+
+def test_numbers_within_are_the_rows_of_to_numbers():
+    values = [1.5, None, 2.0, 3.25, None, 4.0] * 10
+    for within in (np.arange(60) % 7 == 0, np.arange(60) % 3 != 0):
+        assert np.array_equal(columns.numbers_within(values, "spend", within),
+                              columns.to_numbers(values, "spend", within=within)[within])

@@ -12,7 +12,10 @@ runs per cell, only C-level passes (map, filter, dict lookups, numpy):
   - numbers and serials (float, int, None): numpy converts the whole list (None becomes NaN),
     then the rows that came out NaN or out of range are checked to have been None;
   - timestamps (and None): ``dt.date.toordinal`` mapped over the cells, among NaNs for blanks;
-- texts (stages, owners): a dict from each distinct cell to its class, filled on first sight.
+- texts (stages, owners): a dict from each distinct cell to its class, filled on first sight;
+- a column range (:class:`OneCellRows`) that is mostly blank: the Nones are found by identity
+  in C (an object array's buffer holds the cells' addresses), and only the other cells are
+  checked and converted; one mostly of datetimes: one pass over its rows.
 
 Anything else goes row by row, which is also what finds and names a bad value.
 
@@ -184,7 +187,7 @@ def _number(value: object, argument: str, row: int) -> float:
 
 def to_dates(values: Sequence, argument: str) -> np.ndarray:
     """Whole-day Excel serials as float64, NaN where the cell is blank. Every cell is checked."""
-    if isinstance(values, OneCellRows) and (serials := _range_of_dates(values)) is not None:
+    if isinstance(values, OneCellRows) and (serials := _range_of_cells(values)) is not None:
         return serials
     values = _cells(values)
     if _starts_with_dates(values):
@@ -195,14 +198,79 @@ def to_dates(values: Sequence, argument: str) -> np.ndarray:
             pass  # timestamps, time zones or values other than dates
         if (serials := _dated_serials(values)) is not None:
             return serials
-    elif set(map(type, values)) <= _NUMERIC_TYPES and (serials := _as_floats(values)) is not None:
-        with np.errstate(invalid="ignore"):
-            in_range = (serials >= 1) & (serials < MAX_SERIAL + 1)  # False for NaN and ±inf
-        if _none_wherever_not(in_range, values, serials):
-            return np.floor(serials)
+    elif (serials := _number_serials(values)) is not None:
+        return serials
     return np.fromiter(
         (_date_serial(value, argument, row) for row, value in enumerate(values, 1)),
         np.float64, count=len(values))
+
+
+def _number_serials(values: Sequence) -> np.ndarray | None:
+    """Serials of cells that are floats, ints and None (NaN for None), each number a day Excel
+    shows; None when any other cell is among them, or a number is no serial.
+
+    Counting the floats (``operator.countOf`` over the types) is quicker than the set of types,
+    and is the whole census when every cell is a float. When a few are not, numpy converts
+    first (it takes more than numbers: True, "45000", a Decimal, but only a None or a NaN
+    becomes NaN), and the cells that are not floats must then be the Nones among the rows that
+    came out NaN; when they are not (ints, or a bad cell), the set of types decides.
+    """
+    count = len(values)
+    others = count - operator.countOf(map(type, values), float)  # None, ints, anything else
+    known = others * 4 > count  # many: the set of types first
+    if known and not set(map(type, values)) <= _NUMERIC_TYPES:
+        return None
+    try:
+        serials = np.fromiter(values, np.float64, count=count)
+    except Exception:  # noqa: BLE001 - a cell numpy cannot convert: the general path names it
+        return None
+    in_range = _in_range(serials)
+    nones = 0
+    if not in_range.all():
+        bad = np.flatnonzero(~in_range)
+        if not np.isnan(serials[bad]).all():
+            return None  # a number out of range, or infinite
+        if len(bad) * 4 <= count:
+            nones = sum(map(operator.is_, _take(values, bad), repeat(None)))
+        elif known:
+            nones = _count_none(values)  # every None is among the rows that are NaN
+        if nones != len(bad):
+            return None  # a NaN that is no blank
+    if not known and others != nones and not set(map(type, values)) <= _NUMERIC_TYPES:
+        return None  # a cell that is no float, int or None
+    return np.floor(serials, out=serials)
+
+
+def _in_range(serials: np.ndarray) -> np.ndarray:
+    """Whether each serial is a day Excel shows (False for NaN and ±inf)."""
+    in_range = serials >= 1
+    in_range &= serials < MAX_SERIAL + 1
+    return in_range
+
+
+def _range_of_cells(column: OneCellRows) -> np.ndarray | None:
+    """Serials of a column range by the quickest path for what it holds, judged from a sample
+    of its rows; None to take the general path (a flat copy, then the census), which every
+    other column takes and which finds and names a bad cell. Every path is exact: the sample
+    only picks the quickest.
+
+    - mostly blank: :func:`_sparse_dates`, which converts only the cells that are not None;
+    - datetimes, mostly filled: :func:`_range_of_dates` (one pass over the rows);
+    - numbers, mostly filled: the general path.
+    """
+    if column._cells is not None:
+        return None
+    sample = _sample(column.rows)
+    if sum(cell is None for cell in sample) * 4 > len(sample):
+        return _sparse_dates(column)
+    return _range_of_dates(column) if _starts_with_dates(sample) else None
+
+
+def _sample(rows: Sequence, size: int = 256) -> list:
+    """The cells of about ``size`` one-cell rows spread evenly over ``rows``."""
+    step = max(1, len(rows) // size)
+    picked = rows[::step] if isinstance(rows, (list, tuple)) else islice(rows, size)
+    return [row[0] for row in picked if isinstance(row, (list, tuple)) and len(row) == 1]
 
 
 _BLANK_DAY = dt.date.max  # stands for a blank cell in _range_of_dates
@@ -217,23 +285,69 @@ def _range_of_dates(column: OneCellRows) -> np.ndarray | None:
     raises TypeError on a cell that is not a date, and takes date subclasses as _date_serial
     does) maps every cell; a real 9999-12-31 is told from a blank by identity.
     """
-    if column._cells is not None or not _starts_with_dates(
-            [row[0] for row in islice(column.rows, 64)
-             if isinstance(row, (list, tuple)) and len(row) == 1]):
-        return None
     blank = _BLANK_DAY
     try:
         marked = [blank if cell is None else cell for (cell,) in column.rows]
         ordinals = np.fromiter(map(dt.date.toordinal, marked), np.int64, count=len(marked))
     except (TypeError, ValueError):
         return None
-    serials = (ordinals - EXCEL_EPOCH_ORDINAL).astype(np.float64)
+    serials = ordinals.astype(np.float64)
+    serials -= EXCEL_EPOCH_ORDINAL
     maybe_blank = np.flatnonzero(ordinals == _BLANK_ORDINAL)
     if len(maybe_blank):
         blanks = np.fromiter(map(operator.is_, _take(marked, maybe_blank), repeat(blank)),
                              np.bool_, count=len(maybe_blank))
         serials[maybe_blank[blanks]] = np.nan
     return serials
+
+
+def _sparse_dates(column: OneCellRows) -> np.ndarray | None:
+    """Serials of a column range that is mostly blank, converting only the cells that are not
+    None: those must be all dates and datetimes (``dt.date.toordinal`` maps them) or all numbers
+    (float, int) in the range of serials. None when the cells are anything else (a blank text,
+    a mix, a bad cell) or a row is not one cell: the general path then reads the column.
+    """
+    try:
+        cells = [cell for (cell,) in column.rows]
+    except (TypeError, ValueError):
+        return None
+    objects = np.fromiter(cells, object, count=len(cells))
+    filled = (~_is_none(objects)).nonzero()[0]
+    values = objects[filled].tolist()
+    serials = np.full(len(cells), np.nan)
+    if not values:
+        return serials
+    if type(values[0]) in _DATE_TYPES:
+        try:
+            ordinals = np.fromiter(map(dt.date.toordinal, values), np.int64, count=len(values))
+        except TypeError:
+            return None
+        serials[filled] = ordinals - EXCEL_EPOCH_ORDINAL
+        return serials
+    if not _numeric(values) or (numbers_ := _as_floats(values)) is None:
+        return None
+    if not _in_range(numbers_).all():
+        return None
+    serials[filled] = np.floor(numbers_, out=numbers_)
+    return serials
+
+
+def _is_none(objects: np.ndarray) -> np.ndarray:
+    """Whether each cell of an object array is None, by identity and in C: the array's buffer
+    holds the cells' addresses, compared here with None's."""
+    try:
+        addresses = np.frombuffer(memoryview(objects).cast("B"), np.intp)
+    except (TypeError, ValueError, BufferError):  # no such buffer: compare cell by cell
+        return np.fromiter(map(operator.is_, objects.tolist(), repeat(None)), np.bool_,
+                           count=len(objects))
+    return addresses == id(None)
+
+
+def _numeric(values: Sequence) -> bool:
+    """Whether every value is a float or an int (the type census; floats alone counted first,
+    which is quicker than building the set of types)."""
+    return (operator.countOf(map(type, values), float) == len(values)
+            or set(map(type, values)) <= _NUMERIC_TYPES)
 
 
 def _starts_with_dates(values: Sequence) -> bool:
@@ -362,6 +476,15 @@ def to_numbers(values: Sequence, argument: str, within: np.ndarray | None = None
     return column
 
 
+def numbers_within(values: Sequence, argument: str, within: np.ndarray) -> np.ndarray:
+    """``to_numbers(values, argument, within)[within]``: the numbers of the rows within, in
+    order, without a whole column when they are few."""
+    rows = np.flatnonzero(within)
+    if len(rows) * 4 <= len(values):
+        return _numbers(_take(values, rows), argument, rows)
+    return to_numbers(values, argument, within)[within]
+
+
 def _numbers(values: Sequence, argument: str, rows: np.ndarray | None,
              rows_only: np.ndarray | None = None) -> np.ndarray:
     """``values`` as numbers; an error names row ``rows[i] + 1`` for ``values[i]`` (the row in
@@ -390,15 +513,14 @@ def _lookup(values: Sequence, cache: dict, lookup: Callable[[object], object], d
     With ``within`` (a boolean mask as long as ``values``) the rows outside it read 0; when it
     holds few rows, only those are looked up.
     """
-    if within is not None:
+    if within is not None and np.count_nonzero(within) * 4 <= len(values):
         rows = np.flatnonzero(within)
-        if len(rows) * 4 <= len(values):
-            column = np.zeros(len(values), dtype)
-            column[rows] = _looked_up(_take(values, rows), cache, lookup, dtype)
-            return column
+        column = np.zeros(len(values), dtype)
+        column[rows] = _looked_up(_take(values, rows), cache, lookup, dtype)
+        return column
     column = _looked_up(_cells(values), cache, lookup, dtype)
     if within is not None:
-        column[~within] = 0
+        np.copyto(column, 0, casting="unsafe", where=~within)
     return column
 
 

@@ -23,6 +23,7 @@ from .columns import (
     check_lengths,
     is_finite,
     not_a_number,
+    numbers_within,
     owner_mask,
     shown,
     to_dates,
@@ -102,7 +103,7 @@ def _required_period(period: object) -> Period:
 def _spend_in(spend: Column, spend_dates: Column, period: Period | None) -> float:
     check_lengths(spend=spend, spend_dates=spend_dates)
     rows = _in_period(to_dates(spend_dates, "spend_dates"), period)
-    return _sum(to_numbers(spend, "spend", within=rows)[rows])
+    return _sum(numbers_within(spend, "spend", rows))
 
 
 def cost_per_lead(spend: Column, spend_dates: Column, lead_dates: Column,
@@ -172,7 +173,7 @@ def won_revenue(amounts: Column, stages: Column, close_dates: Column, period: ob
     check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
     rows = _rows(to_dates(close_dates, "close_dates"), _period(period), owners, owner)
     rows &= to_stage_classes(stages, within=rows) == 1
-    return _finite(_whole(_sum(to_numbers(amounts, "amounts", within=rows)[rows])))
+    return _finite(_whole(_sum(numbers_within(amounts, "amounts", rows))))
 
 
 def revenue_growth(amounts: Column, stages: Column, close_dates: Column, period: object,
@@ -226,7 +227,7 @@ def _email_sums(columns: dict[str, Column], dates: Column, period: object,
                 owners: Column | None, owner: object) -> dict[str, float]:
     check_lengths(**columns, dates=dates)
     rows = _rows(to_dates(dates, "dates"), _period(period), owners, owner)
-    return {name: _sum(to_numbers(values, name, within=rows)[rows])
+    return {name: _sum(numbers_within(values, name, rows))
             for name, values in columns.items()}
 
 

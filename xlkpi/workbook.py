@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 
 from openpyxl import Workbook
@@ -149,6 +150,7 @@ _DAY_FORMAT = "d mmm yyyy"
 _PERCENT = "0.0%"
 _ATTAINMENT = "0%"
 _COUNT = "#,##0"
+_RIGHT = Alignment(horizontal="right")
 _VALIDATION_TAG = "xlkpi"  # promptTitle of the validations this module owns
 
 _FORBIDDEN_IN_TITLE = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
@@ -353,16 +355,40 @@ def put_text(cell, value: object) -> None:
         cell.value = value
 
 
-def _text(ws: Worksheet, row: int, col: int, value: object, font: Font | None = None,
-          fmt: str | None = None, fill: PatternFill | None = None):
-    cell = ws.cell(row=row, column=col)
-    put_text(cell, value)
+def _style(cell, font: Font | None = None, fmt: str | None = None,
+           fill: PatternFill | None = None, border: Border | None = None,
+           alignment: Alignment | None = None) -> None:
+    """Set these style parts of ``cell``. openpyxl hashes a Font or a Fill every time one is
+    set (tens of thousands of times on 50 rep tabs), so the ids a combination gives a cell
+    are kept per workbook and copied; the first cell with it sets it the ordinary way, so the
+    stylesheet and the ids are what plain assignment gives."""
+    cache = cell.parent.parent.__dict__.setdefault("_xlkpi_style_ids", {})
+    base = cell._style
+    key = (base and tuple(base), id(font), fmt, id(fill), id(border), id(alignment))
+    known = cache.get(key)
+    if known is not None:
+        cell._style = copy(known[0])
+        return
     if font is not None:
         cell.font = font
     if fmt is not None:
         cell.number_format = fmt
     if fill is not None:
         cell.fill = fill
+    if border is not None:
+        cell.border = border
+    if alignment is not None:
+        cell.alignment = alignment
+    # the style objects are kept with the ids: an id() stays theirs while they live
+    cache[key] = (copy(cell._style), font, fill, border, alignment)
+
+
+def _text(ws: Worksheet, row: int, col: int, value: object, font: Font | None = None,
+          fmt: str | None = None, fill: PatternFill | None = None):
+    cell = ws.cell(row=row, column=col)
+    put_text(cell, value)
+    if font is not None or fmt is not None or fill is not None:
+        _style(cell, font, fmt, fill)
     return cell
 
 
@@ -370,10 +396,8 @@ def _formula(ws: Worksheet, row: int, col: int, formula: str, fmt: str | None = 
              font: Font | None = None):
     assert formula.startswith("=")
     cell = ws.cell(row=row, column=col, value=formula)
-    if fmt is not None:
-        cell.number_format = fmt
-    if font is not None:
-        cell.font = font
+    if fmt is not None or font is not None:
+        _style(cell, font, fmt)
     return cell
 
 
@@ -613,8 +637,14 @@ def grouped_order(owners: Sequence[object], reps: Sequence[str],
     blocks: dict[str, list[int]] = {}
     rest: list[int] = []
     empty: list[int] = []
+    keys: dict[tuple[type, object], str | None] = {}  # each distinct owner keyed once
     for index, owner in enumerate(owners):
-        key = owner_key(owner)
+        try:
+            key = keys[(type(owner), owner)]
+        except KeyError:
+            key = keys[(type(owner), owner)] = owner_key(owner)
+        except TypeError:  # not hashable
+            key = owner_key(owner)
         if key is not None and key in rep_keys:
             blocks.setdefault(key, []).append(index)
         elif blank is not None and blank[index]:
@@ -1113,13 +1143,12 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
         first = (f"={S_FIRST_DAY}" if index == 0 else
                  f"=EOMONTH({get_column_letter(col - 1)}{TAB_HEADER_ROW},0)+1")
         cell = _formula(ws, TAB_HEADER_ROW, col, first, _MONTH_FORMAT, _HEADER_FONT)
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(horizontal="right")
+        _style(cell, fill=_HEADER_FILL, alignment=_RIGHT)
         _formula(ws, TAB_THROUGH_ROW, col,
                  f"=EOMONTH({get_column_letter(col)}{TAB_HEADER_ROW},0)", _DAY_FORMAT,
                  _GREY_SMALL)
     ytd = _text(ws, TAB_HEADER_ROW, TAB_YTD_COL, YTD_HEADER, _HEADER_FONT, fill=_HEADER_FILL)
-    ytd.alignment = Alignment(horizontal="right")
+    _style(ytd, alignment=_RIGHT)
     first_letter = get_column_letter(TAB_FIRST_MONTH_COL)
     _formula(ws, TAB_THROUGH_ROW, TAB_YTD_COL,
              f"=EOMONTH(${first_letter}${TAB_HEADER_ROW},{S_MONTHS_TO_DATE}-1)", _DAY_FORMAT,
@@ -1188,7 +1217,7 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
                      _attainment_formula(kpi, f"{letter}{place.target}",
                                          f"{letter}{place.actual}"), _ATTAINMENT)
         for col in range(1, TAB_YTD_COL + 1):
-            ws.cell(row, col).border = _BLOCK_TOP
+            _style(ws.cell(row, col), border=_BLOCK_TOP)
         row += 3
     last = row - 1
     _rag(ws, f"C{TAB_FIRST_ROW}:{get_column_letter(TAB_YTD_COL)}{last}",
@@ -1202,7 +1231,7 @@ def _write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, curren
     for col in range(TAB_CRITERION_COL, TAB_BLOCK_OK_COL + 1):
         ws.column_dimensions[get_column_letter(col)].hidden = True
     for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL + 1):
-        ws.cell(TAB_THROUGH_ROW, col).alignment = Alignment(horizontal="right")
+        _style(ws.cell(TAB_THROUGH_ROW, col), alignment=_RIGHT)
     chart_row = last + 2
     _charts(ws, rows, currency, chart_row)
     if team:  # the Team table fills a page: its charts print on the next one

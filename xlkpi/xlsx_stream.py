@@ -14,7 +14,10 @@ gets the rows after its header row.
   them), style ids mapped to the saved stylesheet and the shared-string table kept. Anything
   this cannot move exactly (merged cells, hyperlinks, comments, array formulas, shared
   formulas outside StageClass, prefixed XML) makes :func:`load_split` decline: the ordinary
-  openpyxl load then does it, slower.
+  openpyxl load then does it, slower. The generated tabs, which refresh removes and writes
+  again, are loaded without their cells and charts. A moved row is rewritten by replacing
+  bytes (its cells' row numbers, a person's formulas moved once per formula shape, the
+  StageClass cell) where its cells are as Excel and openpyxl write them, else cell by cell.
 """
 
 from __future__ import annotations
@@ -33,8 +36,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import to_excel
 
-STREAM_FROM_ROWS = 20_000  # new: fewer data rows than this are ordinary openpyxl cells
-STREAM_FROM_BYTES = 4 << 20  # refresh: data sheets' XML smaller than this load normally
+# Measured at 50 reps (benchmarks/README.md): streaming is faster from a few thousand rows on
+# (new) and from a few hundred (refresh); below these the difference is under 0.1 s and the
+# plain openpyxl path, the reference the fast one is tested against, does it.
+STREAM_FROM_ROWS = 5_000  # new: fewer data rows than this are ordinary openpyxl cells
+STREAM_FROM_BYTES = 256 << 10  # refresh: data sheets' XML smaller than this load normally
 ROWS_ATTR = "_xlkpi_rows"  # a SplicedWorkbook's rows held outside openpyxl, by sheet title
 
 _SST_PART = "xl/sharedStrings.xml"
@@ -192,8 +198,14 @@ _SI = re.compile(rb"<si(?:\s[^>]*)?(?:/>|>(.*?)</si>)", re.S)
 _ROW_KEEP = (b"s", b"customFormat", b"ht", b"hidden", b"customHeight", b"outlineLevel",
              b"collapsed", b"thickTop", b"thickBot", b"ph")
 _CELL_KEEP = (b"t", b"ph")
-_DECLINE = (b"<mergeCell", b"<hyperlink", b"<legacyDrawing", b'"array"', b'"dataTable"',
-            b"'array'", b"'dataTable'")
+_PLAIN_CELL_TAG = re.compile(rb'<c r="[A-Z]{1,3}\d+"(?: s="\d+")?(?: t="[a-zA-Z]+")?(?:/>|>)')
+# The row number of a cell reference, and of anything else shaped like one (X12" in a text or
+# a formula): splits are used only when there are exactly as many as cells (all references).
+_REF_ROW = re.compile(rb'(?<=[A-Z])\d+(?=")')
+_DECLINE = (b"<mergeCell", b"<hyperlink", b"<legacyDrawing")  # looked for outside sheetData
+# Searched for one by one: each has a literal start that the regex engine finds fast.
+_DECLINE_IN_ROWS = tuple(re.compile(pattern) for pattern in (
+    rb"<f\s[^>]*(?:array|dataTable)", rb"<c\s[^>]*:", rb"<\w+:", rb"</\w+:"))
 
 
 def _attrs(raw: bytes) -> dict[bytes, bytes]:
@@ -213,7 +225,8 @@ class KeptRows:
         self.strings = strings  # the shared-string table's <si> contents, or None
         self.rows: dict[int, tuple[int, int]] = {}  # row number → (start, end) in body
         starts = [(match.start(), int(match.group(1))) for match in _ROW_NUMBER.finditer(body)]
-        if body.count(b"<row") != len(starts) or _CELL_WITHOUT_REF.search(body):
+        if body.count(b"<row") != len(starts) or (
+                body.count(b"<c") != body.count(b'<c r="') and _CELL_WITHOUT_REF.search(body)):
             raise _Decline  # rows or cells without their reference: not from Excel or openpyxl
         ends = [start for start, _ in starts[1:]] + [len(body)]
         for (start, number), end in zip(starts, ends, strict=True):
@@ -224,6 +237,7 @@ class KeptRows:
             raise _Decline
         self._owner_cells: dict[int, re.Pattern] = {}
         self.moved_formulas: dict[tuple[int, int], bytes] = {}
+        self.moved_by_row: dict[int, list[tuple[bytes, bytes]]] = {}  # old row → (was, is)
         self.order: list[int] | None = None  # new row n holds old row order[n - 2] + 2
         self.stage: tuple[int, list[str], int] | None = None  # (column, formula parts, last)
 
@@ -296,31 +310,78 @@ class KeptRows:
         last = self.last_row(stage_col)
         if last < 3:
             return
-        owners: list[object] = [None] * (last - 1)
-        for number in range(2, last + 1):
-            if number in self.rows:
-                owners[number - 2] = self._owner(number, owner_col)
+        owners = self._owners(owner_col, last)
         order = order_of(owners, _LazyBlank(self, stage_col))
         if order == list(range(last - 1)):
             return
         # A person's formula moves as Excel's sort moves it; one that openpyxl cannot move
         # (a reference pushed above row 1...) leaves every row where it is, as on the slow path.
         self.moved_formulas = {}
+        self.moved_by_row = {}
+        shapes: dict[str, bool] = {}  # _moved_formula's
         for new, old_index in enumerate(order, 2):
             old = old_index + 2
             span = self.rows.get(old)
             if old == new or span is None or b"<f" not in self.body[span[0]:span[1]]:
                 continue
-            for col, _, inner, _ in self._cells(old):
+            for col, inner in self._formula_cells(old):
                 if inner and b"<f" in inner and col != stage_col:
-                    moved = _moved_formula(inner, col, old, new)
+                    moved = _moved_formula(inner, col, old, new, shapes)
                     if moved is None:
                         return
                     self.moved_formulas[(old, col)] = moved
+                    self.moved_by_row.setdefault(old, []).append((inner, moved))
         self.order = order
         self.grouped_last = last  # the entirely blank rows went to the end
         while self.grouped_last > 2 and self._blank(order[self.grouped_last - 2] + 2, stage_col):
             self.grouped_last -= 1
+
+    def _formula_cells(self, number: int) -> list[tuple[int, bytes | None]]:
+        """(column, inner XML) of the cells of row ``number`` that hold "<f": found from each
+        "<f" back to its cell, not by reading every cell (_cells, the fallback)."""
+        start, end = self.rows[number]
+        body = self.body
+        found = []
+        at = body.find(b"<f", start, end)
+        while at >= 0:
+            # the cell as _CELL matches it: its tag to the first ">", its XML to "</c>"
+            cell = body.rfind(b"<c ", start, at)
+            tag_end = body.find(b">", cell, end) if cell >= 0 else -1
+            close = body.find(b"</c>", tag_end, end) if tag_end >= 0 else -1
+            ref = _REF.match(_attrs(body[cell + 2:tag_end]).get(b"r", b"")) if (
+                0 <= tag_end < at < close and body[tag_end - 1] != ord("/")) else None
+            if ref is None:
+                return [(col, inner) for col, _, inner, _ in self._cells(number)]
+            found.append((column_index_from_string(ref.group(1).decode().upper()),
+                          body[tag_end + 1:close]))
+            at = body.find(b"<f", close, end)
+        return found
+
+    def _owners(self, owner_col: int, last: int) -> list[object]:
+        """The owner cell's value of rows 2..last: one scan of the body for the cells written
+        as Excel and openpyxl write them (reference first), each distinct cell's XML read once;
+        a row whose cell that misses is looked up on its own."""
+        letter = get_column_letter(owner_col).encode()
+        owners: list[object] = [None] * (last - 1)
+        found = [False] * (last - 1)
+        values: dict[tuple[bytes, bytes | None], object] = {}
+        rows = self.rows
+        for match in re.finditer(rb'<c r="' + letter + rb'(\d+)"([^>]*?)(?:/>|>(.*?)</c>)',
+                                 self.body):
+            number = int(match.group(1))
+            span = rows.get(number)
+            if number > last or span is None or not span[0] <= match.start() < span[1]:
+                continue  # not that row's cell: the lookup below decides
+            key = match.group(2, 3)
+            value = values.get(key, values)
+            if value is values:
+                value = values[key] = self._value(_attrs(key[0]), key[1])
+            owners[number - 2] = value
+            found[number - 2] = True
+        for number in range(2, last + 1):
+            if not found[number - 2] and number in rows:
+                owners[number - 2] = self._owner(number, owner_col)
+        return owners
 
     def _owner(self, number: int, owner_col: int) -> object:
         pattern = self._owner_cells.get(owner_col)
@@ -359,6 +420,35 @@ class KeptRows:
                 out.clear()
         yield b"".join(out)
 
+    def _row_fast(self, inner: bytes, old: int, new: int, stage_col: int | None,
+                  letter: bytes, stage_xml: bytes | None) -> bytes | None:
+        """The cells of a row (``inner``, its XML inside <row>) at row ``new`` by replacing
+        bytes (what the cell-by-cell rewrite in _row gives, a few times faster): only for cells
+        with the attributes r, s, t as Excel and openpyxl write them; None for anything else."""
+        count = inner.count(b"<c")
+        if len(_PLAIN_CELL_TAG.findall(inner)) != count:
+            return None  # other attributes (cm, vm, ph), other quoting, rich inline text
+        for before, after in self.moved_by_row.get(old, ()):
+            inner = inner.replace(before, after)  # a formula moves the same way in every column
+        if stage_col is not None:
+            at = inner.find(b'<c r="%s%d"' % (letter, old))
+            if at < 0:
+                if stage_xml is not None:
+                    return None  # a missing StageClass cell: _row puts it in its place
+            else:
+                tag_end = inner.index(b">", at)
+                end = tag_end + 1 if inner[tag_end - 1:tag_end] == b"/" else inner.index(
+                    b"</c>", tag_end) + 4
+                style = re.search(rb' s="(\d+)"', inner[at:tag_end])
+                cell = b"" if stage_xml is None else b'<c r="%s%d"%s>%s</c>' % (
+                    letter, old, b' s="%s"' % style.group(1) if style else b"", stage_xml)
+                inner = inner[:at] + cell + inner[end:]
+                count -= not cell
+        parts = _REF_ROW.split(inner)
+        if len(parts) - 1 != count:
+            return None
+        return (b"%d" % new).join(parts)
+
     def _row(self, old: int, new: int, stage_col: int | None, parts) -> bytes:
         span = self.rows.get(old)
         letter = get_column_letter(stage_col).encode() if stage_col else b""
@@ -374,10 +464,20 @@ class KeptRows:
                 stage_col is None or (stage_xml is not None and b'<c r="%s%d">%s</c>' % (
                     letter, new, stage_xml) in raw))):
             return raw  # as it was, byte for byte
-        row = _ROW.match(raw)
-        attrs = _attrs(row.group(1))
-        head = [b'<row r="%d"' % new]
-        head += [b' %s="%s"' % (key, attrs[key]) for key in _ROW_KEEP if key in attrs]
+        tag_end = raw.find(b">")  # as _ROW matches it, without its slow search for </row>
+        close = raw.find(b"</row>", tag_end)
+        tag = raw[4:tag_end]
+        if tag == b' r="%d"' % old:  # as openpyxl writes it
+            head = [b'<row r="%d"' % new]
+        else:
+            attrs = _attrs(tag)
+            head = [b'<row r="%d"' % new]
+            head += [b' %s="%s"' % (key, attrs[key]) for key in _ROW_KEEP if key in attrs]
+        if not tag.endswith(b"/") and close >= 0:
+            fast = self._row_fast(raw[tag_end + 1:close], old, new, stage_col, letter,
+                                  stage_xml)
+            if fast is not None:
+                return b"".join(head) + b">" + fast + b"</row>"
         cells = []
         stage_done = stage_xml is None
         for col, cell_attrs, inner, _ in self._cells(old):
@@ -420,9 +520,39 @@ class _LazyBlank:
         return self.rows._blank(index + 2, self.skip_col)
 
 
-def _moved_formula(inner: bytes, col: int, old: int, new: int) -> bytes:
+# A person's formula filled down a column is one "shape" on every row: the same text with its
+# relative row numbers at the same offsets from the row. openpyxl's Translator (slow: it
+# tokenizes) moves the first formula of a shape; where the regex shift below gave the same, the
+# regex moves the rest of that shape. Text that only looks like a reference ("A1" in a string)
+# shifts under the regex and not under Translator: that shape stays with Translator.
+_A1 = re.compile(r"(?<![\w.$])(\$?[A-Z]{1,3})(\$?)(\d+)(?![\w(])")
+_MAX_ROW = 1_048_576
+
+
+def _shifted(text: str, old: int, new: int) -> tuple[str, str | None]:
+    """(the formula's shape, the formula with its relative rows moved by new - old; None when
+    a row would leave the sheet)."""
+    shape, out, at, ok = [], [], 0, True
+    for match in _A1.finditer(text):
+        head, dollar, digits = match.groups()
+        row = int(digits)
+        relative = not dollar
+        moved = row + new - old if relative else row
+        ok = ok and 1 <= moved <= _MAX_ROW
+        between = text[at:match.start()]
+        shape.append(f"{between}\x00{head}{dollar}{row - old if relative else row}\x00")
+        out.append(f"{between}{head}{dollar}{moved}")
+        at = match.end()
+    shape.append(text[at:])
+    out.append(text[at:])
+    return "".join(shape), "".join(out) if ok else None
+
+
+def _moved_formula(inner: bytes, col: int, old: int, new: int, shapes: dict[str, bool]
+                   ) -> bytes:
     """A cell's <f> moved from row ``old`` to ``new`` as Excel's sort moves it; None when
-    openpyxl's Translator cannot move it."""
+    openpyxl's Translator cannot move it. ``shapes``: shape → whether the regex shift of
+    _shifted moved it as Translator did (filled in here)."""
     from openpyxl.formula.translate import Translator
 
     match = _F.search(inner)
@@ -430,10 +560,18 @@ def _moved_formula(inner: bytes, col: int, old: int, new: int) -> bytes:
         return inner
     letter = get_column_letter(col)
     text = "=" + _text(match.group(2))
-    try:
-        moved = Translator(text, origin=f"{letter}{old}").translate_formula(f"{letter}{new}")
-    except Exception:  # noqa: BLE001 - a formula openpyxl cannot move: None
-        return None
+    shape, quick = _shifted(text, old, new)
+    trusted = shapes.get(shape) if quick is not None else False
+    if trusted:
+        moved = quick
+    else:
+        try:
+            moved = Translator(text, origin=f"{letter}{old}").translate_formula(
+                f"{letter}{new}")
+        except Exception:  # noqa: BLE001 - a formula openpyxl cannot move: None
+            return None
+        if trusted is None:
+            shapes[shape] = moved == quick
     start, end = match.span(2)
     return inner[:start] + html.escape(moved[1:], quote=False).encode() + inner[end:]
 
@@ -481,7 +619,7 @@ def load_split(path: Path, data_sheets: Sequence[str], load) -> Workbook | None:
                     re.match(rb"<\?xml[^>]*encoding\s*=\s*[\"'](?i:utf-8)[\"']", head):
                 return None
             opened = _SHEET_DATA.search(xml)
-            if opened is None or any(marker in xml for marker in _DECLINE):
+            if opened is None:
                 return None
             if opened.group(0).endswith(b"/>"):
                 continue
@@ -495,17 +633,37 @@ def load_split(path: Path, data_sheets: Sequence[str], load) -> Workbook | None:
             if first is not None and _first_row_number(first.group(1)) in (None, 1):
                 rest = first.end()
             body = xml[rest:close]
-            if re.search(rb"<c\s[^>]*?\w:\w[^>]*>", body) or re.search(rb"</?\w+:", body):
-                return None  # prefixed attributes or elements: not moved by hand
+            outside = xml[:rest] + xml[close:]
+            if any(marker in outside for marker in _DECLINE) or any(
+                    pattern.search(body) for pattern in _DECLINE_IN_ROWS):
+                return None  # array formulas, prefixed attributes or elements: not moved by hand
             rows = KeptRows(body, strings)
             _check_shared(rows, xml[opened.end():rest])
             kept[title] = rows
             stripped[part] = xml[:rest] + xml[close:]
     except _Decline:
         return None
+    dropped: set[str] = set()
+    for part in _generated_parts(archive, parts, strings, set(wanted.values())):
+        # refresh removes these tabs and writes them again: their cells and charts unread
+        xml = archive.read(part)
+        opened = _SHEET_DATA.search(xml)
+        close = xml.find(b"</sheetData>")
+        if opened is None or opened.group(0).endswith(b"/>") or close < 0:
+            continue
+        xml = xml[:opened.end()] + xml[close:]
+        without_charts = re.sub(rb"<drawing\s[^>]*/>", b"", xml)
+        if b":id=" in without_charts:  # a relationship openpyxl would look for: all kept
+            stripped[part] = xml
+            continue
+        stripped[part] = without_charts
+        folder, _, name = part.rpartition("/")
+        dropped.add(f"{folder}/_rels/{name}.rels")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
         for info in archive.infolist():
+            if info.filename in dropped:
+                continue
             data = stripped.get(info.filename)
             out.writestr(info.filename, archive.read(info) if data is None else data)
     wb = load(io.BytesIO(buffer.getvalue()))
@@ -514,6 +672,39 @@ def load_split(path: Path, data_sheets: Sequence[str], load) -> Workbook | None:
     wb._xlkpi_original = original  # the values of the rows, should a reader ask (reader.py)
     wb._xlkpi_strings = archive.read(_SST_PART) if strings is not None else None
     return wb
+
+
+def _generated_parts(archive: zipfile.ZipFile, parts: dict[str, str],
+                     strings: list[bytes] | None, keep: set[str]) -> set[str]:
+    """The sheet parts of the tabs the hidden _xlkpi sheet lists as generated, read from the
+    cells workbook.generated_sheets reads (none when it is missing or not xlkpi's)."""
+    from .layout import SETTINGS, TARGETS
+    from .workbook import MARKER, META, META_HEADER_ROW
+
+    part = parts.get(META)
+    if part is None or part not in archive.namelist():
+        return set()
+    reader = KeptRows.__new__(KeptRows)  # only for _value, which reads only the strings
+    reader.strings = strings
+    values: dict[int, dict[int, object]] = {}
+    for row in _ROW.finditer(archive.read(part)):
+        number = _first_row_number(row.group(1))
+        if number is None:
+            return set()
+        cells = values.setdefault(number, {})
+        col = 0
+        for match in _CELL.finditer(row.group(3) or b""):
+            attrs = _attrs(match.group(1))
+            found = _REF.match(attrs.get(b"r", b""))
+            col = column_index_from_string(found.group(1).decode().upper()) if found else col + 1
+            cells[col] = reader._value(attrs, match.group(3))
+    first = values.get(1, {})
+    if (first.get(1), first.get(2)) != ("generator", MARKER):
+        return set()
+    titles = {cells.get(1) for number, cells in values.items() if number > META_HEADER_ROW}
+    keep = keep | {parts.get(title) for title in (SETTINGS, TARGETS, META)}
+    return {parts[title] for title in titles
+            if isinstance(title, str) and title in parts and parts[title] not in keep}
 
 
 def _check_shared(rows: KeptRows, header: bytes) -> None:
@@ -584,7 +775,10 @@ def save_spliced(wb: Workbook, filename) -> None:
                                         b'" Target="sharedStrings.xml"/></Relationships>')
                 out.writestr(info, data)
             if strings is not None:
-                out.writestr(_SST_PART, strings)
+                # count (references in the whole workbook) is optional and no longer true:
+                # the generated tabs' references are gone, openpyxl writes inline strings
+                out.writestr(_SST_PART, re.sub(rb'(<sst\b[^>]*?)\s+count\s*=\s*"\d*"', rb"\1",
+                                               strings, count=1))
     finally:
         if close:
             handle.close()
