@@ -25,7 +25,6 @@ from .columns import (
     not_a_number,
     numbers_within,
     owner_mask,
-    shown,
     to_dates,
     to_numbers,
     to_stage_classes,
@@ -55,17 +54,6 @@ def _sum(values: np.ndarray) -> float:
         return float(values.sum())
 
 
-def _period(period: object) -> Period | None:
-    """parse_period, with numpy's numbers taken as the Python numbers they hold."""
-    if isinstance(period, (np.integer, np.floating)):
-        period = period.item()
-    try:
-        return parse_period(period)
-    except OverflowError:  # an int past the float range
-        raise InputError(f"period: {shown(period)} is not a period; "
-                         "use 2026-10, 2026-Q4, 2026 or a date") from None
-
-
 def _in_period(dates: np.ndarray, period: Period | None) -> np.ndarray:
     if period is None:
         return ~np.isnan(dates)
@@ -91,7 +79,7 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 def _required_period(period: object) -> Period:
-    parsed = _period(period)
+    parsed = parse_period(period)
     if parsed is None:
         raise InputError("period: required here; give a month such as 2026-10, "
                          "a quarter such as 2026-Q4 or a year")
@@ -109,7 +97,7 @@ def _spend_in(spend: Column, spend_dates: Column, period: Period | None) -> floa
 def cost_per_lead(spend: Column, spend_dates: Column, lead_dates: Column,
                   period: object = None) -> float | None:
     """Σ spend dated in the period ÷ leads created in the period."""
-    window = _period(period)
+    window = parse_period(period)
     total = _spend_in(spend, spend_dates, window)
     leads = np.count_nonzero(_in_period(to_dates(lead_dates, "lead_dates"), window))
     return _finite(_ratio(total, leads))
@@ -118,7 +106,7 @@ def cost_per_lead(spend: Column, spend_dates: Column, lead_dates: Column,
 def customer_acquisition_cost(spend: Column, spend_dates: Column, stages: Column,
                               close_dates: Column, period: object = None) -> float | None:
     """Σ spend in the period ÷ deals won with a close date in the period."""
-    window = _period(period)
+    window = parse_period(period)
     total = _spend_in(spend, spend_dates, window)
     return _finite(_ratio(total, deals_won(stages, close_dates, window)))
 
@@ -128,7 +116,7 @@ def customer_acquisition_cost(spend: Column, spend_dates: Column, stages: Column
 def _count_dated(dates: Column, argument: str, period: object, owners: Column | None,
                  owner: object) -> int:
     serials = to_dates(dates, argument)
-    return int(np.count_nonzero(_rows(serials, _period(period), owners, owner)))
+    return int(np.count_nonzero(_rows(serials, parse_period(period), owners, owner)))
 
 
 def sql_count(sql_dates: Column, period: object = None, owners: Column | None = None,
@@ -147,7 +135,7 @@ def _stages_in(stages: Column, dates: Column, dates_argument: str, period: objec
                owners: Column | None, owner: object) -> np.ndarray:
     """Stage classes (1 won, -1 lost, 0 open) of the rows in the period."""
     check_lengths(stages=stages, **{dates_argument: dates})
-    rows = _rows(to_dates(dates, dates_argument), _period(period), owners, owner)
+    rows = _rows(to_dates(dates, dates_argument), parse_period(period), owners, owner)
     return to_stage_classes(stages, within=rows)[rows]
 
 
@@ -171,7 +159,7 @@ def won_revenue(amounts: Column, stages: Column, close_dates: Column, period: ob
     """Σ amount of the opportunities won with a close date in the period (an amount is read
     only there)."""
     check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
-    rows = _rows(to_dates(close_dates, "close_dates"), _period(period), owners, owner)
+    rows = _rows(to_dates(close_dates, "close_dates"), parse_period(period), owners, owner)
     rows &= to_stage_classes(stages, within=rows) == 1
     return _finite(_whole(_sum(numbers_within(amounts, "amounts", rows))))
 
@@ -226,7 +214,7 @@ def churn_rate(start_dates: Column, end_dates: Column, period: object,
 def _email_sums(columns: dict[str, Column], dates: Column, period: object,
                 owners: Column | None, owner: object) -> dict[str, float]:
     check_lengths(**columns, dates=dates)
-    rows = _rows(to_dates(dates, "dates"), _period(period), owners, owner)
+    rows = _rows(to_dates(dates, "dates"), parse_period(period), owners, owner)
     return {name: _sum(numbers_within(values, name, rows))
             for name, values in columns.items()}
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import numbers
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .errors import InputError
 
@@ -115,6 +117,14 @@ def _month_of_serial(serial: float, argument: str) -> Period:
     return Period.month(day.year, day.month)
 
 
+def _fits_a_float(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:  # an int past the float range (10**400)
+        return False
+    return True
+
+
 def parse_period(value: object, argument: str = "period") -> Period | None:
     """A period from what a cell holds; None (all rows) for a blank.
 
@@ -129,6 +139,11 @@ def parse_period(value: object, argument: str = "period") -> Period | None:
         return Period.month(value.year, value.month)
     if isinstance(value, bool):
         raise InputError(f"{argument}: {value!r} is not a period; "
+                         "use 2026-10, 2026-Q4, 2026 or a date")
+    if isinstance(value, numbers.Real) and hasattr(value, "item"):
+        value = value.item()  # a numpy number: the Python number it holds
+    if isinstance(value, int) and not isinstance(value, bool) and not _fits_a_float(value):
+        raise InputError(f"{argument}: {Decimal(value):.3e} is not a period; "
                          "use 2026-10, 2026-Q4, 2026 or a date")
     if isinstance(value, (int, float)):
         if value != value or value in (float("inf"), float("-inf")) or value < 1:
