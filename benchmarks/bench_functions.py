@@ -39,8 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
-from xlkpi import engine
-from xlkpi.periods import EXCEL_EPOCH, date_to_serial
+from xlkpi.core import engine
+from xlkpi.core.periods import EXCEL_EPOCH, date_to_serial
 
 PERIOD = "2026-10"
 OWNER = "Anna"
@@ -389,7 +389,7 @@ def floor_email_reply_rate(c: dict[str, Rows], b: Bounds) -> float | None:
 
 @dataclass(frozen=True)
 class Case:
-    function: str  # the name in xlkpi.engine
+    function: str  # the name in xlkpi.core.engine
     group: str  # which generated tables it reads
     columns: tuple[str, ...]  # value and date columns, in the function's argument order
     floor: Callable[[dict[str, Rows], Bounds], object]
@@ -541,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=KINDS, help="only datetime or only serial dates")
     parser.add_argument("--flatten", choices=("udf", *FLATTEN), default="udf",
                         help="udf (default): call xlkpi.udfs, which flattens the ranges; "
-                             "chain or unpack: flatten so and call xlkpi.engine")
+                             "chain or unpack: flatten so and call xlkpi.core.engine")
     parser.add_argument("--wall", action="store_true",
                         help="time by the wall clock (default: the process's CPU time, which "
                              "other programs on the machine disturb less)")

@@ -50,8 +50,8 @@ def _load_tracker(pickled: str):
 
 
 def _child_new(pickled: str, path: str) -> float:
-    from xlkpi.files import save_atomic
-    from xlkpi.workbook import new_workbook
+    from xlkpi.tracker.build import new_workbook
+    from xlkpi.xlsx.package import save_atomic
 
     tracker = _load_tracker(pickled)
     started = time.perf_counter()
@@ -90,7 +90,7 @@ def _child_cli(*args: str) -> float:
 def _child_calamine(path: str) -> float:
     from python_calamine import CalamineWorkbook
 
-    from xlkpi.layout import DATA_SHEETS, SETTINGS, TARGETS
+    from xlkpi.tracker.model import DATA_SHEETS, SETTINGS, TARGETS
 
     started = time.perf_counter()
     book = CalamineWorkbook.from_path(path)
@@ -162,8 +162,8 @@ def shuffled_copy(path: Path, target: Path, seed: int = 1) -> Path:
     import re
     import zipfile
 
-    from xlkpi.files import _sheet_parts
-    from xlkpi.layout import DATA_SHEETS, OPPORTUNITIES
+    from xlkpi.tracker.model import DATA_SHEETS, OPPORTUNITIES
+    from xlkpi.xlsx.package import _sheet_parts
 
     rng = random.Random(seed)
     with zipfile.ZipFile(path) as archive:
@@ -197,7 +197,7 @@ def shuffled_copy(path: Path, target: Path, seed: int = 1) -> Path:
 def _recalc(path: Path, out_dir: Path) -> dict[str, float]:
     """LibreOffice on ``path``: the phases (CPU s) and the end-to-end convert-to (wall, CPU)."""
     from benchmarks import lo_phases
-    from xlkpi.values import read_tracker_values
+    from xlkpi.tracker.values import read_tracker_values
 
     if not lo_phases.available():
         return {}

@@ -309,8 +309,8 @@ def phases(path: Path | str, export: Path | str | None = None,
 def tab_reads(reps: list[str], last_row: int = 80) -> list[tuple[str, str]]:
     """The cells to read back: A..O (KPI, kind, 12 months, year to date) of the Team tab and
     of the first rep's tab."""
-    from xlkpi.layout import TEAM
-    from xlkpi.workbook import rep_sheet_names
+    from xlkpi.tracker.build import rep_sheet_names
+    from xlkpi.tracker.model import TEAM
 
     tabs = [TEAM] + [rep_sheet_names(reps)[reps[0]]] if reps else [TEAM]
     return [(tab, f"A1:O{last_row}") for tab in tabs]
@@ -321,11 +321,11 @@ def compare_with_report(values: dict[str, list], path: Path | str) -> dict:
     ``xlkpi report --period all`` of the same file. {"compared": n, "wrong": [...]}."""
     import math
 
-    from xlkpi.kpis import KPIS
-    from xlkpi.layout import TEAM, TEAM_NAME
+    from xlkpi.core.kpis import KPIS
     from xlkpi.report import Report
-    from xlkpi.values import read_tracker_values
-    from xlkpi.workbook import rep_sheet_names
+    from xlkpi.tracker.build import rep_sheet_names
+    from xlkpi.tracker.model import TEAM, TEAM_NAME
+    from xlkpi.tracker.values import read_tracker_values
 
     tracker = read_tracker_values(Path(path))
     report = Report(tracker)
@@ -412,7 +412,7 @@ def _main(argv: list[str]) -> None:
     options = parser.parse_args(argv)
     reads = []
     if options.check or options.stale_check:
-        from xlkpi.values import read_tracker_values
+        from xlkpi.tracker.values import read_tracker_values
         reads = tab_reads(read_tracker_values(Path(options.path)).settings.reps)
     export = options.export
     folder = tempfile.mkdtemp(prefix="xlkpi-lo-phases-out-")
@@ -421,8 +421,8 @@ def _main(argv: list[str]) -> None:
             export = str(Path(folder) / "recalculated.xlsx")
         drop = [name for name in options.drop.split(",") if name and name != "reps"]
         if "reps" in options.drop.split(","):
-            from xlkpi.values import read_tracker_values
-            from xlkpi.workbook import rep_sheet_names
+            from xlkpi.tracker.build import rep_sheet_names
+            from xlkpi.tracker.values import read_tracker_values
 
             drop += rep_sheet_names(read_tracker_values(Path(options.path)).settings.reps
                                     ).values()
@@ -461,7 +461,7 @@ def convert_seconds(path: Path | str, out_dir: Path | str) -> dict[str, float]:
 def stale_check(recalculated: Path | str, folder: Path | str) -> dict:
     """Plant a wrong cached value for a Team Won revenue cell in a LibreOffice-written
     copy; load it (no recalculation on load) and read the cell before and after calculateAll."""
-    from xlkpi.layout import TEAM
+    from xlkpi.tracker.model import TEAM
 
     stale = Path(folder) / "stale.xlsx"
     cell, true = stale_copy(recalculated, stale, TEAM, "Won revenue")

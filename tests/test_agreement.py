@@ -19,9 +19,11 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from xlkpi import layout, udfs, workbook
+from xlkpi import udfs
 from xlkpi.cli import cli
-from xlkpi.kpis import KPI_BY_ID, KPIS
+from xlkpi.core.kpis import KPI_BY_ID, KPIS
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker import model as layout
 
 from .libreoffice import recalculate
 

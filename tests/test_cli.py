@@ -13,10 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from xlkpi import cli as cli_module
-from xlkpi import files, layout, workbook
 from xlkpi.cli import cli
-from xlkpi.errors import TrackerFileError
-from xlkpi.kpis import KPIS
+from xlkpi.core.errors import TrackerFileError
+from xlkpi.core.kpis import KPIS
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker import model as layout
+from xlkpi.xlsx import package as files
 
 YEAR = 2025
 AS_OF = "2025-06-15"
@@ -96,7 +98,7 @@ def test_new_empty_tracker(tmp_path):
     assert "Created" in result.stdout and "Anna, Boris" in result.stdout
     wb = openpyxl.load_workbook(path)
     assert {"Team", "Anna", "Boris", "Leaderboard"} <= set(wb.sheetnames)
-    from xlkpi.reader import read_tracker
+    from xlkpi.tracker.reader import read_tracker
 
     settings = read_tracker(wb).settings
     assert (settings.year, settings.fiscal_start, settings.currency, settings.reps) == (
@@ -185,8 +187,8 @@ def test_report_all_periods(demo_file):
 
 def test_report_agrees_with_the_report_module(demo_file):
     """The CLI prints what report.Report computes from what reader.read_tracker reads."""
-    from xlkpi.reader import read_tracker
     from xlkpi.report import Report
+    from xlkpi.tracker.reader import read_tracker
 
     rows = json.loads(run("report", demo_file, "--format", "json").stdout)
     tracker = read_tracker(openpyxl.load_workbook(demo_file))
@@ -320,7 +322,7 @@ def test_refresh_dry_run_changes_nothing(tracker_file):
 
 
 def test_refresh_adds_a_rep_and_keeps_a_backup(tracker_file):
-    from xlkpi.reader import read_tracker
+    from xlkpi.tracker.reader import read_tracker
 
     add_rep(tracker_file, "Chen")
     before = tracker_file.read_bytes()
@@ -410,7 +412,7 @@ def test_unexpected_error_is_one_line_with_a_hint(demo_file, monkeypatch):
 # --- template, functions -------------------------------------------------------------------------
 
 def test_template(tmp_path):
-    from xlkpi.reader import read_tracker
+    from xlkpi.tracker.reader import read_tracker
 
     path = tmp_path / "workbook_template" / "xlkpi-tracker.xlsx"
     result = run("template", "--output", path)

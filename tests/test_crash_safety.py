@@ -39,8 +39,10 @@ from click.testing import CliRunner
 
 import xlkpi
 from tests.test_workbook import sample_tracker
-from xlkpi import files, reader, workbook
 from xlkpi.cli import cli
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker import reader
+from xlkpi.xlsx import package as files
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fsync of folders: POSIX")
 

@@ -5,10 +5,11 @@ from collections import Counter
 
 import pytest
 
-from xlkpi import demo, layout
-from xlkpi.columns import stage_class
-from xlkpi.kpis import KPIS
+from xlkpi import demo
+from xlkpi.core.cells import stage_class
+from xlkpi.core.kpis import KPIS
 from xlkpi.report import Report
+from xlkpi.tracker import model as layout
 
 YEAR = 2025
 AS_OF = dt.date(2025, 12, 31)

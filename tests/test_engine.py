@@ -12,8 +12,8 @@ from datetime import date, datetime
 
 import pytest
 
-from xlkpi import engine
-from xlkpi.errors import InputError
+from xlkpi.core import engine, goals
+from xlkpi.core.errors import InputError
 
 D = date
 DT = datetime
@@ -472,38 +472,38 @@ def test_email_rates_without_deliveries_are_none():
     (0, 0.01, "down", 1.0),
 ])
 def test_attainment(actual, target, direction, expected):
-    assert engine.attainment(actual, target, direction) == pytest.approx(expected)
+    assert goals.attainment(actual, target, direction) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("target", [None, "", "  ", 0, 0.0, -5])
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_attainment_without_a_positive_target_is_none(target, direction):
-    assert engine.attainment(80, target, direction) is None
-    assert engine.attainment(0, target, direction) is None
+    assert goals.attainment(80, target, direction) is None
+    assert goals.attainment(0, target, direction) is None
 
 
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_attainment_without_an_actual_is_none(direction):
-    assert engine.attainment(None, 100, direction) is None
-    assert engine.attainment("", 100, direction) is None
+    assert goals.attainment(None, 100, direction) is None
+    assert goals.attainment("", 100, direction) is None
 
 
 def test_attainment_default_direction_is_up():
-    assert engine.attainment(30, 40) == pytest.approx(0.75)  # 30/40
+    assert goals.attainment(30, 40) == pytest.approx(0.75)  # 30/40
 
 
 def test_attainment_bad_direction():
     with pytest.raises(InputError) as error:
-        engine.attainment(1, 2, "sideways")
+        goals.attainment(1, 2, "sideways")
     assert str(error.value) == "direction: 'sideways' is not \"up\" or \"down\""
 
 
 def test_attainment_text_target():
     with pytest.raises(InputError) as error:
-        engine.attainment(1, "n/a", "up")
+        goals.attainment(1, "n/a", "up")
     assert str(error.value) == "target: 'n/a' is not a number"
     with pytest.raises(InputError) as error:
-        engine.attainment("lots", 5, "down")
+        goals.attainment("lots", 5, "down")
     assert str(error.value) == "actual: 'lots' is not a number"
 
 
@@ -584,7 +584,7 @@ def test_integers_past_the_float_range():
         "created_dates row 2: -1.000e+400 is not a date")
     assert message(engine.new_opportunities, [46300], 10**400) == (
         "period: 1.000e+400 is not a period; use 2026-10, 2026-Q4, 2026 or a date")
-    assert message(engine.attainment, 10**400, 5) == "actual: 1.000e+400 is too large a number"
+    assert message(goals.attainment, 10**400, 5) == "actual: 1.000e+400 is too large a number"
     assert engine.deals_won(["Won"], [46300], None, ["Anna"], 10**400) == 0
     assert engine.deals_won(["Won"], [46300], None, [10**400], 10**400) == 1
 
@@ -595,8 +595,8 @@ def test_integers_past_the_float_range():
     (engine.cost_per_lead, [1e308, 1e308], [46300, 46300], [46300]),
     (engine.email_open_rate, [1e308], [1e-300], [0], [46300]),
     (engine.revenue_growth, [1e308, -1e308], ["Won", "Won"], [46300, 46280], 46300),
-    (engine.attainment, 1e308, 1e-308),
-    (engine.attainment, 1e-308, 1e308, "down"),
+    (goals.attainment, 1e308, 1e-308),
+    (goals.attainment, 1e-308, 1e308, "down"),
 ], ids=["sum", "won-revenue", "cost-per-lead", "ratio", "growth", "attainment", "down"])
 def test_results_past_the_float_range_raise(call):
     # Excel shows #NUM! for a result past the range of numbers; the engine never returns inf

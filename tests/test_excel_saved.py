@@ -1,5 +1,5 @@
 """`xlkpi refresh` of a tracker as Excel saves it, with the data rows as sheet XML (the fast
-path of xlkpi.xlsx_stream) and as openpyxl cells (the slow path): the same typed cells, the
+path of xlkpi.xlsx.rows) and as openpyxl cells (the slow path): the same typed cells, the
 same recalculated numbers, a file openpyxl and LibreOffice open.
 
 There is no Excel here, so :func:`excel_saved` rewrites a generated tracker's XML the way
@@ -26,10 +26,12 @@ from click.testing import CliRunner
 from tests.libreoffice import recalculate
 from tests.test_workbook import sample_tracker
 from tests.test_xlsx_stream import cells, rewritten_both_ways
-from xlkpi import files, workbook, xlsx_stream
 from xlkpi.cli import cli
-from xlkpi.columns import stage_class
-from xlkpi.layout import DATA_SHEETS, EMAILS, LEADS, OPPORTUNITIES, TEAM
+from xlkpi.core.cells import stage_class
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker.model import DATA_SHEETS, EMAILS, LEADS, OPPORTUNITIES, TEAM
+from xlkpi.xlsx import package as files
+from xlkpi.xlsx import rows as xlsx_stream
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 ROOT_NS = (' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'

@@ -24,7 +24,7 @@ from formulas.ranges import Ranges  # noqa: E402
 from formulas.tokens.operand import Error, XlError  # noqa: E402
 
 from xlkpi import udfs  # noqa: E402
-from xlkpi.errors import InputError  # noqa: E402
+from xlkpi.core.errors import InputError  # noqa: E402
 
 from .kpi_cases import (  # noqa: E402
     CASES,

@@ -38,7 +38,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlkpi import udfs
-from xlkpi.errors import InputError
+from xlkpi.core.errors import InputError
 
 # The same examples on every CI run (deterministic); new ones on every local run.
 FUZZ = settings(derandomize=bool(os.environ.get("CI")))

@@ -35,8 +35,11 @@ import pytest
 
 from tests.test_cli import assert_error, run
 from tests.test_workbook import sample_tracker
-from xlkpi import files, layout, reader, workbook
-from xlkpi.errors import TrackerFileError
+from xlkpi.core.errors import TrackerFileError
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker import model as layout
+from xlkpi.tracker import reader
+from xlkpi.xlsx import package as files
 
 YEAR, AS_OF = "2025", "2025-06-15"
 COMMANDS = [("report",), ("refresh",), ("refresh", "--dry-run")]

@@ -16,8 +16,8 @@ import datetime as dt
 
 import pytest
 
-from xlkpi.errors import InputError
-from xlkpi.periods import Period, parse_iso_date, parse_period
+from xlkpi.core.errors import InputError
+from xlkpi.core.periods import Period, parse_iso_date, parse_period
 
 OCT_2026 = (46296, 46327, "2026-10", "month")
 Q4_2026 = (46296, 46388, "2026-Q4", "quarter")

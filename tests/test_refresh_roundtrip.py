@@ -25,10 +25,11 @@ from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from tests.test_workbook import sample_tracker
-from xlkpi import reader, workbook, xlsx_stream
-from xlkpi.errors import TrackerFileError
-from xlkpi.kpis import KPIS
-from xlkpi.layout import (
+from xlkpi.core.errors import TrackerFileError
+from xlkpi.core.kpis import KPIS
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker import reader
+from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
     OPPORTUNITIES,
@@ -37,6 +38,7 @@ from xlkpi.layout import (
     TARGETS,
     TEAM,
 )
+from xlkpi.xlsx import rows as xlsx_stream
 
 BASE_REPS = ["Anna", "St*r?"]
 USER_SHEET = "My analysis"

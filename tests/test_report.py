@@ -9,10 +9,11 @@ import json
 
 import pytest
 
-from xlkpi import layout, report
-from xlkpi.errors import InputError
-from xlkpi.layout import DataSheet, Settings, TargetRow, Tracker
+from xlkpi import report
+from xlkpi.core.errors import InputError
 from xlkpi.report import Report
+from xlkpi.tracker import model as layout
+from xlkpi.tracker.model import DataSheet, Settings, TargetRow, Tracker
 
 D = dt.date
 BLANK = [None] * 10

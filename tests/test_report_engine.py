@@ -1,6 +1,6 @@
 """The report's actuals are the engine's: on random trackers, every KPI for the team and each
 rep, over every month, the year to date, a quarter, a year and a month outside the fiscal year,
-equals what the Excel function (xlkpi.engine) gives over the whole columns with owners/owner.
+equals what the Excel function (xlkpi.core.engine) gives over the whole columns with owners/owner.
 
 The report does not call the engine per actual (that cost a second per report at 250,000
 rows): it sorts each owner's rows by date once and takes slices. These tests hold the two
@@ -18,10 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlkpi import engine, layout, report
-from xlkpi.kpis import KPIS
-from xlkpi.layout import DataSheet, Settings, Tracker
+from xlkpi import report
+from xlkpi.core import engine
+from xlkpi.core.kpis import KPIS
 from xlkpi.report import Report
+from xlkpi.tracker import model as layout
+from xlkpi.tracker.model import DataSheet, Settings, Tracker
 
 OWNERS = ["Anna", "anna", "ANNA", "Boris", "7", 7, 7.0, None, "", "Zed"]
 STAGES = ["Won", "Closed Won", "closed-won", "Lost", "Closed Lost", "Open", None, "Negotiation",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 
-from xlkpi import workbook
+from xlkpi.tracker import build as workbook
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "workbook_template" / "xlkpi-tracker.xlsx"
 

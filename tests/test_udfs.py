@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xlkpi import columns, udfs
-from xlkpi.errors import InputError
+from xlkpi import udfs
+from xlkpi.core import cells as columns
+from xlkpi.core.errors import InputError
 
 from .kpi_cases import BAD, CASES, DIV0, SIGNATURES, D, classic
 

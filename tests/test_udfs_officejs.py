@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xlkpi import udfs
-from xlkpi.errors import InputError
+from xlkpi.core.errors import InputError
 
 from .kpi_cases import BAD, CASES, DIV0, SIGNATURES, Col, classic, officejs
 

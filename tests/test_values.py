@@ -1,4 +1,4 @@
-"""xlkpi.values reads the same Tracker as xlkpi.reader over openpyxl, with python-calamine.
+"""xlkpi.tracker.values reads the same Tracker as xlkpi.tracker.reader, with python-calamine.
 
 The reference is what ``xlkpi report`` read before: ``reader.read_tracker`` of
 ``files.open_tracker(path, values=True)`` (openpyxl, read-only, cached formula values). The two
@@ -26,10 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.styles import PatternFill
 
-from xlkpi import files, layout, reader, values, workbook
+from xlkpi.core.errors import InputError, TrackerFileError
 from xlkpi.demo import demo_tracker
-from xlkpi.errors import InputError, TrackerFileError
 from xlkpi.report import Report
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker import model as layout
+from xlkpi.tracker import reader, values
+from xlkpi.xlsx import package as files
 
 from .libreoffice import convert, soffice
 

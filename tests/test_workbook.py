@@ -15,11 +15,12 @@ import re
 import openpyxl
 import pytest
 
-from xlkpi import reader, workbook
-from xlkpi.columns import stage_class
-from xlkpi.errors import InputError, TrackerFileError
-from xlkpi.kpis import KPIS
-from xlkpi.layout import (
+from xlkpi.core.cells import stage_class
+from xlkpi.core.errors import InputError, TrackerFileError
+from xlkpi.core.kpis import KPIS
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker import reader
+from xlkpi.tracker.model import (
     CUSTOMERS,
     DATA_COLUMNS,
     DATA_SHEETS,

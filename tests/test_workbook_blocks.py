@@ -19,9 +19,10 @@ from openpyxl.comments import Comment
 from tests.libreoffice import recalculate
 from tests.test_workbook import roundtrip, sample_tracker, tab_rows
 from tests.test_workbook_libreoffice import check_workbook
-from xlkpi import reader, workbook
-from xlkpi.columns import owner_key
-from xlkpi.layout import (
+from xlkpi.core.cells import owner_key
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker import reader
+from xlkpi.tracker.model import (
     DATA_SHEETS,
     EMAILS,
     LEADS,

@@ -1,7 +1,7 @@
 """The tracker's formulas, recalculated by LibreOffice, against the Python KPI engine.
 
 Every Target, Actual and Attainment cell of the Team tab and of every rep tab must equal what
-xlkpi.engine and layout.ytd_target give for the same rows, period and owner (None ↔ blank),
+xlkpi.core.engine and goals.ytd_target give for the same rows, period and owner (None ↔ blank),
 and no cell anywhere may hold an error.
 """
 
@@ -20,10 +20,13 @@ from openpyxl.utils import range_boundaries
 
 from tests.libreoffice import recalculate
 from tests.test_workbook import sample_tracker, tab_rows
-from xlkpi import engine, workbook
-from xlkpi.columns import stage_class
-from xlkpi.kpis import KPIS
-from xlkpi.layout import (
+from xlkpi.core import engine, goals
+from xlkpi.core.cells import stage_class
+from xlkpi.core.goals import target_number, ytd_target
+from xlkpi.core.kpis import KPIS
+from xlkpi.core.periods import Period, serial_to_date
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker.model import (
     CUSTOMERS,
     EMAILS,
     LEADERBOARD,
@@ -34,10 +37,7 @@ from xlkpi.layout import (
     TEAM,
     TEAM_NAME,
     Tracker,
-    target_number,
-    ytd_target,
 )
-from xlkpi.periods import Period, serial_to_date
 
 pytestmark = pytest.mark.libreoffice
 
@@ -115,7 +115,7 @@ def expected_tab(tracker: Tracker, who: str, today: dt.date) -> dict:
         targets = [target_number(value) for value in typed]
         targets.append(ytd_target(kpi, typed[:months_to_date]))
         actuals = [engine_actual(tracker, kpi.id, period, owner) for period in periods]
-        attainments = [engine.attainment(actual, target, kpi.direction)
+        attainments = [goals.attainment(actual, target, kpi.direction)
                        for actual, target in zip(actuals, targets, strict=True)]
         expected[(kpi.name, "Target")] = targets
         expected[(kpi.name, "Actual")] = actuals

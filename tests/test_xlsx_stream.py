@@ -1,4 +1,4 @@
-"""The data rows written and moved as sheet XML (xlkpi.xlsx_stream) give the same workbook as
+"""The data rows written and moved as sheet XML (xlkpi.xlsx.rows) give the same workbook as
 openpyxl's cells: `new` streamed equals `new` with cells, and `refresh` of a file whose data
 rows stay XML equals `refresh` through a full openpyxl load, cell by cell (values, number
 formats, fonts), with the table, column widths and a person's formulas, typed text such as
@@ -18,8 +18,11 @@ import pytest
 
 from tests.libreoffice import convert, recalculate
 from tests.test_workbook import sample_tracker
-from xlkpi import files, reader, workbook, xlsx_stream
-from xlkpi.layout import DATA_SHEETS, EMAILS, LEADS, OPPORTUNITIES, TEAM
+from xlkpi.tracker import build as workbook
+from xlkpi.tracker import reader
+from xlkpi.tracker.model import DATA_SHEETS, EMAILS, LEADS, OPPORTUNITIES, TEAM
+from xlkpi.xlsx import package as files
+from xlkpi.xlsx import rows as xlsx_stream
 
 
 def saved(wb) -> bytes:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__, layout
-from .errors import InputError, TrackerFileError, XlkpiError
+from xlkpi import __version__
+from xlkpi.core.errors import InputError, TrackerFileError, XlkpiError
+from xlkpi.tracker import model as layout
 
 DEFAULT_TEMPLATE = Path("workbook_template") / "xlkpi-tracker.xlsx"
 DEBUG_VARIABLE = "XLKPI_DEBUG"  # set to 1 to see the traceback of an unexpected error
@@ -151,7 +152,8 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
       xlkpi new demo.xlsx --demo
       xlkpi new fy.xlsx --fiscal-start 4 --currency EUR --reps "Ana,Luis"
     """
-    from . import files, workbook
+    from xlkpi.tracker import build as workbook
+    from xlkpi.xlsx import package as files
 
     if path.suffix.lower() != ".xlsx":
         raise TrackerFileError(f"{path.name}: a tracker is an .xlsx file; give a name such as "
@@ -172,7 +174,7 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
     workbook.check_reps(names)
     year = year or dt.date.today().year
     if demo:
-        from .demo import demo_tracker
+        from xlkpi.demo import demo_tracker
 
         _progress(f"Generating a demo year {year}...")
         tracker = demo_tracker(year, names or None, fiscal_start, currency, as_of=_as_date(as_of))
@@ -204,7 +206,7 @@ def _target_keys(targets) -> set[tuple[str, str]]:
 
 
 def _expected_target_rows(settings: layout.Settings) -> list[tuple[str, str]]:
-    from .kpis import KPIS
+    from xlkpi.core.kpis import KPIS
 
     return [(who, kpi.id) for who in [layout.TEAM_NAME, *settings.reps] for kpi in KPIS
             if who == layout.TEAM_NAME or not kpi.team_only]
@@ -223,7 +225,9 @@ def refresh(path: Path, dry_run: bool):
     one step and the previous version is kept as NAME.bak.xlsx. Close the workbook
     in Excel first.
     """
-    from . import files, reader, workbook
+    from xlkpi.tracker import build as workbook
+    from xlkpi.tracker import reader
+    from xlkpi.xlsx import package as files
 
     wb = files.open_tracker(path, writing=not dry_run)
     tracker = reader.read_tracker(wb, path.name)
@@ -283,9 +287,9 @@ def report(path: Path, period, rep, output):
       xlkpi report tracker.xlsx --period 2026-10 --rep Anna
       xlkpi report tracker.xlsx --period YTD --format csv > ytd.csv
     """
-    from . import files
-    from . import report as reports
-    from .values import paused_gc, read_tracker_values
+    from xlkpi import report as reports
+    from xlkpi.tracker.values import paused_gc, read_tracker_values
+    from xlkpi.xlsx import package as files
 
     if path.exists() and files.lock_files(path):
         click.echo(f"Note: {path.name} is open in Excel; changes not saved there are not in "
@@ -317,7 +321,8 @@ def report(path: Path, period, rep, output):
               help="Where to write the template workbook.")
 def template(output: Path):
     """Regenerate the ready-made, empty tracker template that ships with xlkpi."""
-    from . import files, workbook
+    from xlkpi.tracker import build as workbook
+    from xlkpi.xlsx import package as files
 
     output.parent.mkdir(parents=True, exist_ok=True)
     files.save_atomic(workbook.template_workbook(), output, backup=False)
@@ -328,7 +333,7 @@ def template(output: Path):
 
 def excel_functions() -> list[tuple[str, str]]:
     """(signature, description) of every Excel function in xlkpi.udfs, in the module's order."""
-    from . import udfs
+    from xlkpi import udfs
 
     public = [(name, function) for name, function in vars(udfs).items()
               if inspect.isfunction(function) and function.__module__ == udfs.__name__

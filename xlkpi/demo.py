@@ -1,6 +1,6 @@
 """A realistic, deterministic year of B2B sales data and targets, for ``xlkpi new --demo``.
 
-The same arguments always give the same :class:`~xlkpi.layout.Tracker` (one seeded
+The same arguments always give the same :class:`~xlkpi.tracker.model.Tracker` (one seeded
 ``random.Random``; nothing depends on today's date). What the year looks like:
 
 - a team of reps with different skill: lead volume, SQL rate (30–40 %), win rate, deal size,
@@ -22,10 +22,10 @@ import math
 import random
 from dataclasses import dataclass
 
-from . import layout
-from .columns import stage_class
-from .kpis import KPIS
-from .layout import DataSheet, Settings, TargetRow, Tracker
+from xlkpi.core.cells import stage_class
+from xlkpi.core.kpis import KPIS
+from xlkpi.tracker import model as layout
+from xlkpi.tracker.model import DataSheet, Settings, TargetRow, Tracker
 
 DEFAULT_REPS = ("Anna", "Boris", "Chloe", "Dmitri", "Elena")
 DEFAULT_SEED = 20260101
@@ -323,7 +323,7 @@ def _attainment_draw(rng: random.Random) -> float:
 
 
 def _targets(rng: random.Random, tracker: Tracker) -> list[TargetRow]:
-    from .report import Report  # the report computes what the data gives
+    from xlkpi.report import Report  # the report computes what the data gives
 
     settings = tracker.settings
     report = Report(tracker, today=dt.date(settings.year, settings.fiscal_start, 1))  # not today

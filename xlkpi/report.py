@@ -1,7 +1,7 @@
 """Goal vs actual from a Tracker: the numbers of ``xlkpi report``.
 
 Pure: no click, no openpyxl. The actuals come from the data rows (never from cached formula
-values), by the definitions of DESIGN.md, and are what :mod:`xlkpi.engine` (the Excel
+values), by the definitions of DESIGN.md, and are what :mod:`xlkpi.core.engine` (the Excel
 functions) gives over the same columns: the same counts, None where it divides by zero, whole
 numbers as int, the same sums (added in date order rather than sheet order: a sum of cents may
 differ in its last binary digit). tests/test_report_engine.py holds the two equal on random
@@ -30,13 +30,14 @@ from operator import itemgetter
 
 import numpy as np
 
-from . import engine, layout
-from .columns import owner_key, to_dates, to_numbers, to_stage_classes
-from .engine import _ratio, _whole  # the engine's rules: None for x/0, 12 not 12.0
-from .errors import InputError
-from .kpis import KPI_BY_ID, KPIS, Kpi
-from .layout import DataSheet, Tracker
-from .periods import Period, parse_period
+from xlkpi.core.cells import owner_key, to_dates, to_numbers, to_stage_classes
+from xlkpi.core.engine import ratio, whole  # the engine's rules: None for x/0, 12 not 12.0
+from xlkpi.core.errors import InputError
+from xlkpi.core.goals import attainment, target_number, ytd_target
+from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
+from xlkpi.core.periods import Period, parse_period
+from xlkpi.tracker import model as layout
+from xlkpi.tracker.model import DataSheet, Tracker
 
 YTD = "YTD"
 ALL = "all"
@@ -288,11 +289,11 @@ class Report:
         if row is None:
             return None
         if window == self.ytd:
-            return layout.ytd_target(kpi, row.months[:self.months_to_date])
+            return ytd_target(kpi, row.months[:self.months_to_date])
         index = self._month_index.get(window)
         if index is None or index >= len(row.months):
             return None
-        return layout.target_number(row.months[index])
+        return target_number(row.months[index])
 
     def actual(self, kpi_id: str, who: str, period: object) -> int | float | None:
         """The KPI over the rows of ``who`` (Team: all rows; a rep: rows whose Owner is that
@@ -321,7 +322,7 @@ class Report:
                     target = self._target(kpi, row, window)
                     out.append({"rep": who, "kpi": kpi.id, "period": window.label,
                                 "target": target, "actual": actual,
-                                "attainment": engine.attainment(actual, target, kpi.direction)})
+                                "attainment": attainment(actual, target, kpi.direction)})
         return out
 
     # --- one method per KPI: its definition over the rows dated in each window ---------------
@@ -346,17 +347,17 @@ class Report:
 
     def cost_per_lead(self, key, windows):
         leads = self._dated(layout.LEADS, "LeadDate", _TEAM).counts(windows)
-        return list(map(_ratio, self._spend(windows), leads))
+        return list(map(ratio, self._spend(windows), leads))
 
     def customer_acquisition_cost(self, key, windows):
-        return list(map(_ratio, self._spend(windows), self._won(_TEAM, windows)))
+        return list(map(ratio, self._spend(windows), self._won(_TEAM, windows)))
 
     def sql_count(self, key, windows):
         return self._dated(layout.LEADS, "SQLDate", key).counts(windows)
 
     def close_rate(self, key, windows):
         lost = self._dated(layout.OPPORTUNITIES, "CloseDate", key, LOST).counts(windows)
-        return [_ratio(won, won + lost)
+        return [ratio(won, won + lost)
                 for won, lost in zip(self._won(key, windows), lost, strict=True)]
 
     def retention_rate(self, key, windows):
@@ -369,7 +370,7 @@ class Report:
             open_ended = np.isnan(known)
             active = open_ended | (known > window.first_day)
             still = active & (open_ended | (known > window.last_day))
-            found.append(_ratio(np.count_nonzero(still), np.count_nonzero(active)))
+            found.append(ratio(np.count_nonzero(still), np.count_nonzero(active)))
         return found
 
     def churn_rate(self, key, windows):
@@ -377,17 +378,17 @@ class Report:
                 for retention in self.retention_rate(key, windows)]
 
     def emails_delivered(self, key, windows):
-        return list(map(_whole, self._delivered(key, windows)))
+        return list(map(whole, self._delivered(key, windows)))
 
     def positive_replies(self, key, windows):
-        return list(map(_whole, self._emails(key, windows, "Positive")))
+        return list(map(whole, self._emails(key, windows, "Positive")))
 
     def email_open_rate(self, key, windows):
-        return list(map(_ratio, self._emails(key, windows, "Opened"),
+        return list(map(ratio, self._emails(key, windows, "Opened"),
                         self._delivered(key, windows)))
 
     def email_reply_rate(self, key, windows):
-        return list(map(_ratio, self._emails(key, windows, "Replied"),
+        return list(map(ratio, self._emails(key, windows, "Replied"),
                         self._delivered(key, windows)))
 
     def new_opportunities(self, key, windows):
@@ -401,10 +402,10 @@ class Report:
                                                                                windows)
 
     def won_revenue(self, key, windows):
-        return list(map(_whole, self._won_revenue(key, windows)))
+        return list(map(whole, self._won_revenue(key, windows)))
 
     def revenue_growth(self, key, windows):
-        return [_ratio(now - before, before) for now, before in zip(
+        return [ratio(now - before, before) for now, before in zip(
             self._won_revenue(key, windows), self._won_revenue(key, windows.previous()),
             strict=True)]
 

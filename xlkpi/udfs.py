@@ -1,7 +1,8 @@
 """The KPIs as Excel worksheet functions, for xlwings ("UDF Modules": xlkpi.udfs).
 
 One function per Excel function of DESIGN.md: ``close_rate`` is ``=CLOSE_RATE``. This layer only
-converts: the KPI logic is in :mod:`xlkpi.engine`, which takes the same arguments in the same order.
+converts: the KPI logic is in :mod:`xlkpi.core.engine`, which takes the same arguments in the
+same order.
 
 What arrives, in every runtime (classic desktop UDFs, xlwings Server, xlwings Lite):
 
@@ -38,9 +39,9 @@ import numbers
 import numpy as np
 from xlwings import XlwingsError, arg, func
 
-from . import engine
-from .columns import OneCellRows, not_a_number, shape_message
-from .errors import InputError
+from xlkpi.core import engine, goals
+from xlkpi.core.cells import OneCellRows, not_a_number, shape_message
+from xlkpi.core.errors import InputError
 
 __all__ = ["attainment", "churn_rate", "close_rate", "cost_per_lead", "customer_acquisition_cost",
            "deals_won", "email_open_rate", "email_reply_rate", "emails_delivered",
@@ -277,7 +278,7 @@ def attainment(actual, target, direction=None):
     """Attainment: actual ÷ target for "up" KPIs, target ÷ actual for "down" ones; blank when the
     target is blank, 0 or negative, or the actual blank or an error."""
     try:
-        value = engine.attainment(_number_or_blank(actual, "actual"),
+        value = goals.attainment(_number_or_blank(actual, "actual"),
                                   _number_or_blank(target, "target"),
                                   _scalar(direction, "direction"))
     except engine.ResultTooLarge:

@@ -1,5 +1,5 @@
 """A tracker's cell values, read fast, for ``xlkpi report``: python-calamine reads the cells and
-:func:`xlkpi.reader.read_tracker` makes them the Tracker.
+:func:`xlkpi.tracker.reader.read_tracker` makes them the Tracker.
 
 openpyxl takes most of a minute to read a tracker of a million data cells; python-calamine (a
 Rust reader) reads the same values about ten times faster. Like openpyxl's ``data_only`` it gives
@@ -9,7 +9,7 @@ the value a formula cell last showed, which is what a report reads (a date typed
 What the Tracker holds is the reader's business: settings by their labels, target rows by Who
 and KPI name, data columns by header name wherever they stand, extra columns, trailing blank
 rows dropped, blank rows in the middle kept for the row numbers of messages, and every message.
-So this module hands :func:`~xlkpi.reader.read_tracker` a read-only, workbook-like view
+So this module hands :func:`~xlkpi.tracker.reader.read_tracker` a read-only, workbook-like view
 (:class:`ValuesWorkbook`: ``sheetnames``, ``wb[name]``, ``ws.iter_rows(values_only=True)``)
 whose cells are what openpyxl would give for the same file (``load_workbook(path,
 read_only=True, data_only=True)``). Where calamine differs, the cells are made equal:
@@ -35,9 +35,9 @@ before 1900 or "#VALUE!"; calamine: a time or the number), a time within half a 
 a rounding step, and an empty text, such as a formula's "" (None here, "" to openpyxl: blank to
 the reader and the report alike).
 
-Checks first: the file is checked as :func:`xlkpi.files.open_tracker` checks it (no such file,
-not an xlsx, damaged, a zip or XML bomb), with its messages. Should python-calamine be missing,
-or fail on a workbook, the file is read with openpyxl instead: slower, same Tracker.
+Checks first: the file is checked as :func:`xlkpi.xlsx.package.open_tracker` checks it (no such
+file, not an xlsx, damaged, a zip or XML bomb), with its messages. Should python-calamine be
+missing, or fail on a workbook, the file is read with openpyxl instead: slower, same Tracker.
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files, reader
-from .layout import DATA_COLUMNS, DATA_SHEETS, SETTINGS, TARGETS, DataSheet, Tracker
+from xlkpi.tracker import reader
+from xlkpi.tracker.model import DATA_COLUMNS, DATA_SHEETS, SETTINGS, TARGETS, DataSheet, Tracker
+from xlkpi.xlsx import package as files
 
 # openpyxl reads a number as an int unless its text has a point or an exponent; Excel,
 # LibreOffice and openpyxl ("%.16g") write whole numbers below this without either.
@@ -91,7 +92,7 @@ _NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 def read_tracker_values(path: str | os.PathLike) -> Tracker:
     """The Tracker a person typed into the workbook at ``path``, formulas as the values they last
-    showed: what :func:`xlkpi.reader.read_tracker` gives for ``files.open_tracker(path,
+    showed: what :func:`xlkpi.tracker.reader.read_tracker` gives for ``files.open_tracker(path,
     values=True)``, read about ten times faster. A TrackerFileError (one line: what is wrong and
     what to do) when the file is missing, not an xlsx, damaged, too large or not a tracker."""
     path = Path(path)

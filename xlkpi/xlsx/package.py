@@ -40,9 +40,9 @@ import openpyxl.xml
 from openpyxl import Workbook
 from openpyxl.utils.cell import range_boundaries
 
-from . import xlsx_stream
-from .errors import TrackerFileError
-from .layout import DATA_SHEETS
+from xlkpi.core.errors import TrackerFileError
+from xlkpi.tracker.model import DATA_SHEETS
+from xlkpi.xlsx import rows as xlsx_stream
 
 MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML is far beyond any tracker: refuse it
 MAX_RATIO = 200  # a part (or a whole file) that inflates more than this is a zip bomb

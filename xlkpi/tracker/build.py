@@ -38,11 +38,11 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import __version__, xlsx_stream
-from .columns import WON_STAGES, owner_key
-from .errors import InputError, TrackerFileError
-from .kpis import KPIS, Kpi
-from .layout import (
+from xlkpi import __version__
+from xlkpi.core.cells import WON_STAGES, owner_key
+from xlkpi.core.errors import InputError, TrackerFileError
+from xlkpi.core.kpis import KPIS, Kpi
+from xlkpi.tracker.model import (
     CUSTOMERS,
     DATA_COLUMNS,
     DATA_SHEETS,
@@ -62,6 +62,7 @@ from .layout import (
     TargetRow,
     Tracker,
 )
+from xlkpi.xlsx import rows as xlsx_stream
 
 # --- the layout that reader.py, the tests and the other modules rely on --------------------
 
@@ -321,7 +322,7 @@ def number_format(kpi: Kpi, currency: object) -> str:
     if kpi.unit == "ratio":
         return _PERCENT
     if kpi.unit == "currency":
-        return currency_format(currency, 2 if kpi.id == "cost_per_lead" else 0)
+        return currency_format(currency, kpi.decimals)
     return _COUNT
 
 
@@ -1092,7 +1093,7 @@ def _ytd_target_formula(kpi: Kpi, row: int) -> str:
         return f"={empty}SUM({months}))"
     if kpi.ytd_target == "mean":
         return f"={empty}AVERAGE({months}))"
-    if kpi.id == "churn_rate":
+    if kpi.ytd_target == "compound loss":
         factors = []
         for index in range(12):
             cell = f"{get_column_letter(TAB_FIRST_MONTH_COL + index)}{row}"

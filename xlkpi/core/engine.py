@@ -14,24 +14,20 @@ also what keeps a worksheet call on a million rows near the cost of one plain lo
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
-from .columns import (
+from xlkpi.core.cells import (
     check_lengths,
-    is_finite,
-    not_a_number,
     numbers_within,
     owner_mask,
     to_dates,
     to_numbers,
     to_stage_classes,
 )
-from .errors import InputError
-from .kpis import DIRECTIONS
-from .periods import Period, parse_period
+from xlkpi.core.errors import InputError
+from xlkpi.core.periods import Period, parse_period
 
 Column = Sequence
 
@@ -41,7 +37,7 @@ class ResultTooLarge(ArithmeticError):
     shows #NUM! for such a result (=SUM(1E308,1E308)), and so does the Excel layer."""
 
 
-def _finite(value):
+def finite(value):
     """``value`` (a number or None), or ResultTooLarge where it is infinite or NaN."""
     if value is not None and not math.isfinite(value):
         raise ResultTooLarge("the result is too large a number")
@@ -69,12 +65,12 @@ def _rows(dates: np.ndarray, period: Period | None, owners: Column | None,
     return rows if by_owner is None else rows & by_owner
 
 
-def _whole(value: float) -> int | float:
+def whole(value: float) -> int | float:
     """A count or a sum of whole numbers as int, so that 12 reads as 12 and not 12.0."""
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _ratio(numerator: float, denominator: float) -> float | None:
+def ratio(numerator: float, denominator: float) -> float | None:
     return None if denominator == 0 else float(numerator) / float(denominator)
 
 
@@ -100,7 +96,7 @@ def cost_per_lead(spend: Column, spend_dates: Column, lead_dates: Column,
     window = parse_period(period)
     total = _spend_in(spend, spend_dates, window)
     leads = np.count_nonzero(_in_period(to_dates(lead_dates, "lead_dates"), window))
-    return _finite(_ratio(total, leads))
+    return finite(ratio(total, leads))
 
 
 def customer_acquisition_cost(spend: Column, spend_dates: Column, stages: Column,
@@ -108,7 +104,7 @@ def customer_acquisition_cost(spend: Column, spend_dates: Column, stages: Column
     """Σ spend in the period ÷ deals won with a close date in the period."""
     window = parse_period(period)
     total = _spend_in(spend, spend_dates, window)
-    return _finite(_ratio(total, deals_won(stages, close_dates, window)))
+    return finite(ratio(total, deals_won(stages, close_dates, window)))
 
 
 # --- leads and opportunities ---------------------------------------------------------------
@@ -144,7 +140,7 @@ def close_rate(stages: Column, dates: Column, period: object = None,
     """won ÷ (won + lost) among the opportunities dated in the period; open ones left out."""
     classes = _stages_in(stages, dates, "dates", period, owners, owner)
     won = np.count_nonzero(classes == 1)
-    return _ratio(won, won + np.count_nonzero(classes == -1))
+    return ratio(won, won + np.count_nonzero(classes == -1))
 
 
 def deals_won(stages: Column, close_dates: Column, period: object = None,
@@ -161,7 +157,7 @@ def won_revenue(amounts: Column, stages: Column, close_dates: Column, period: ob
     check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
     rows = _rows(to_dates(close_dates, "close_dates"), parse_period(period), owners, owner)
     rows &= to_stage_classes(stages, within=rows) == 1
-    return _finite(_whole(_sum(numbers_within(amounts, "amounts", rows))))
+    return finite(whole(_sum(numbers_within(amounts, "amounts", rows))))
 
 
 def revenue_growth(amounts: Column, stages: Column, close_dates: Column, period: object,
@@ -178,7 +174,7 @@ def revenue_growth(amounts: Column, stages: Column, close_dates: Column, period:
     won &= to_stage_classes(stages, within=won) == 1
     values = to_numbers(amounts, "amounts", within=won)
     this, before = _sum(values[won & now]), _sum(values[won & earlier])
-    return _finite(_ratio(this - before, before))
+    return finite(ratio(this - before, before))
 
 
 # --- customers -----------------------------------------------------------------------------
@@ -199,7 +195,7 @@ def retention_rate(start_dates: Column, end_dates: Column, period: object,
     if by_owner is not None:
         active_at_start &= by_owner
     still_active = active_at_start & (open_ended | (ends > window.last_day))
-    return _ratio(np.count_nonzero(still_active), np.count_nonzero(active_at_start))
+    return ratio(np.count_nonzero(still_active), np.count_nonzero(active_at_start))
 
 
 def churn_rate(start_dates: Column, end_dates: Column, period: object,
@@ -223,14 +219,14 @@ def emails_delivered(sent: Column, bounced: Column, dates: Column, period: objec
                      owners: Column | None = None, owner: object = None) -> int | float:
     """Σ sent − Σ bounced."""
     sums = _email_sums({"sent": sent, "bounced": bounced}, dates, period, owners, owner)
-    return _finite(_whole(sums["sent"] - sums["bounced"]))
+    return finite(whole(sums["sent"] - sums["bounced"]))
 
 
 def positive_replies(positive: Column, dates: Column, period: object = None,
                      owners: Column | None = None, owner: object = None) -> int | float:
     """Σ positive replies."""
     sums = _email_sums({"positive": positive}, dates, period, owners, owner)
-    return _finite(_whole(sums["positive"]))
+    return finite(whole(sums["positive"]))
 
 
 def email_open_rate(opened: Column, sent: Column, bounced: Column, dates: Column,
@@ -239,7 +235,7 @@ def email_open_rate(opened: Column, sent: Column, bounced: Column, dates: Column
     """Σ opened ÷ emails delivered."""
     sums = _email_sums({"opened": opened, "sent": sent, "bounced": bounced}, dates, period,
                        owners, owner)
-    return _finite(_ratio(sums["opened"], sums["sent"] - sums["bounced"]))
+    return finite(ratio(sums["opened"], sums["sent"] - sums["bounced"]))
 
 
 def email_reply_rate(replied: Column, sent: Column, bounced: Column, dates: Column,
@@ -248,41 +244,4 @@ def email_reply_rate(replied: Column, sent: Column, bounced: Column, dates: Colu
     """Σ replied ÷ emails delivered."""
     sums = _email_sums({"replied": replied, "sent": sent, "bounced": bounced}, dates, period,
                        owners, owner)
-    return _finite(_ratio(sums["replied"], sums["sent"] - sums["bounced"]))
-
-
-# --- goals ---------------------------------------------------------------------------------
-
-def parse_direction(direction: object) -> str:
-    if direction is None or (isinstance(direction, str) and not direction.strip()):
-        return "up"
-    text = str(direction).strip().lower()
-    if text not in DIRECTIONS:
-        raise InputError(f"direction: {direction!r} is not \"up\" or \"down\"")
-    return text
-
-
-def _cell_number(value: object, argument: str) -> float | None:
-    """One cell as a number; None for a blank (None or text of spaces, as a formula's "")."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-            and is_finite(value)):
-        return float(value)
-    raise InputError(not_a_number(argument, value))
-
-
-def attainment(actual: float | None, target: float | None, direction: object = "up"
-               ) -> float | None:
-    """actual ÷ target ("up") or target ÷ actual ("down").
-
-    None (no attainment) where the target is missing, 0 or negative, or the actual missing.
-    A "down" KPI whose actual is 0 (or less) beats any positive target: it counts as met, 1.0.
-    """
-    way = parse_direction(direction)
-    actual, target = _cell_number(actual, "actual"), _cell_number(target, "target")
-    if target is None or actual is None or target <= 0:
-        return None
-    if way == "up":
-        return _finite(actual / target)
-    return 1.0 if actual <= 0 else _finite(target / actual)
+    return finite(ratio(sums["replied"], sums["sent"] - sums["bounced"]))

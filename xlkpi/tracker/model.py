@@ -8,11 +8,9 @@ everything else in the workbook is generated from it and can be rebuilt at any t
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
-from .kpis import Kpi
-from .periods import Period
+from xlkpi.core.periods import Period
 
 # Sheets a person types into; refresh keeps them as typed.
 START, SETTINGS, TARGETS = "Start", "Settings", "Targets"
@@ -87,29 +85,3 @@ class Tracker:
     settings: Settings
     targets: list[TargetRow]
     data: dict[str, DataSheet]
-
-
-def target_number(cell: object) -> float | None:
-    """A typed target as a number; None for a blank, text (a note) or a non-number."""
-    if isinstance(cell, bool) or not isinstance(cell, (int, float)) or not math.isfinite(cell):
-        return None
-    return float(cell)
-
-
-def ytd_target(kpi: Kpi, monthly: list[object]) -> float | None:
-    """The year-to-date target from the monthly targets through the as-of month.
-
-    Blank months are left out; no typed month means no YTD target. Counts and amounts add up;
-    rates average; retention compounds (kept all year = kept every month), and so does churn
-    (1 − Π(1 − monthly churn)).
-    """
-    numbers = [n for n in map(target_number, monthly) if n is not None]
-    if not numbers:
-        return None
-    if kpi.ytd_target == "sum":
-        return sum(numbers)
-    if kpi.ytd_target == "mean":
-        return sum(numbers) / len(numbers)
-    if kpi.id == "churn_rate":
-        return 1.0 - math.prod(1.0 - n for n in numbers)
-    return math.prod(numbers)

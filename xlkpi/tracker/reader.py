@@ -15,22 +15,10 @@ import re
 
 from openpyxl import Workbook
 
-from . import xlsx_stream
-from .errors import InputError, TrackerFileError
-from .kpis import KPIS
-from .layout import (
-    DATA_COLUMNS,
-    DATA_SHEETS,
-    SETTINGS,
-    STAGE_CLASS_COLUMN,
-    TARGETS,
-    DataSheet,
-    Settings,
-    TargetRow,
-    Tracker,
-)
-from .periods import EXCEL_EPOCH
-from .workbook import (
+from xlkpi.core.errors import InputError, TrackerFileError
+from xlkpi.core.kpis import KPIS
+from xlkpi.core.periods import EXCEL_EPOCH
+from xlkpi.tracker.build import (
     SETTINGS_LABELS,
     SETTINGS_REPS_HEADER_ROW,
     SETTINGS_REPS_LABEL,
@@ -41,6 +29,18 @@ from .workbook import (
     check_reps,
     generated_sheets,
 )
+from xlkpi.tracker.model import (
+    DATA_COLUMNS,
+    DATA_SHEETS,
+    SETTINGS,
+    STAGE_CLASS_COLUMN,
+    TARGETS,
+    DataSheet,
+    Settings,
+    TargetRow,
+    Tracker,
+)
+from xlkpi.xlsx import rows as xlsx_stream
 
 _AUTO_NAME = re.compile(r"Column\d+")
 _KPI_BY_NAME = {kpi.name.lower(): kpi for kpi in KPIS}

@@ -228,7 +228,7 @@ class KeptRows:
         if body.count(b"<row") != len(starts) or (
                 body.count(b"<c") != body.count(b'<c r="') and _CELL_WITHOUT_REF.search(body)):
             raise _Decline  # rows or cells without their reference: not from Excel or openpyxl
-        ends = [start for start, _ in starts[1:]] + [len(body)]
+        ends = [start for start, _ in starts[1:]] + [len(body)] * bool(starts)  # none: empty
         for (start, number), end in zip(starts, ends, strict=True):
             if number in self.rows or number < 2:
                 raise _Decline
@@ -591,7 +591,7 @@ def load_split(path: Path, data_sheets: Sequence[str], load) -> Workbook | None:
     """The tracker at ``path`` loaded by ``load(file)`` with its data sheets' rows (after row 1)
     cut out and held as KeptRows, as a SplicedWorkbook; None when the data sheets are small or
     hold what KeptRows does not move exactly (then load the file as usual)."""
-    from .files import _sheet_parts
+    from xlkpi.xlsx.package import _sheet_parts
 
     with open(path, "rb") as handle:
         original = handle.read()
@@ -678,8 +678,8 @@ def _generated_parts(archive: zipfile.ZipFile, parts: dict[str, str],
                      strings: list[bytes] | None, keep: set[str]) -> set[str]:
     """The sheet parts of the tabs the hidden _xlkpi sheet lists as generated, read from the
     cells workbook.generated_sheets reads (none when it is missing or not xlkpi's)."""
-    from .layout import SETTINGS, TARGETS
-    from .workbook import MARKER, META, META_HEADER_ROW
+    from xlkpi.tracker.build import MARKER, META, META_HEADER_ROW
+    from xlkpi.tracker.model import SETTINGS, TARGETS
 
     part = parts.get(META)
     if part is None or part not in archive.namelist():
@@ -745,7 +745,7 @@ _DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]+)\d+(?::([A-Z]+)\d+)?"\s*/>'
 
 def save_spliced(wb: Workbook, filename) -> None:
     """Save ``wb`` with openpyxl, then put the rows held outside it into its data sheets."""
-    from .files import _sheet_parts
+    from xlkpi.xlsx.package import _sheet_parts
 
     outside: dict = getattr(wb, ROWS_ATTR, {})
     saved = io.BytesIO()

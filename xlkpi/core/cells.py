@@ -39,8 +39,8 @@ from itertools import islice, repeat
 
 import numpy as np
 
-from .errors import InputError
-from .periods import EXCEL_EPOCH_ORDINAL, parse_iso_date
+from xlkpi.core.errors import InputError
+from xlkpi.core.periods import EXCEL_EPOCH_ORDINAL, parse_iso_date
 
 MAX_SERIAL = 2958465  # 9999-12-31, the last date Excel shows
 _NONE_TYPE = type(None)
