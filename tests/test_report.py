@@ -10,7 +10,10 @@ import json
 import pytest
 
 from xlkpi import report
+from xlkpi.core import kpis
 from xlkpi.core.errors import InputError
+from xlkpi.core.kpis import Kpi
+from xlkpi.core.recipes import LOST, Actual, Count, Plus, Ratio
 from xlkpi.report import Report
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Settings, TargetRow, Tracker
@@ -344,6 +347,33 @@ def test_each_column_is_converted_once(monkeypatch):
     monkeypatch.setattr(report._Sheet, "_convert", counting)
     report.report(tracker(), period="all")
     assert len(calls) == len(set(calls))
+
+
+def test_a_kpi_that_is_only_a_catalogue_entry_is_reported(monkeypatch):
+    """Adding a KPI to the report is one catalogue entry with its recipe: no other code."""
+    average_deal_size = Kpi(
+        "average_deal_size", "AVERAGE_DEAL_SIZE", "Average deal size", "up", "currency", False,
+        "mean", "won revenue ÷ deals won", Ratio(Actual("won_revenue"), Actual("deals_won")))
+    deals_closed = Kpi(  # a count: shown as a whole number, as the recipe's shape says
+        "deals_closed", "DEALS_CLOSED", "Deals closed", "up", "count", False, "sum",
+        "deals won + deals lost", Plus(Actual("deals_won"),
+                                       Count("Opportunities", "CloseDate", LOST)))
+    catalogue = (*kpis.KPIS, average_deal_size, deals_closed)
+    for kpi in catalogue[-2:]:
+        monkeypatch.setitem(kpis.KPI_BY_ID, kpi.id, kpi)
+    monkeypatch.setattr(report, "KPIS", catalogue)  # the catalogue as the report module sees it
+
+    assert report.actual(tracker(), "average_deal_size", "Team", JAN) == (2000 + 3000) / 2
+    assert report.actual(tracker(), "average_deal_size", "Anna", FEB) is None  # none won
+    assert report.actual(tracker(), "average_deal_size", "Boris", YTD) == (3000 + 1500) / 2
+    closed = report.actual(tracker(), "deals_closed", "Team", JAN)  # O2 O4 won, O3 lost
+    assert closed == 3 and isinstance(closed, int)
+    rows = rows_by_key(report.report(tracker()))
+    assert rows["Team", "average_deal_size", YTD]["actual"] == 6500 / 3  # O2 O4 O6
+    assert rows["Anna", "average_deal_size", JAN]["actual"] == 2000 / 1
+    assert rows["Boris", "deals_closed", FEB]["actual"] == 2  # O5 lost, O6 won
+    assert [key[1] for key in rows if key[0] == "Team"][-6:] == [
+        "average_deal_size"] * 3 + ["deals_closed"] * 3
 
 
 def test_formats():

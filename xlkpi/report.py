@@ -1,7 +1,8 @@
 """Goal vs actual from a Tracker: the numbers of ``xlkpi report``.
 
 Pure: no click, no openpyxl. The actuals come from the data rows (never from cached formula
-values), by the definitions of DESIGN.md, and are what :mod:`xlkpi.core.engine` (the Excel
+values), each by its KPI's recipe in the catalogue (:mod:`xlkpi.core.recipes`, evaluated by
+:class:`_Recipes`: no code here names a KPI), and are what :mod:`xlkpi.core.engine` (the Excel
 functions) gives over the same columns: the same counts, None where it divides by zero, whole
 numbers as int, the same sums (added in date order rather than sheet order: a sum of cents may
 differ in its last binary digit). tests/test_report_engine.py holds the two equal on random
@@ -25,17 +26,30 @@ import datetime as dt
 import io
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from operator import itemgetter
 
 import numpy as np
 
+from xlkpi.core import recipes
 from xlkpi.core.cells import owner_key, to_dates, to_numbers, to_stage_classes
 from xlkpi.core.engine import ratio, whole  # the engine's rules: None for x/0, 12 not 12.0
 from xlkpi.core.errors import InputError
 from xlkpi.core.goals import attainment, target_number, ytd_target
 from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
 from xlkpi.core.periods import Period, parse_period
+from xlkpi.core.recipes import (
+    Actual,
+    Before,
+    Complement,
+    Count,
+    Minus,
+    Plus,
+    Ratio,
+    Retained,
+    Term,
+    Total,
+)
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Tracker
 
@@ -44,7 +58,7 @@ ALL = "all"
 KEYS = ("rep", "kpi", "period", "target", "actual", "attainment")
 # Data rows start below the header row: the first data row is sheet row 2.
 FIRST_DATA_ROW = 2
-WON, LOST = 1, -1  # columns.to_stage_classes; open is 0
+WON, LOST = 1, -1  # cells.to_stage_classes; open is 0
 _TEAM = None  # the owner key of the team: every row
 
 
@@ -195,18 +209,23 @@ class _Dated:
 class _Windows:
     """Some periods, with their starts and ends in one array for numpy's binary search."""
 
-    __slots__ = ("periods", "bounds")
+    __slots__ = ("periods", "bounds", "_previous")
 
     def __init__(self, periods: list[Period]):
         self.periods = periods
         self.bounds = np.array([period.start for period in periods]
                                + [period.end for period in periods], dtype=np.float64)
+        self._previous: _Windows | None = None
 
     def __len__(self) -> int:
         return len(self.periods)
 
     def previous(self) -> _Windows:
-        return _Windows([period.previous() for period in self.periods])
+        """The periods before these; the same object each time, so that what was worked out
+        over it is found again."""
+        if self._previous is None:
+            self._previous = _Windows([period.previous() for period in self.periods])
+        return self._previous
 
 
 class Report:
@@ -302,7 +321,7 @@ class Report:
         key = self._who_key(who)
         if kpi.team_only and key is not _TEAM:
             raise InputError(f"{kpi.id} is a team figure (spend has no owner); ask for Team")
-        return _ACTUALS[kpi.id](self, key, _Windows([self.period(period)]))[0]
+        return _Recipes(self._sheets).actuals(kpi, key, _Windows([self.period(period)]))[0]
 
     def rows(self, period: str | None = None, rep: str | None = None) -> list[dict]:
         """One dict per (who, KPI, period) with the keys of KEYS; Team first, then the reps in
@@ -310,6 +329,7 @@ class Report:
         who_list = [self.rep_name(rep)] if rep else [layout.TEAM_NAME, *self.reps]
         periods = self.report_periods(period)
         windows = _Windows(periods)
+        evaluation = _Recipes(self._sheets)
         out = []
         for who in who_list:
             key = self._who_key(who)
@@ -317,7 +337,7 @@ class Report:
                 if kpi.team_only and key is not _TEAM:
                     continue
                 row = self._targets.get((key, kpi.id))
-                actuals = _ACTUALS[kpi.id](self, key, windows)
+                actuals = evaluation.actuals(kpi, key, windows)
                 for window, actual in zip(periods, actuals, strict=True):
                     target = self._target(kpi, row, window)
                     out.append({"rep": who, "kpi": kpi.id, "period": window.label,
@@ -325,92 +345,96 @@ class Report:
                                 "attainment": attainment(actual, target, kpi.direction)})
         return out
 
-    # --- one method per KPI: its definition over the rows dated in each window ---------------
-    # Each takes an owner key (None: the team) and _Windows and gives one actual per window.
 
-    def _dated(self, sheet: str, column: str, key, stage: int | None = None) -> _Dated:
-        return self._sheets[sheet].dated(column, key, stage)
+# Rows of a sheet belong to a rep through their Owner cell; a sheet without one (Spend) is the
+# team's alone, whoever asks.
+_OWNED_SHEETS = frozenset(name for name, columns in layout.DATA_COLUMNS.items()
+                          if "Owner" in columns)
+_STAGE_CLASSES = {None: None, recipes.WON: WON, recipes.LOST: LOST}
 
-    def _spend(self, windows: _Windows) -> list[float]:
-        return self._dated(layout.SPEND, "SpendDate", _TEAM).totals("Spend", windows)
 
-    def _won(self, key, windows: _Windows) -> list[int]:
-        return self._dated(layout.OPPORTUNITIES, "CloseDate", key, WON).counts(windows)
+def _additive(term: Term) -> bool:
+    """Whether ``term`` is a count or a sum (shown as a whole number where it is one): counts,
+    totals and what they add up or take away, not ratios, complements or retention."""
+    match term:
+        case Count() | Total():
+            return True
+        case Actual(kpi_id):
+            return _additive(_kpi(kpi_id).recipe)
+        case Before(inner):
+            return _additive(inner)
+        case Plus(left, right) | Minus(left, right):
+            return _additive(left) and _additive(right)
+    return False
 
-    def _emails(self, key, windows: _Windows, column: str) -> list[float]:
-        return self._dated(layout.EMAILS, "SendDate", key).totals(column, windows)
 
-    def _delivered(self, key, windows: _Windows) -> list[float]:
-        return [sent - bounced for sent, bounced in zip(
-            self._emails(key, windows, "Sent"), self._emails(key, windows, "Bounced"),
-            strict=True)]
+class _Recipes:
+    """Each KPI's recipe (:mod:`xlkpi.core.recipes`) evaluated over the rows of the data sheets,
+    for an owner key (None: the team) and some windows: one value per window.
 
-    def cost_per_lead(self, key, windows):
-        leads = self._dated(layout.LEADS, "LeadDate", _TEAM).counts(windows)
-        return list(map(ratio, self._spend(windows), leads))
+    A KPI's actuals are worked out once per (key, windows): deals won, won revenue and emails
+    delivered, which other KPIs reuse, are counted or summed once."""
 
-    def customer_acquisition_cost(self, key, windows):
-        return list(map(ratio, self._spend(windows), self._won(_TEAM, windows)))
+    def __init__(self, sheets: dict[str, _Sheet]):
+        self._sheets = sheets
+        self._actuals: dict[tuple[str, str | None, _Windows], list] = {}
 
-    def sql_count(self, key, windows):
-        return self._dated(layout.LEADS, "SQLDate", key).counts(windows)
+    def actuals(self, kpi: Kpi, key: str | None, windows: _Windows) -> list:
+        known = (kpi.id, key, windows)
+        if known not in self._actuals:
+            values = self.evaluate(kpi.recipe, key, windows)
+            if _additive(kpi.recipe):  # a count or a sum: 12, not 12.0
+                values = list(map(whole, values))
+            self._actuals[known] = values
+        return self._actuals[known]
 
-    def close_rate(self, key, windows):
-        lost = self._dated(layout.OPPORTUNITIES, "CloseDate", key, LOST).counts(windows)
-        return [ratio(won, won + lost)
-                for won, lost in zip(self._won(key, windows), lost, strict=True)]
+    def evaluate(self, term: Term, key: str | None, windows: _Windows) -> list:
+        match term:
+            case Count(sheet, dated_by, stage):
+                return self._dated(sheet, dated_by, key, stage).counts(windows)
+            case Total(sheet, column, dated_by, stage):
+                return self._dated(sheet, dated_by, key, stage).totals(column, windows)
+            case Retained():
+                return self._retained(term, key, windows)
+            case Actual(kpi_id):
+                return self.actuals(_kpi(kpi_id), key, windows)
+            case Before(inner):
+                return self.evaluate(inner, key, windows.previous())
+            case Complement(inner):
+                return [None if value is None else 1.0 - value
+                        for value in self.evaluate(inner, key, windows)]
+            case Ratio(numerator, denominator):
+                return [None if above is None or below is None else ratio(above, below)
+                        for above, below in self._pairs(numerator, denominator, key, windows)]
+            case Plus(left, right):
+                return [None if first is None or second is None else first + second
+                        for first, second in self._pairs(left, right, key, windows)]
+            case Minus(left, right):
+                return [None if first is None or second is None else first - second
+                        for first, second in self._pairs(left, right, key, windows)]
+        raise TypeError(f"not a recipe term: {term!r}")
 
-    def retention_rate(self, key, windows):
-        """Of the customers active on the first day, the share still active on the last."""
-        customers = self._dated(layout.CUSTOMERS, "StartDate", key)
-        ends = customers.values("EndDate")
+    def _pairs(self, left: Term, right: Term, key: str | None,
+               windows: _Windows) -> Iterator[tuple]:
+        return zip(self.evaluate(left, key, windows), self.evaluate(right, key, windows),
+                   strict=True)
+
+    def _dated(self, sheet: str, column: str, key: str | None, stage: str | None) -> _Dated:
+        owner = key if sheet in _OWNED_SHEETS else _TEAM
+        return self._sheets[sheet].dated(column, owner, _STAGE_CLASSES[stage])
+
+    def _retained(self, term: Retained, key: str | None, windows: _Windows) -> list:
+        """Of the rows active on the first day, the share still active on the last."""
+        rows = self._dated(term.sheet, term.start, key, None)
+        ends = rows.values(term.end)
         found = []
         for window in windows.periods:
-            known = ends[:customers.through(window.first_day)]  # started by the first day
+            known = ends[:rows.through(window.first_day)]  # started by the first day
             open_ended = np.isnan(known)
             active = open_ended | (known > window.first_day)
             still = active & (open_ended | (known > window.last_day))
             found.append(ratio(np.count_nonzero(still), np.count_nonzero(active)))
         return found
-
-    def churn_rate(self, key, windows):
-        return [None if retention is None else 1.0 - retention
-                for retention in self.retention_rate(key, windows)]
-
-    def emails_delivered(self, key, windows):
-        return list(map(whole, self._delivered(key, windows)))
-
-    def positive_replies(self, key, windows):
-        return list(map(whole, self._emails(key, windows, "Positive")))
-
-    def email_open_rate(self, key, windows):
-        return list(map(ratio, self._emails(key, windows, "Opened"),
-                        self._delivered(key, windows)))
-
-    def email_reply_rate(self, key, windows):
-        return list(map(ratio, self._emails(key, windows, "Replied"),
-                        self._delivered(key, windows)))
-
-    def new_opportunities(self, key, windows):
-        return self._dated(layout.OPPORTUNITIES, "CreatedDate", key).counts(windows)
-
-    def deals_won(self, key, windows):
-        return self._won(key, windows)
-
-    def _won_revenue(self, key, windows: _Windows) -> list[float]:
-        return self._dated(layout.OPPORTUNITIES, "CloseDate", key, WON).totals("Amount",
-                                                                               windows)
-
-    def won_revenue(self, key, windows):
-        return list(map(whole, self._won_revenue(key, windows)))
-
-    def revenue_growth(self, key, windows):
-        return [ratio(now - before, before) for now, before in zip(
-            self._won_revenue(key, windows), self._won_revenue(key, windows.previous()),
-            strict=True)]
-
-
-_ACTUALS: dict[str, Callable] = {kpi.id: getattr(Report, kpi.id) for kpi in KPIS}
 
 
 def _kpi(kpi_id: str) -> Kpi:
@@ -488,9 +512,8 @@ def format_value(value: float | None, kpi: Kpi, currency: str = "") -> str:
         return "-"
     if kpi.unit == "ratio":
         return f"{value * 100:.1f}%"
-    if kpi.unit == "currency":  # cents only for the cost per lead, as in the workbook
-        amount = f"{value:,.2f}" if kpi.id == "cost_per_lead" else f"{value:,.0f}"
-        return f"{currency} {amount}".strip()
+    if kpi.unit == "currency":  # cents only where the catalogue says so, as in the workbook
+        return f"{currency} {value:,.{kpi.decimals}f}".strip()
     return _plain(value, 2)
 
 
