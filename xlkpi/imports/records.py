@@ -1,0 +1,255 @@
+"""An export file → clean records for one of the tracker's data sheets.
+
+read_export() reads the file (read.py), recognises its source (sources.py), reads each
+column in the format decided for it (values.py) and builds one record per row, keyed by the
+data sheet's columns plus "source" and "record_id" (what a later import merges on). Rows with
+a cell it cannot read are skipped and reported; per-event e-mail rows become one Emails
+record per day and owner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlkpi.imports import values
+from xlkpi.imports.read import ExportError, read_table
+from xlkpi.imports.sources import (
+    AMOUNT_FIELDS,
+    COUNT_FIELDS,
+    DATE_FIELDS,
+    EMAIL_EVENTS,
+    EMAILS,
+    LEADS,
+    NATURAL_KEYS,
+    SHEET_COLUMNS,
+    SPEND,
+    Match,
+    header_key,
+    recognise,
+)
+
+MAX_RECORDS = 1_048_575  # an Excel sheet's rows below its header row
+SOURCE, RECORD_ID = "source", "record_id"
+WON, LOST, OPEN = "Won", "Lost", "Open"
+
+
+@dataclass
+class Skipped:
+    row: int  # the row number a person sees when opening the export in a spreadsheet
+    reason: str  # names the column and the value: "column 'Бюджет': '12abc' is not a number"
+
+
+@dataclass
+class ImportResult:
+    path: Path
+    profile: str  # e.g. "amocrm-deals"
+    title: str  # e.g. "amoCRM сделки"
+    sheet: str  # the data sheet the records are for
+    file: str  # how the file was read: "csv, UTF-8 with BOM, semicolon-separated"
+    rows_read: int
+    records: list[dict] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)  # "CloseDate (Дата закрытия): dd.mm.yyyy"
+    skipped: list[Skipped] = field(default_factory=list)
+    aggregation: str | None = None  # how e-mail events became daily counts
+    formula_like: list[tuple[int, str]] = field(default_factory=list)  # (row, column): text
+    # beginning with = + - @, to be written as text, never as a formula
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return SHEET_COLUMNS[self.sheet]
+
+
+def read_export(path: str | Path, as_sheet: str | None = None) -> ImportResult:
+    """Read an export as its vendor wrote it; ExportError (one line) if it cannot be used."""
+    path = Path(path)
+    table = read_table(path)
+    found = recognise(table.header, as_sheet)
+    profile = found.profile
+    result = ImportResult(path, profile.name, profile.title, profile.sheet, table.describe(),
+                          len(table.frame))
+    rows = list(table.frame.index)
+    columns, problems = _read_columns(found, table, result.decisions)
+    for position, reasons in sorted(problems.items()):
+        result.skipped.append(Skipped(rows[position], "; ".join(reasons)))
+    good = [position for position in range(len(rows)) if position not in problems]
+    if profile.events:
+        records = _aggregate_events(columns, good, rows, result)
+    else:
+        records = _row_records(found, columns, good, rows, result)
+    if len(records) > MAX_RECORDS:
+        raise ExportError(f"{path.name} makes {len(records):,} {profile.sheet} records, more "
+                          f"than a sheet holds ({MAX_RECORDS:,}); split the export by date")
+    result.records = records
+    for record, row in ((record, record.pop("_row")) for record in records):
+        result.formula_like += [(row, name) for name in result.columns
+                                if values.looks_like_formula(record[name])]
+    return result
+
+
+def _read_columns(found: Match, table, decisions: list[str]) -> tuple[dict, dict]:
+    """Each mapped field read in its column's format; problems by row position."""
+    frame = table.frame
+    cells = {name: frame[header].tolist() for name, header in found.columns.items()}
+    if found.record_id:
+        cells[RECORD_ID] = frame[found.record_id].tolist()
+    orders = {values.slash_order(cells[name]) for name in cells if name in DATE_FIELDS}
+    orders.discard(None)
+    hint = orders.pop() if len(orders) == 1 else None  # the file's other slashed dates
+    decimal = "," if table.separator == ";" else "."  # ;-CSVs come from decimal-comma locales
+    columns, problems = {}, defaultdict(list)
+    for name, column in cells.items():
+        header = found.columns.get(name, found.record_id)
+        if name in DATE_FIELDS:
+            read = values.read_date_column(column, hint)
+        elif name in AMOUNT_FIELDS or name in COUNT_FIELDS:
+            read = values.read_number_column(column, name in COUNT_FIELDS, decimal)
+        else:
+            read = values.read_text_column(_with_fallbacks(found, name, column, frame))
+        if read.decision != "text":
+            decisions.append(f"{name} ({header}): {read.decision}")
+        columns[name] = read.values
+        for position, reason in read.problems.items():
+            problems[position].append(f"column {header!r}: {reason}")
+    if not found.record_id and not found.profile.events:
+        key = " + ".join(NATURAL_KEYS[found.profile.sheet])
+        decisions.append(f"record ID: none in the export; records are keyed by {key}")
+    return columns, problems
+
+
+def _with_fallbacks(found: Match, name: str, column: list, frame) -> list:
+    """A blank text cell takes the next of the profile's headers for the field that has a
+    value in that row (Stripe: a customer without a description is named by its e-mail)."""
+    keys = {header_key(header): header for header in frame.columns}
+    others = [keys[header_key(header)] for header in found.profile.headers(name)
+              if header_key(header) in keys and keys[header_key(header)] != found.columns[name]]
+    if not others:
+        return column
+    column = list(column)
+    for position, cell in enumerate(column):
+        for other in others:
+            if not values.is_blank(cell):
+                break
+            column[position] = cell = frame[other].iat[position]
+    return column
+
+
+def _row_records(found: Match, columns: dict, good: list[int], rows: list[int],
+                 result: ImportResult) -> list[dict]:
+    profile, sheet = found.profile, found.profile.sheet
+    by_id: dict[str, dict] = {}
+    summed = sheet in (SPEND, EMAILS) and not found.record_id
+    for position in good:
+        record = {name: columns[name][position] if name in columns else None
+                  for name in SHEET_COLUMNS[sheet]}
+        if sheet == LEADS and record["Lead"] is None:
+            record["Lead"] = _lead_name(columns, position)
+        if profile.statuses:
+            reason = _apply_status(profile.statuses, columns, position, record)
+            if reason:
+                result.skipped.append(Skipped(rows[position], reason))
+                continue
+        for name in SHEET_COLUMNS[sheet]:
+            if name in COUNT_FIELDS and record[name] is None:
+                record[name] = 0
+        key = columns[RECORD_ID][position] if RECORD_ID in columns else None
+        key = key or "|".join(_key_text(record[name]) for name in NATURAL_KEYS[sheet])
+        record.update({SOURCE: profile.name, RECORD_ID: key, "_row": rows[position]})
+        earlier = by_id.get(key)
+        if earlier and summed:  # two rows for one day and channel (or owner): one total
+            for name in SHEET_COLUMNS[sheet]:
+                if name in AMOUNT_FIELDS | COUNT_FIELDS:
+                    earlier[name] = (earlier[name] or 0) + (record[name] or 0)
+            continue
+        if earlier:
+            result.skipped.append(Skipped(earlier["_row"], f"same record ID {key!r} as row "
+                                          f"{rows[position]}, which is kept"))
+            del by_id[key]
+        by_id[key] = record
+    result.skipped.sort(key=lambda skipped: skipped.row)
+    return list(by_id.values())
+
+
+def _lead_name(columns: dict, position: int) -> str | None:
+    parts = [columns[name][position] for name in ("FirstName", "LastName") if name in columns]
+    name = " ".join(part for part in parts if part)
+    return name or next((columns[other][position] for other in ("Email", "Company")
+                         if other in columns and columns[other][position]), None)
+
+
+def _apply_status(statuses: dict, columns: dict, position: int, record: dict) -> str | None:
+    """Pipedrive: the status decides the stage (won/lost) and which time is the close date.
+    Returns why the row is skipped, if it is."""
+    status = columns["Status"][position]
+    stage = statuses.get((status or "").casefold())
+    if stage is None:
+        return f"status {status!r} is not open, won or lost"
+    record["Stage"] = stage or record["Stage"] or OPEN
+    time = {WON: "WonTime", LOST: "LostTime"}.get(stage)
+    if record["CloseDate"] is None and time in columns:
+        record["CloseDate"] = columns[time][position]
+    if not stage:
+        record["CloseDate"] = None  # an open deal is not closed, whatever a column says
+    return None
+
+
+def _key_text(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else "" if value is None else str(
+        value)
+
+
+def _event_column(event: object) -> str | None:
+    """lemlist's "emailsOpened", "opened", "Email opened" → "Opened"; None for other events."""
+    key = re.sub(r"[^a-z]", "", str(event or "").lower())
+    key = key.removeprefix("emails").removeprefix("email")
+    return EMAIL_EVENTS.get(key)
+
+
+def _aggregate_events(columns: dict, good: list[int], rows: list[int],
+                      result: ImportResult) -> list[dict]:
+    """One Emails record per day and owner. With a recipient column an event counts once per
+    recipient and day (three opens of one e-mail are one open)."""
+    counts: dict[tuple, dict] = {}
+    seen: set[tuple] = set()
+    ignored: Counter = Counter()
+    repeated = 0
+    recipients = columns.get("Recipient")
+    owners = columns.get("Owner", [None] * len(rows))
+    for position in good:
+        event = columns["Event"][position]
+        column = _event_column(event)
+        if column is None:
+            ignored[str(event)] += 1
+            continue
+        day, owner = columns["SendDate"][position], owners[position]
+        if day is None:
+            result.skipped.append(Skipped(rows[position], "no date for the event"))
+            continue
+        if recipients and recipients[position]:
+            once = (day, (owner or "").casefold(), column, recipients[position].casefold())
+            if once in seen:
+                repeated += 1
+                continue
+            seen.add(once)
+        record = counts.get((day, owner))
+        if record is None:
+            counts[day, owner] = record = {"SendDate": day, "Owner": owner, "Sent": 0,
+                                           "Bounced": 0, "Opened": 0, "Replied": 0,
+                                           "Positive": 0, SOURCE: result.profile,
+                                           RECORD_ID: f"{day.isoformat()}|{owner or ''}",
+                                           "_row": rows[position]}
+        record[column] += 1
+    events = sum(sum(record[name] for name in COUNT_FIELDS) for record in counts.values())
+    text = (f"{events} events → {len(counts)} Emails records (one per day and owner)")
+    if recipients:
+        text += f"; {repeated} repeated events of one recipient on one day counted once"
+    if ignored:
+        text += "; not counted: " + ", ".join(f"{name} ({count})" for name, count in
+                                             sorted(ignored.items()))
+    result.aggregation = text
+    result.skipped.sort(key=lambda skipped: skipped.row)
+    return list(counts.values())
+
