@@ -96,8 +96,13 @@ def looks_like_html(text: str) -> bool:
 
 def sniff_separator(text: str) -> str:
     """The separator that splits the header line into the most fields (quotes respected)."""
-    first_line = next(csv.reader(io.StringIO(text[:65536]), delimiter="\x00"), [""])
-    line = first_line[0] if first_line else ""
+    line, quoted = [], False
+    for char in text[:65536]:  # the first record: up to a line break outside quotes
+        if char in "\r\n" and not quoted:
+            break
+        quoted ^= char == '"'
+        line.append(char)
+    line = "".join(line)
     counts = {sep: len(next(csv.reader([line], delimiter=sep), [])) for sep in SEPARATORS}
     return max(SEPARATORS, key=lambda sep: counts[sep])  # ties: the first, a comma
 

@@ -83,15 +83,16 @@ def date_kind(cell: object) -> str | None:
 
 
 def slash_order(cells: Sequence) -> str | None:
-    """"m/d" or "d/m" when a part above 12 shows it, None when no cell tells."""
-    firsts = seconds = False
+    """"m/d" or "d/m" when parts above 12 show it (the more such cells, if both kinds),
+    None when no cell tells."""
+    firsts = seconds = 0
     for cell in cells:
         match = isinstance(cell, str) and DATE_FORMATS["slashed"].fullmatch(cell.strip())
         if match:
-            firsts |= int(match["a"]) > 12
-            seconds |= int(match["b"]) > 12
+            firsts += int(match["a"]) > 12
+            seconds += int(match["b"]) > 12
     if firsts != seconds:
-        return "d/m" if firsts else "m/d"
+        return "d/m" if firsts > seconds else "m/d"
     return None
 
 
