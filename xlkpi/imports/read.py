@@ -197,7 +197,19 @@ def is_blank(cell: object) -> bool:
 
 
 def _filled(row: list) -> int:
+    try:
+        if not "".join(row).strip():  # a CSV row: all text, joined in C
+            return 0
+    except TypeError:  # a workbook row holds numbers and dates too
+        pass
     return sum(not is_blank(cell) for cell in row)
+
+
+def _has_text(row: list) -> bool:
+    try:
+        return bool("".join(row).strip())
+    except TypeError:
+        return _filled(row) > 0
 
 
 def header_index(grid: list[list]) -> int:
@@ -233,7 +245,7 @@ def table_from_grid(grid: list[list], kind: str, encoding: str | None,
     rows, numbers = [], []
     for index in range(top + 1, end):
         row = list(grid[index][:width])
-        if not _filled(row):
+        if not _has_text(row):
             continue  # a blank line inside the data is nothing to import
         rows.append(row + [None] * (width - len(row)))
         numbers.append(index + 1)

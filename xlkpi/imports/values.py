@@ -96,13 +96,28 @@ def slash_order(cells: Sequence) -> str | None:
     return None
 
 
+def _date_kinds(cells: Sequence) -> list[str | None]:
+    """date_kind of every cell, None for blanks; exports repeat dates, so each distinct text
+    is classified once."""
+    known: dict[str, str | None] = {}
+    kinds = []
+    for cell in cells:
+        if not isinstance(cell, str):
+            kinds.append(None if is_blank(cell) else date_kind(cell))
+        elif cell in known:
+            kinds.append(known[cell])
+        else:
+            kinds.append(known.setdefault(cell, None if is_blank(cell) else date_kind(cell)))
+    return kinds
+
+
 def read_date_column(cells: Sequence, order_hint: str | None = None) -> ColumnValues:
     """Dates as datetime.date (a time of day is dropped: KPIs count days).
 
     ``order_hint`` decides a slashed column whose own cells do not ("m/d" or "d/m"), from
     another column of the same file; without one such a column is read as US m/d/yyyy.
     """
-    kinds = [None if is_blank(cell) else date_kind(cell) for cell in cells]
+    kinds = _date_kinds(cells)
     # Dates and numbers typed in a workbook are unambiguous: only text cells vote.
     written = Counter(kind for kind, cell in zip(kinds, cells, strict=True)
                       if kind not in (None, "native") and isinstance(cell, str))
@@ -120,8 +135,12 @@ def read_date_column(cells: Sequence, order_hint: str | None = None) -> ColumnVa
     elif kind == "native":
         decision = "dates stored as dates" if any(kinds) else "blank"
     result = ColumnValues([None] * len(cells), decision=decision)
+    dates: dict = {}
     for position, cell in enumerate(cells):
-        if is_blank(cell):
+        if kinds[position] is None and is_blank(cell):
+            continue
+        if isinstance(cell, str) and kinds[position] == kind and cell in dates:
+            result.values[position] = dates[cell]
             continue
         typed = kinds[position] == "native" or (_is_number(cell) and kind == "native")
         if typed and _is_number(cell):
@@ -135,6 +154,8 @@ def read_date_column(cells: Sequence, order_hint: str | None = None) -> ColumnVa
             result.problems[position] = f"{shown(cell)} {value}"
         else:
             result.values[position] = value
+            if isinstance(cell, str):
+                dates[cell] = value
     return result
 
 
