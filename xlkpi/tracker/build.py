@@ -183,4 +183,3 @@ def _generate(wb: Workbook, tracker: Tracker) -> None:
                        (LEADERBOARD, KIND_LEADERBOARD, None)])
     meta.sheet_state = "veryHidden"
     wb.calculation.fullCalcOnLoad = True
-

@@ -34,7 +34,7 @@ from xlkpi.tracker.model import (
 from xlkpi.tracker.styles import HEADER_FILL, HEADER_FONT
 from xlkpi.xlsx import rows as xlsx_stream
 
-# What columns.stage_class removes from a stage before matching (tests keep the two in step),
+# What core.cells.stage_class removes from a stage before matching (tests keep the two in step),
 # and how the StageClass formula writes each character. The no-break space is written as itself
 # in a string: UNICHAR needs the _xlfn. prefix in a file (without it LibreOffice and Excel show
 # #NAME?) and is missing from Excel 2010, and CHAR(160) is another character on a Mac.
@@ -95,7 +95,7 @@ def stage_class_formula(stage_cell: str) -> str:
     return (f'=IF({stage_cell}="","",IFERROR(INDEX({{{labels}}},'
             f'MATCH({tame},{{{key_list}}},0)),"Open"))')
 
-# --- data sheets -----------------------------------------------------------------------------
+# --- grouping rows by owner ----------------------------------------------------------------
 
 # Why the data rows are grouped by owner. A rep tab's Actual cells count a rep's rows with
 # COUNTIFS/SUMIFS; over whole columns with an Owner criterion every one of them reads every row
@@ -372,6 +372,3 @@ def data_column_letters(wb: Workbook) -> dict[str, dict[str, str]]:
             found[column] = get_column_letter(header.index(column.lower()) + 1)
         letters[name] = found
     return letters
-
-
-# --- formulas of the Team and rep tabs -------------------------------------------------------

@@ -147,4 +147,3 @@ def write_leaderboard(ws: Worksheet, reps: Sequence[str], titles: dict[str, str]
     for col in range(3, len(headers) + 1):
         ws.column_dimensions[get_column_letter(col)].width = 13
     print_setup(ws, f"A1:{get_column_letter(len(headers))}{helper - 2}", None)
-

@@ -12,7 +12,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlkpi.core.errors import InputError
-from xlkpi.core.kpis import KPIS, Kpi
+from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
 from xlkpi.tracker.cells import formula_cell, header_row, print_setup, text_cell
 from xlkpi.tracker.model import (
     REP_KPIS,
@@ -175,10 +175,10 @@ def write_targets(ws: Worksheet, tracker: Tracker) -> None:
 
 
 def _kpi_by_id(kpi_id: str) -> Kpi:
-    for kpi in KPIS:
-        if kpi.id == kpi_id:
-            return kpi
-    raise InputError(f"targets: {kpi_id!r} is not a KPI")
+    kpi = KPI_BY_ID.get(kpi_id)
+    if kpi is None:
+        raise InputError(f"targets: {kpi_id!r} is not a KPI")
+    return kpi
 
 
 def _target_row(ws: Worksheet, row: int, who: str, kpi: Kpi, currency: object,
@@ -243,4 +243,3 @@ def _targets_generated(ws: Worksheet) -> None:
                         error=message + " Put notes in the Notes column.")
     dv.add(f"{first_col}{TARGETS_FIRST_ROW}:{last_col}{last}")
     ws.add_data_validation(dv)
-

@@ -154,4 +154,3 @@ def write_start(ws: Worksheet, settings: Settings, titles: dict[str, str]) -> No
     ws.sheet_view.showGridLines = False
     print_setup(ws, f"A1:F{row}", None)
     ws.page_setup.orientation = "portrait"
-

@@ -84,6 +84,8 @@ class TabRows:
 
 def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currency: object,
                   team: bool) -> dict[str, TabRows]:
+    """The tab of ``who`` (the team's, or a rep's, whose rows are those of their Owner cells):
+    three rows per KPI, twelve months and the year to date; where each KPI's rows are."""
     title = ("Team: target vs actual (all rows)" if team
              else f"{who}: target vs actual (rows whose Owner is {who})")
     text_cell(ws, 1, 1, title, TITLE)
@@ -258,4 +260,3 @@ def chart_anchor(first_col: int, first_row: int, end_col: int, end_row: int) -> 
     gap = 0 if first_col == 0 else 90000  # EMU, about 2.5 mm
     return TwoCellAnchor(_from=AnchorMarker(col=first_col, colOff=gap, row=first_row),
                          to=AnchorMarker(col=end_col, row=end_row))
-
