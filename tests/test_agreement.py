@@ -100,13 +100,13 @@ def tab_cells(built: Built):
     by_name = {kpi.name: kpi for kpi in KPIS}
     periods = [*built.months, "YTD"]
     for who, title in titles.items():
-        rows = wb[title].iter_rows(min_row=workbook.TAB_FIRST_ROW, max_col=workbook.TAB_YTD_COL,
+        rows = wb[title].iter_rows(min_row=layout.TAB_FIRST_ROW, max_col=layout.TAB_YTD_COL,
                                    values_only=True)
         for row in rows:
-            if row[0] is None or row[1] not in workbook.ROW_KINDS:
+            if row[0] is None or row[1] not in layout.ROW_KINDS:
                 continue
             kpi = by_name[row[0]]
-            cells = row[workbook.TAB_FIRST_MONTH_COL - 1:workbook.TAB_YTD_COL]
+            cells = row[layout.TAB_FIRST_MONTH_COL - 1:layout.TAB_YTD_COL]
             for period, value in zip(periods, cells, strict=True):
                 yield who, kpi.id, period, row[1], value
     wb.close()

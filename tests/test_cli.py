@@ -16,7 +16,6 @@ from xlkpi import cli as cli_module
 from xlkpi.cli import cli
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
-from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.xlsx import package as files
 
@@ -301,7 +300,7 @@ def test_report_xml_bomb_guard(tmp_path, demo_file):
 def add_rep(path: Path, name: str) -> None:
     wb = openpyxl.load_workbook(path)
     ws = wb[layout.SETTINGS]
-    row = workbook.SETTINGS_REPS_HEADER_ROW + 1
+    row = layout.SETTINGS_REPS_HEADER_ROW + 1
     while ws.cell(row, 1).value not in (None, ""):
         row += 1
     ws.cell(row, 1, name)
@@ -345,7 +344,7 @@ def test_refresh_adds_a_rep_and_keeps_a_backup(tracker_file):
 def test_refresh_removes_a_rep_tab(tracker_file):
     wb = openpyxl.load_workbook(tracker_file)
     ws = wb[layout.SETTINGS]
-    for row in range(workbook.SETTINGS_REPS_HEADER_ROW + 1, ws.max_row + 1):
+    for row in range(layout.SETTINGS_REPS_HEADER_ROW + 1, ws.max_row + 1):
         if ws.cell(row, 1).value == "Elena":
             ws.cell(row, 1).value = None
     wb.save(tracker_file)

@@ -29,6 +29,7 @@ from tests.test_xlsx_stream import cells, rewritten_both_ways
 from xlkpi.cli import cli
 from xlkpi.core.cells import stage_class
 from xlkpi.tracker import build as workbook
+from xlkpi.tracker.cells import put_text
 from xlkpi.tracker.model import DATA_SHEETS, EMAILS, LEADS, OPPORTUNITIES, TEAM
 from xlkpi.xlsx import package as files
 from xlkpi.xlsx import rows as xlsx_stream
@@ -75,13 +76,13 @@ def person_edited(folder: Path, fill_down: bool) -> Path:
                 if isinstance(value, str) and value.startswith("=IF("):
                     continue  # StageClass: its formula reads its own row
                 if isinstance(value, str):
-                    workbook.put_text(ws.cell(r, c), value)
+                    put_text(ws.cell(r, c), value)
                 else:
                     ws.cell(r, c).value = value
     leads = wb[LEADS]
     width = leads.max_column
     for offset, label in enumerate(["Score", "Flag", "Check", "Note"], 1):
-        workbook.put_text(leads.cell(1, width + offset), label)
+        put_text(leads.cell(1, width + offset), label)
     rng = random.Random(5)
     for r in range(2, leads.max_row + 1):
         if r % 3 == 0:
@@ -91,14 +92,14 @@ def person_edited(folder: Path, fill_down: bool) -> Path:
             leads.cell(r, width + 3, "#N/A")
             assert leads.cell(r, width + 3).data_type == "e"
         if r % 5 == 0:
-            workbook.put_text(leads.cell(r, width + 4), "  spaced out ")
+            put_text(leads.cell(r, width + 4), "  spaced out ")
     opportunities = wb[OPPORTUNITIES]
     for r in range(2, opportunities.max_row + 1):
         opportunities.cell(r, 6).number_format = "#,##0.00"
     if fill_down:
         emails = wb[EMAILS]
         col = emails.max_column + 1
-        workbook.put_text(emails.cell(1, col), "Delivered")
+        put_text(emails.cell(1, col), "Delivered")
         for r in range(2, emails.max_row + 1):
             emails.cell(r, col, f"=C{r}-D{r}")
     path = folder / "edited.xlsx"

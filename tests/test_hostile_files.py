@@ -39,6 +39,8 @@ from xlkpi.core.errors import TrackerFileError
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader
+from xlkpi.tracker.cells import put_text
+from xlkpi.tracker.data import stage_class_formula
 from xlkpi.xlsx import package as files
 
 YEAR, AS_OF = "2025", "2025-06-15"
@@ -621,7 +623,7 @@ def test_a_header_moved_to_another_column(edited, tmp_path, source_report):
     assert workbook.data_column_letters(wb)[layout.OPPORTUNITIES]["Stage"] == "Q"
     ws = wb[layout.OPPORTUNITIES]
     stage_class = [cell for cell in ws[1] if cell.value == layout.STAGE_CLASS_COLUMN][0]
-    assert ws.cell(2, stage_class.column).value == workbook.stage_class_formula("Q2")
+    assert ws.cell(2, stage_class.column).value == stage_class_formula("Q2")
     assert report_json(path) == source_report
 
 
@@ -782,20 +784,20 @@ def test_formula_like_typed_text_stays_text_through_refresh(tracker, tmp_path):
     typed (=DATE(2026,3,5) as a close date) stays a formula."""
     wb = openpyxl.load_workbook(tracker)
     settings = wb[layout.SETTINGS]
-    row = workbook.SETTINGS_REPS_HEADER_ROW + 1
+    row = layout.SETTINGS_REPS_HEADER_ROW + 1
     while settings.cell(row, 1).value not in (None, ""):
         row += 1
-    workbook.put_text(settings.cell(row, 1), "=1+1")
+    put_text(settings.cell(row, 1), "=1+1")
     targets = wb[layout.TARGETS]
-    first = workbook.TARGETS_FIRST_ROW
-    workbook.put_text(targets.cell(first, workbook.TARGETS_EXTRA_COL), "+A1")
-    workbook.put_text(targets.cell(first, workbook.TARGETS_FIRST_MONTH_COL), "-2+3")
+    first = layout.TARGETS_FIRST_ROW
+    put_text(targets.cell(first, layout.TARGETS_EXTRA_COL), "+A1")
+    put_text(targets.cell(first, layout.TARGETS_FIRST_MONTH_COL), "-2+3")
     for name in layout.DATA_SHEETS:
         ws = wb[name]
         width = len(layout.DATA_COLUMNS[name])
         for col, text in zip(range(1, width + 1), HOSTILE * 2, strict=False):
-            workbook.put_text(ws.cell(2, col), text)
-        workbook.put_text(ws.cell(3, ws.max_column + 1), "@SUM(A1)")  # a column of one's own
+            put_text(ws.cell(2, col), text)
+        put_text(ws.cell(3, ws.max_column + 1), "@SUM(A1)")  # a column of one's own
     opportunities = wb[layout.OPPORTUNITIES]
     opportunities["B4"], opportunities["D4"] = "Anna", "=DATE(2026,3,5)"
     wb.save(tracker)

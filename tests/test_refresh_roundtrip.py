@@ -28,7 +28,10 @@ from tests.test_workbook import sample_tracker
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker import build as workbook
+from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader
+from xlkpi.tracker.cells import put_text
+from xlkpi.tracker.data import grouped_order, stage_class_formula
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
@@ -120,23 +123,23 @@ def edits(draw):
 
 def apply(wb: openpyxl.Workbook, change: dict) -> None:
     settings = wb[SETTINGS]
-    for row in range(workbook.SETTINGS_REPS_HEADER_ROW + 1, settings.max_row + 1):
+    for row in range(layout.SETTINGS_REPS_HEADER_ROW + 1, settings.max_row + 1):
         settings.cell(row, 1).value = None
     for offset, rep in enumerate(change["reps"], 1):
-        workbook.put_text(settings.cell(workbook.SETTINGS_REPS_HEADER_ROW + offset, 1), rep)
+        put_text(settings.cell(layout.SETTINGS_REPS_HEADER_ROW + offset, 1), rep)
     if change["currency"] is not None:
-        workbook.put_text(settings["B6"], change["currency"])
+        put_text(settings["B6"], change["currency"])
     settings["B7"] = change["as_of"]
     targets = wb[TARGETS]
     for row, col, value in change["targets"]:
-        workbook.put_text(targets.cell(workbook.TARGETS_FIRST_ROW + row, 3 + col), value)
+        put_text(targets.cell(layout.TARGETS_FIRST_ROW + row, 3 + col), value)
     for who, kpi, value in change["new_target_rows"]:
         row = targets.max_row + 2
         if kpi == "Won revenue" and who in ("Team", "Anna"):
             kpi = "Won  revenue (mine)"  # a person's own row: not a duplicate of a KPI row
-        workbook.put_text(targets.cell(row, 1), who)
-        workbook.put_text(targets.cell(row, 2), kpi)
-        workbook.put_text(targets.cell(row, 5), value)
+        put_text(targets.cell(row, 1), who)
+        put_text(targets.cell(row, 2), kpi)
+        put_text(targets.cell(row, 5), value)
     for sheet in DATA_SHEETS:
         ws = wb[sheet]
         for index in sorted(change["delete"][sheet], reverse=True):
@@ -148,14 +151,14 @@ def apply(wb: openpyxl.Workbook, change: dict) -> None:
                    default=1)
         for offset, values in enumerate(change["append"][sheet], 1):
             for col, value in enumerate(values[:width], 1):
-                workbook.put_text(ws.cell(last + offset, col), value)
+                put_text(ws.cell(last + offset, col), value)
     if change["extra_column"] is not None:
         sheet, header, values = change["extra_column"]
         ws = wb[sheet]
         col = ws.max_column + 1
-        workbook.put_text(ws.cell(1, col), header)
+        put_text(ws.cell(1, col), header)
         for row, value in enumerate(values, 2):
-            workbook.put_text(ws.cell(row, col), value)
+            put_text(ws.cell(row, col), value)
     if change["move_column"]:
         ws = wb[OPPORTUNITIES]
         ws.move_range(f"F1:F{ws.max_row}", cols=ws.max_column + 3 - 6)  # Amount far right
@@ -163,7 +166,7 @@ def apply(wb: openpyxl.Workbook, change: dict) -> None:
         ws = wb.create_sheet(USER_SHEET, 3)
         ws["A1"] = "My own notes"
         ws["A2"] = "=Team!O7"
-        workbook.put_text(ws["A3"], "=not a formula")
+        put_text(ws["A3"], "=not a formula")
         ws["B2"] = dt.datetime(2026, 5, 1, 8, 30)
         ws["C2"] = 1.25
 
@@ -181,12 +184,12 @@ def typed_cells(wb: openpyxl.Workbook) -> dict:
 
     settings = wb[SETTINGS]
     take(settings, settings.iter_rows(min_row=4, max_row=7, max_col=2))
-    take(settings, settings.iter_rows(min_row=workbook.SETTINGS_REPS_HEADER_ROW, max_col=2))
+    take(settings, settings.iter_rows(min_row=layout.SETTINGS_REPS_HEADER_ROW, max_col=2))
     targets = wb[TARGETS]
-    take(targets, targets.iter_rows(min_row=workbook.TARGETS_FIRST_ROW))
-    take(targets, targets.iter_rows(min_row=workbook.TARGETS_HEADER_ROW,
-                                    max_row=workbook.TARGETS_HEADER_ROW,
-                                    min_col=workbook.TARGETS_EXTRA_COL))
+    take(targets, targets.iter_rows(min_row=layout.TARGETS_FIRST_ROW))
+    take(targets, targets.iter_rows(min_row=layout.TARGETS_HEADER_ROW,
+                                    max_row=layout.TARGETS_HEADER_ROW,
+                                    min_col=layout.TARGETS_EXTRA_COL))
     for sheet in DATA_SHEETS:
         ws = wb[sheet]
         take(ws, ws.iter_rows(max_row=1))
@@ -214,7 +217,7 @@ def data_rows(wb: openpyxl.Workbook) -> dict[str, tuple[int, list[tuple]]]:
 
 
 def regrouped(rows: dict, reps: list[str]) -> dict[str, list[tuple]]:
-    """The data rows in the order refresh gives them: workbook.grouped_order by the owner
+    """The data rows in the order refresh gives them: grouped_order by the owner
     (each rep's rows together, in typed order; other owners, then blank rows, last); blank rows
     are dropped (at the end they are no row at all)."""
     out = {}
@@ -223,7 +226,7 @@ def regrouped(rows: dict, reps: list[str]) -> dict[str, list[tuple]]:
             owners = [next((value for col, value, _ in row if col == owner_col), None)
                       for row in found]
             blank = [all(value == "" for _, value, _ in row) for row in found]
-            found = [found[index] for index in workbook.grouped_order(owners, reps, blank)]
+            found = [found[index] for index in grouped_order(owners, reps, blank)]
         out[sheet] = [row for row in found if any(value != "" for _, value, _ in row)]
     return out
 
@@ -334,7 +337,7 @@ def test_refresh_keeps_what_a_person_typed(load, change):
     stage = get_column_letter(header.index("Stage") + 1)
     stage_class = header.index(STAGE_CLASS_COLUMN) + 1
     for row in range(2, len(again.data[OPPORTUNITIES].rows) + 2):
-        assert ws.cell(row, stage_class).value == workbook.stage_class_formula(f"{stage}{row}")
+        assert ws.cell(row, stage_class).value == stage_class_formula(f"{stage}{row}")
 
 
 def blank_row(row: list) -> bool:
@@ -360,7 +363,7 @@ def test_refresh_refuses_a_sheet_that_takes_a_generated_name():
     wb = openpyxl.load_workbook(io.BytesIO(base_bytes()))
     tracker = reader.read_tracker(wb)
     meta = wb[workbook.META]
-    for row in meta.iter_rows(min_row=workbook.META_HEADER_ROW + 1):
+    for row in meta.iter_rows(min_row=layout.META_HEADER_ROW + 1):
         if row[0].value == "Leaderboard":
             row[0].value = "Old leaderboard"
     sheets = list(wb.sheetnames)

@@ -162,7 +162,7 @@ def messy_workbook(folder: Path) -> Path:
     targets.insert_rows(8)
     targets["C5"] = "TBD"
     targets["D6"] = 0.255
-    targets.cell(workbook.TARGETS_FIRST_ROW + 3, workbook.TARGETS_EXTRA_COL + 1, "see Q2 plan")
+    targets.cell(layout.TARGETS_FIRST_ROW + 3, layout.TARGETS_EXTRA_COL + 1, "see Q2 plan")
     last = targets.max_row + 1
     targets.cell(last, 1, "Team")
     targets.cell(last, 2, "My own KPI")
@@ -170,7 +170,7 @@ def messy_workbook(folder: Path) -> Path:
 
     # Settings: the as-of date typed with a time
     settings_ws = wb[workbook.SETTINGS]
-    settings_ws.cell(workbook.SETTINGS_ROWS["as_of"], 2, dt.datetime(2026, 5, 31, 17, 0))
+    settings_ws.cell(layout.SETTINGS_ROWS["as_of"], 2, dt.datetime(2026, 5, 31, 17, 0))
     wb.save(path)
     return path
 
@@ -289,7 +289,7 @@ def test_errors_in_settings_targets_and_end_dates_read_the_same(copy):
     wb[layout.CUSTOMERS]["D3"] = "#REF!"  # EndDate: a blank there is a customer still active
     wb.save(copy)
     assert_same_tracker(copy)
-    wb[workbook.SETTINGS].cell(workbook.SETTINGS_ROWS["year"], 2, "#VALUE!")
+    wb[workbook.SETTINGS].cell(layout.SETTINGS_ROWS["year"], 2, "#VALUE!")
     wb.save(copy)
     assert "'#VALUE!'" in assert_same_refusal(copy)
 
@@ -352,7 +352,7 @@ def _add_rep(name):
 
 def _duplicate_target(wb):
     ws = wb[workbook.TARGETS]
-    first = [cell.value for cell in ws[workbook.TARGETS_FIRST_ROW]]
+    first = [cell.value for cell in ws[layout.TARGETS_FIRST_ROW]]
     ws.append(first)
 
 

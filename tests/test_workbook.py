@@ -19,7 +19,11 @@ from xlkpi.core.cells import stage_class
 from xlkpi.core.errors import InputError, TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker import build as workbook
+from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader
+from xlkpi.tracker.data import STAGE_STRIPPED, grouped_order, stage_class_formula
+from xlkpi.tracker.formulas import owner_criterion
+from xlkpi.tracker.meta import generated_sheets
 from xlkpi.tracker.model import (
     CUSTOMERS,
     DATA_COLUMNS,
@@ -37,7 +41,9 @@ from xlkpi.tracker.model import (
     Settings,
     TargetRow,
     Tracker,
+    check_reps,
 )
+from xlkpi.tracker.styles import currency_format
 
 STAGES = ["Won", "won", "Closed Won", "closed-won", "CLOSED_WON", " Closed  Won ",
           "Успешно реализовано", "успешно_реализовано", "Lost", "Closed Lost", "closed-lost",
@@ -172,9 +178,9 @@ def book(tracker) -> openpyxl.Workbook:
 def tab_rows(ws) -> dict[tuple[str, str], int]:
     """(KPI name, row kind) → row number on a Team or rep tab."""
     rows = {}
-    for row in range(workbook.TAB_FIRST_ROW, ws.max_row + 1):
+    for row in range(layout.TAB_FIRST_ROW, ws.max_row + 1):
         name, kind = ws.cell(row, 1).value, ws.cell(row, 2).value
-        if kind in workbook.ROW_KINDS:
+        if kind in layout.ROW_KINDS:
             rows[(name, kind)] = row
     return rows
 
@@ -192,8 +198,8 @@ def all_formulas(wb: openpyxl.Workbook):
 def test_sheets_in_order(book, tracker):
     titles = workbook.rep_sheet_names(tracker.settings.reps)
     assert book.sheetnames == [START, SETTINGS, TARGETS, TEAM, *titles.values(), LEADERBOARD,
-                               *DATA_SHEETS, workbook.META]
-    assert book[workbook.META].sheet_state == "veryHidden"
+                               *DATA_SHEETS, layout.META]
+    assert book[layout.META].sheet_state == "veryHidden"
     assert all(book[name].sheet_state == "visible" for name in book.sheetnames[:-1])
     assert book.active.title == START
     assert [ws.title for ws in book.worksheets if ws.sheet_view.tabSelected] == [START]
@@ -201,23 +207,23 @@ def test_sheets_in_order(book, tracker):
 
 def test_generated_sheets_are_listed(book, tracker):
     titles = workbook.rep_sheet_names(tracker.settings.reps)
-    generated = workbook.generated_sheets(book)
+    generated = generated_sheets(book)
     assert generated == {START: "start", TEAM: "team", **dict.fromkeys(titles.values(), "rep"),
                          LEADERBOARD: "leaderboard"}
-    meta = book[workbook.META]
+    meta = book[layout.META]
     assert (meta["A1"].value, meta["B1"].value, meta["B2"].value) == ("generator", "xlkpi", 1)
 
 
 def test_team_tab_layout(book):
     ws = book[TEAM]
     rows = tab_rows(ws)
-    expected = [(kpi.name, kind) for kpi in KPIS for kind in workbook.ROW_KINDS]
+    expected = [(kpi.name, kind) for kpi in KPIS for kind in layout.ROW_KINDS]
     assert sorted(rows, key=rows.get) == expected
     assert list(rows.values()) == list(range(6, 6 + 3 * len(KPIS)))
     assert ws["A4"].value == "KPI" and ws["B4"].value == "Row"
     assert ws["C4"].value == "=Settings!$B$12"
     assert ws["D4"].value == "=EOMONTH(C4,0)+1"
-    assert ws["O4"].value == workbook.YTD_HEADER
+    assert ws["O4"].value == layout.YTD_HEADER
     assert ws["O5"].value == "=EOMONTH($C$4,Settings!$B$11-1)"
     assert ws.freeze_panes == "C6"
     assert ws.column_dimensions["P"].hidden
@@ -234,7 +240,7 @@ def test_rep_tabs_skip_team_only_kpis(book, tracker):
         names = {name for name, _ in tab_rows(ws)}
         assert names == {kpi.name for kpi in KPIS if not kpi.team_only}
         assert ws["B2"].value == rep and ws["B2"].data_type == "s"
-        assert ws["P2"].value == workbook.owner_criterion(rep)
+        assert ws["P2"].value == owner_criterion(rep)
         actual = ws.cell(tab_rows(ws)[("Deals won", "Actual")], 3).value
         assert "Opportunities!$B:$B,$P$2" in actual
 
@@ -290,18 +296,18 @@ def test_data_sheets_are_tables_named_after_the_sheet(book):
         assert table.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}{ws.max_row}"
     table = book[OPPORTUNITIES].tables[OPPORTUNITIES]
     stage = table.tableColumns[table.column_names.index("StageClass")]
-    assert stage.calculatedColumnFormula.attr_text == workbook.stage_class_formula("E2")[1:]
-    assert book[OPPORTUNITIES]["G3"].value == workbook.stage_class_formula("E3")
+    assert stage.calculatedColumnFormula.attr_text == stage_class_formula("E2")[1:]
+    assert book[OPPORTUNITIES]["G3"].value == stage_class_formula("E3")
 
 
 def test_stage_class_formula_strips_what_the_engine_strips():
-    """The StageClass formula removes workbook.STAGE_STRIPPED; columns.stage_class must remove
+    """The StageClass formula removes STAGE_STRIPPED; columns.stage_class must remove
     exactly those characters too, or the tabs and the report would disagree."""
     stripped = {char for char in map(chr, range(0x10000))
                 if not 0xD800 <= ord(char) < 0xE000 and stage_class(f"Closed{char}Won") == 1}
-    assert stripped == set(workbook.STAGE_STRIPPED)
-    formula = workbook.stage_class_formula("E2")
-    assert formula.count("SUBSTITUTE(") == len(workbook.STAGE_STRIPPED) + 3
+    assert stripped == set(STAGE_STRIPPED)
+    formula = stage_class_formula("E2")
+    assert formula.count("SUBSTITUTE(") == len(STAGE_STRIPPED) + 3
 
 
 def test_only_portable_functions():
@@ -357,7 +363,7 @@ def test_rep_sheet_names():
         assert 0 < len(title) <= 31
         assert not re.search(r"[\[\]:*?/\\]", title)
         assert not title.startswith("'") and not title.endswith("'")
-        assert title.lower() not in {n.lower() for n in workbook.FIXED_SHEETS}
+        assert title.lower() not in {n.lower() for n in layout.FIXED_SHEETS}
         assert title.lower() not in ("anna", "history")
     assert names["Anna"] == "Anna (2)" and names["anna"] == "anna (3)"
     assert names["a/b:c*d?e[f]g\\h"] == "a_b_c_d_e_f_g_h"
@@ -367,8 +373,8 @@ def test_rep_sheet_names():
 def test_check_reps_refuses_what_the_tracker_cannot_hold():
     for reps in (["Anna", "ANNA"], ["Team"], [" "], ["x" * 256]):
         with pytest.raises(InputError):
-            workbook.check_reps(reps)
-    workbook.check_reps(["Anna", "St*r?", "=Eve", "~"])
+            check_reps(reps)
+    check_reps(["Anna", "St*r?", "=Eve", "~"])
 
 
 def test_template_is_deterministic_and_empty():
@@ -381,7 +387,7 @@ def test_template_is_deterministic_and_empty():
     assert dump(first) == dump(second)
     assert first.properties.created == dt.datetime(2026, 1, 1)
     assert first.sheetnames == [START, SETTINGS, TARGETS, TEAM, LEADERBOARD, *DATA_SHEETS,
-                                workbook.META]
+                                layout.META]
     back = reader.read_tracker(roundtrip(first))
     assert back.settings == Settings(2026, 1, "USD", [], None)
     assert all(sheet.rows == [] for sheet in back.data.values())
@@ -412,7 +418,7 @@ def test_reader_gives_back_the_tracker(tracker, book):
         rows = tracker.data[name].rows
         if "Owner" in tracker.data[name].header:  # written grouped by owner
             owner = tracker.data[name].header.index("Owner")
-            order = workbook.grouped_order([row[owner] for row in rows],
+            order = grouped_order([row[owner] for row in rows],
                                            tracker.settings.reps)
             assert sorted(order) == list(range(len(rows)))
             rows = [rows[index] for index in order]
@@ -456,9 +462,9 @@ def test_reader_finds_moved_columns_and_drops_trailing_empty_rows(tracker):
 
 @pytest.mark.parametrize("damage, message", [
     (lambda wb: wb.remove(wb[SETTINGS]), "x.xlsx: the Settings sheet is missing (renamed or"),
-    (lambda wb: [wb.remove(wb[title]) for title in (SETTINGS, workbook.META)],
+    (lambda wb: [wb.remove(wb[title]) for title in (SETTINGS, layout.META)],
      "x.xlsx is not an xlkpi tracker: no Settings sheet"),
-    (lambda wb: wb.remove(wb[workbook.META]), "x.xlsx is not an xlkpi tracker: its hidden"),
+    (lambda wb: wb.remove(wb[layout.META]), "x.xlsx is not an xlkpi tracker: its hidden"),
     (lambda wb: setattr(wb[OPPORTUNITIES], "title", "Deals"), "the Opportunities sheet is"),
     (lambda wb: wb[OPPORTUNITIES].cell(1, 4, "Close date"), "no 'CloseDate' column"),
     (lambda wb: wb[OPPORTUNITIES].cell(1, 9, "amount"), "two 'Amount' columns"),
@@ -503,12 +509,12 @@ def test_new_workbook_refuses_bad_reps():
 
 
 def test_owner_criterion_escapes_wildcards():
-    assert workbook.owner_criterion("St*r?~") == "=St~*r~?~~"
-    assert workbook.owner_criterion("=Eve") == "==Eve"
+    assert owner_criterion("St*r?~") == "=St~*r~?~~"
+    assert owner_criterion("=Eve") == "==Eve"
 
 
 def test_currency_formats():
-    assert workbook.currency_format("USD") == '"$"#,##0'
-    assert workbook.currency_format("EUR", 2) == '#,##0.00 "€"'
-    assert workbook.currency_format('Bad"Code') == '#,##0 "BadCode"'
-    assert workbook.currency_format("") == "#,##0"
+    assert currency_format("USD") == '"$"#,##0'
+    assert currency_format("EUR", 2) == '#,##0.00 "€"'
+    assert currency_format('Bad"Code') == '#,##0 "BadCode"'
+    assert currency_format("") == "#,##0"

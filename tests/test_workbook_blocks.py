@@ -20,8 +20,12 @@ from tests.libreoffice import recalculate
 from tests.test_workbook import roundtrip, sample_tracker, tab_rows
 from tests.test_workbook_libreoffice import check_workbook
 from xlkpi.core.cells import owner_key
+from xlkpi.core.kpis import KPIS
 from xlkpi.tracker import build as workbook
+from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader
+from xlkpi.tracker.cells import put_text
+from xlkpi.tracker.data import grouped_order
 from xlkpi.tracker.model import (
     DATA_SHEETS,
     EMAILS,
@@ -31,7 +35,7 @@ from xlkpi.tracker.model import (
     Tracker,
 )
 
-OWNED = workbook.OWNED_SHEETS
+OWNED = layout.OWNED_SHEETS
 NO_ROWS_REP = "Zoe (left)"  # sample_tracker types targets for her but gives her no rows
 
 
@@ -74,11 +78,11 @@ def blocks(ws) -> dict[str, tuple]:
     """Sheet → (count, first, last, ok) from a recalculated rep tab's hidden cells."""
     out = {}
     for offset, sheet in enumerate(OWNED):
-        row = workbook.TAB_BLOCK_FIRST_ROW + offset
-        assert ws.cell(row, workbook.TAB_BLOCK_SHEET_COL).value == sheet
+        row = layout.TAB_BLOCK_FIRST_ROW + offset
+        assert ws.cell(row, layout.TAB_BLOCK_SHEET_COL).value == sheet
         out[sheet] = tuple(ws.cell(row, col).value for col in (
-            workbook.TAB_BLOCK_COUNT_COL, workbook.TAB_BLOCK_FIRST_COL,
-            workbook.TAB_BLOCK_LAST_COL, workbook.TAB_BLOCK_OK_COL))
+            layout.TAB_BLOCK_COUNT_COL, layout.TAB_BLOCK_FIRST_COL,
+            layout.TAB_BLOCK_LAST_COL, layout.TAB_BLOCK_OK_COL))
     return out
 
 
@@ -98,7 +102,7 @@ def write_rows(wb, tracker: Tracker, sheet: str, order: list[int]) -> None:
     data = tracker.data[sheet]
     for row, index in enumerate(order, 2):
         for name, value in zip(data.header, data.rows[index], strict=False):
-            workbook.put_text(ws.cell(row, header.index(name) + 1), value)
+            put_text(ws.cell(row, header.index(name) + 1), value)
 
 
 def append_row(wb, tracker: Tracker, sheet: str, values: list) -> None:
@@ -107,7 +111,7 @@ def append_row(wb, tracker: Tracker, sheet: str, values: list) -> None:
     row = max(r for (r, c) in ws._cells if ws._cells[(r, c)].value is not None
               and header[c - 1] != "StageClass") + 1
     for name, value in zip(tracker.data[sheet].header, values, strict=False):
-        workbook.put_text(ws.cell(row, header.index(name) + 1), value)
+        put_text(ws.cell(row, header.index(name) + 1), value)
     tracker.data[sheet].rows.append(list(values))
 
 
@@ -117,15 +121,15 @@ def test_grouped_order_is_stable_and_case_insensitive():
     owners = ["Carl", "anna", None, "Boris", "ANNA", "", "boris", "St*r?", 7, "Anna", "StXr1"]
     blank = [False] * len(owners)
     blank[5] = True
-    order = workbook.grouped_order(owners, ["Anna", "Boris", "St*r?", "7"], blank)
+    order = grouped_order(owners, ["Anna", "Boris", "St*r?", "7"], blank)
     assert order == [1, 4, 9, 3, 6, 7, 8, 0, 2, 10, 5]
     assert sorted(order) == list(range(len(owners)))
     grouped = [owners[i] for i in order]
-    again = workbook.grouped_order(grouped, ["Anna", "Boris", "St*r?", "7"],
+    again = grouped_order(grouped, ["Anna", "Boris", "St*r?", "7"],
                                    [blank[i] for i in order])
     assert again == list(range(len(owners)))  # grouped rows keep their order
-    assert workbook.grouped_order([], ["Anna"]) == []
-    assert workbook.grouped_order(["x", "y"], []) == [0, 1]
+    assert grouped_order([], ["Anna"]) == []
+    assert grouped_order(["x", "y"], []) == [0, 1]
 
 
 def test_new_writes_rows_grouped_by_owner():
@@ -171,7 +175,7 @@ def test_rep_tabs_read_the_owner_block_or_whole_columns():
     churn = ws.cell(rows[("Churn rate", "Actual")], 3).value
     assert not churn.startswith("=IF(")  # built on the retention cell: no data of its own
     team = wb[TEAM]
-    for row in team.iter_rows(min_row=workbook.TAB_FIRST_ROW):
+    for row in team.iter_rows(min_row=layout.TAB_FIRST_ROW):
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 assert "INDEX(Leads" not in cell.value and "$U$" not in cell.value
@@ -341,8 +345,8 @@ def test_target_cells_take_the_lookup_and_add_up_duplicate_rows(tmp_path):
     wb = workbook.new_workbook(tracker)
     targets = wb["Targets"]
     row = targets.max_row + 1
-    workbook.put_text(targets.cell(row, 1), "st*R?")  # the same rep, another case
-    workbook.put_text(targets.cell(row, 2), "Deals won")
+    put_text(targets.cell(row, 1), "st*R?")  # the same rep, another case
+    put_text(targets.cell(row, 2), "Deals won")
     targets.cell(row, 3, 5)
     path = tmp_path / "tracker.xlsx"
     wb.save(path)
@@ -352,7 +356,7 @@ def test_target_cells_take_the_lookup_and_add_up_duplicate_rows(tmp_path):
         for (name, kind), r in tab_rows(ws).items():
             if kind != "Target":
                 continue
-            kpi = next(k for k in workbook.KPIS if k.name == name)
+            kpi = next(k for k in KPIS if k.name == name)
             found, count = ws.cell(r, 16).value, ws.cell(r, 17).value
             if who == "St*r?" and kpi.id == "deals_won":
                 assert (found, count) == (0, 2)  # two rows: COUNTIFS/SUMIFS add them up

@@ -26,6 +26,7 @@ from xlkpi.core.goals import target_number, ytd_target
 from xlkpi.core.kpis import KPIS
 from xlkpi.core.periods import Period, serial_to_date
 from xlkpi.tracker import build as workbook
+from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import (
     CUSTOMERS,
     EMAILS,
@@ -139,7 +140,7 @@ def check_tab(ws, expected: dict) -> int:
     for key, values in expected.items():
         row = rows[key]
         for offset, want in enumerate(values):
-            got = ws.cell(row, workbook.TAB_FIRST_MONTH_COL + offset).value
+            got = ws.cell(row, layout.TAB_FIRST_MONTH_COL + offset).value
             if not same(got, want):
                 wrong.append((ws.title, ws.cell(row, 3 + offset).coordinate, key, got, want))
     assert not wrong, f"{len(wrong)} cells differ, e.g. {wrong[:5]}"
@@ -180,7 +181,7 @@ def check_leaderboard(ws, reps: list[str], per_rep: dict) -> None:
         return (attainment is None, -(attainment or 0), index)
 
     ranked = [rep for _, rep in sorted(enumerate(reps), key=key)]
-    first = workbook.LEADERBOARD_FIRST_ROW
+    first = layout.LEADERBOARD_FIRST_ROW
     got = [ws.cell(first + i, 2).value for i in range(len(reps))]
     assert got == ranked
     rep_kpis = [kpi for kpi in KPIS if not kpi.team_only]
@@ -190,7 +191,7 @@ def check_leaderboard(ws, reps: list[str], per_rep: dict) -> None:
         assert same(ws.cell(row, 3).value, ytd(rep, "Won revenue", "Actual"))
         assert same(ws.cell(row, 5).value, attainment)
         values = [ytd(rep, kpi.name, "Attainment") for kpi in rep_kpis]
-        numbers = [min(v, workbook.LEADERBOARD_CAP) for v in values if v is not None]
+        numbers = [min(v, layout.LEADERBOARD_CAP) for v in values if v is not None]
         assert same(ws.cell(row, 6).value, sum(numbers) / len(numbers) if numbers else None)
         assert ws.cell(row, 7).value == len(numbers)
         for offset, value in enumerate(values):

@@ -20,6 +20,7 @@ from tests.libreoffice import convert, recalculate
 from tests.test_workbook import sample_tracker
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import reader
+from xlkpi.tracker.cells import put_text
 from xlkpi.tracker.model import DATA_SHEETS, EMAILS, LEADS, OPPORTUNITIES, TEAM
 from xlkpi.xlsx import package as files
 from xlkpi.xlsx import rows as xlsx_stream
@@ -88,22 +89,22 @@ def messy_tracker_file(folder: Path) -> Path:
                 if isinstance(value, str) and value.startswith("=IF("):
                     continue  # StageClass: its formula reads its own row
                 if isinstance(value, str):
-                    workbook.put_text(cell, value)
+                    put_text(cell, value)
                 else:
                     cell.value = value
     leads = wb[LEADS]
     width = leads.max_column
-    workbook.put_text(leads.cell(1, width + 1), "Score")
+    put_text(leads.cell(1, width + 1), "Score")
     for r in range(2, leads.max_row + 1):
         if r % 3 == 0:
             leads.cell(r, width + 1, f"=LEN(A{r})*2")
         elif r % 3 == 1:
-            workbook.put_text(leads.cell(r, width + 1), "=1+1")
+            put_text(leads.cell(r, width + 1), "=1+1")
     for c in range(1, width + 2):
         leads.cell(7, c).value = None
     bottom = leads.max_row + 1
-    workbook.put_text(leads.cell(bottom, 1), "Late lead")
-    workbook.put_text(leads.cell(bottom, 2), "Carl")
+    put_text(leads.cell(bottom, 1), "Late lead")
+    put_text(leads.cell(bottom, 2), "Carl")
     leads.cell(bottom, 3, dt.datetime(2026, 6, 3, 9, 45)).number_format = "d mmm yyyy h:mm"
     leads.column_dimensions["A"].width = 33
     path = folder / "tracker.xlsx"

@@ -1,6 +1,7 @@
-"""The tracker workbook's contract: sheet names, data columns, and the model read and written.
+"""The tracker workbook's contract: sheet names, cell addresses, data columns, and the model.
 
-The builder (``workbook.py``) writes a :class:`Tracker`; the reader (``reader.py``) reads one back.
+The builder (``build.py`` and the sheet modules it calls) writes a :class:`Tracker`; the reader
+(``reader.py``) reads one back. Both take every sheet name and cell address from here.
 Everything a person types lives in a Tracker (settings, targets, data rows, extra columns);
 everything else in the workbook is generated from it and can be rebuilt at any time.
 """
@@ -8,8 +9,11 @@ everything else in the workbook is generated from it and can be rebuilt at any t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from xlkpi.core.errors import InputError
+from xlkpi.core.kpis import KPIS
 from xlkpi.core.periods import Period
 
 # Sheets a person types into; refresh keeps them as typed.
@@ -36,6 +40,67 @@ DATE_COLUMNS = frozenset({"LeadDate", "SQLDate", "SpendDate", "CreatedDate", "Cl
 NUMBER_COLUMNS = frozenset({"Spend", "Amount", "Sent", "Bounced", "Opened", "Replied",
                             "Positive"})
 STAGE_CLASS_COLUMN = "StageClass"
+# The data sheets with an Owner column: the rep tabs read each through the rep's owner block.
+OWNED_SHEETS = tuple(name for name in DATA_SHEETS if "Owner" in DATA_COLUMNS[name])
+
+# The very hidden sheet listing what xlkpi generated: marker, format version, then one row per
+# generated sheet (Sheet | Kind | Rep) below the header row.
+META = "_xlkpi"
+MARKER = "xlkpi"
+FORMAT_VERSION = 1
+META_HEADER_ROW = 6
+KIND_START, KIND_TEAM, KIND_REP, KIND_LEADERBOARD = "start", "team", "rep", "leaderboard"
+
+FIXED_SHEETS = (START, SETTINGS, TARGETS, TEAM, LEADERBOARD, *DATA_SHEETS, META)
+
+# Settings: label in column A, the typed value in column B.
+SETTINGS_ROWS = {"year": 4, "fiscal_start": 5, "currency": 6, "as_of": 7}
+SETTINGS_LABELS = {"year": "Year", "fiscal_start": "Fiscal year starts in month",
+                   "currency": "Currency", "as_of": "Year to date through"}
+SETTINGS_REPS_HEADER_ROW = 14  # "Reps" in A14, one name per row below it in column A
+SETTINGS_REPS_LABEL = "Reps"
+S_YEAR, S_FISCAL_START, S_AS_OF_TYPED = "Settings!$B$4", "Settings!$B$5", "Settings!$B$7"
+S_AS_OF, S_MONTHS_TO_DATE, S_FIRST_DAY = "Settings!$B$10", "Settings!$B$11", "Settings!$B$12"
+
+# Targets: Who | KPI | 12 fiscal months | Notes and anything else a person adds.
+TARGETS_HEADER_ROW = 4
+TARGETS_FIRST_ROW = 5
+TARGETS_WHO_COL, TARGETS_KPI_COL, TARGETS_FIRST_MONTH_COL = 1, 2, 3
+TARGETS_EXTRA_COL = TARGETS_FIRST_MONTH_COL + 12  # O: "Notes"
+
+# Team and rep tabs: three rows per KPI (ROW_KINDS) from TAB_FIRST_ROW.
+TAB_WHO_ROW, TAB_NOTE_ROW, TAB_HEADER_ROW, TAB_THROUGH_ROW, TAB_FIRST_ROW = 2, 3, 4, 5, 6
+TAB_FIRST_MONTH_COL = 3  # C..N: the twelve fiscal months
+TAB_YTD_COL = TAB_FIRST_MONTH_COL + 12  # O
+TAB_CRITERION_COL = TAB_YTD_COL + 1  # P (hidden): "=name" with wildcards escaped
+TAB_MATCH_ROW = TAB_NOTE_ROW  # P3 (hidden): the name with wildcards escaped, for MATCH
+# Rep tabs, hidden Q:U, one row per data sheet with an Owner column from row 2: the sheet, the
+# number of rows owned by the rep, the first and last row of their block, and whether those
+# rows are all theirs (the block is contiguous). See tabs.owner_blocks.
+TAB_BLOCK_FIRST_ROW = TAB_WHO_ROW
+TAB_BLOCK_SHEET_COL, TAB_BLOCK_COUNT_COL, TAB_BLOCK_FIRST_COL, TAB_BLOCK_LAST_COL, \
+    TAB_BLOCK_OK_COL = range(TAB_CRITERION_COL + 1, TAB_CRITERION_COL + 6)  # Q R S T U
+# Per KPI row (hidden, same row as the Actual), for a KPI whose recipe uses another KPI's actual
+# in the period before: that actual before the first month (P) and before the year to date (Q).
+TAB_PREVIOUS_FIRST_COL, TAB_PREVIOUS_YTD_COL = TAB_CRITERION_COL, TAB_CRITERION_COL + 1
+# Finding the tab's Targets row (hidden): P4 the first Targets row of the tab's who; on each
+# Target row, P the Targets row of (who, KPI) when there is exactly one, else 0; Q how many
+# rows there are; R the candidate row checked in P. See formulas.target_formula.
+TAB_TARGETS_WHO_ROW = TAB_HEADER_ROW  # P4
+TAB_TARGET_ROW_COL, TAB_TARGET_COUNT_COL, TAB_TARGET_CANDIDATE_COL = range(
+    TAB_CRITERION_COL, TAB_CRITERION_COL + 3)  # P Q R
+ROW_KINDS = ("Target", "Actual", "Attainment")
+YTD_HEADER = "Year to date"
+
+REP_KPIS = tuple(kpi for kpi in KPIS if not kpi.team_only)  # the KPIs of a rep tab
+
+# Leaderboard: the ranked table from LEADERBOARD_FIRST_ROW, the per-rep table under its chart.
+LEADERBOARD_HEADER_ROW = 4
+LEADERBOARD_FIRST_ROW = 5
+LEADERBOARD_COLUMNS = ("Rank", "Rep", "Won revenue YTD", "Won revenue target YTD",
+                       "Won revenue attainment", "Average attainment (capped 150 %)",
+                       "KPIs with a target")
+LEADERBOARD_CAP = 1.5
 
 
 @dataclass
@@ -85,3 +150,22 @@ class Tracker:
     settings: Settings
     targets: list[TargetRow]
     data: dict[str, DataSheet]
+
+
+def check_reps(reps: Sequence[str]) -> None:
+    """InputError for a rep list the tracker cannot hold: a blank name, "Team", a name listed
+    twice (owners match without regard to case) or one longer than 255 characters."""
+    seen: dict[str, str] = {}
+    for rep in reps:
+        if not isinstance(rep, str) or not rep.strip():
+            raise InputError("reps: a rep's name is blank")
+        if rep.strip().lower() == TEAM_NAME.lower():
+            raise InputError(f"reps: {rep!r} is reserved for the team's rows; "
+                             "give the rep another name")
+        if len(rep) > 255:
+            raise InputError(f"reps: {rep[:40]!r}… is longer than 255 characters")
+        key = rep.lower()
+        if key in seen:
+            raise InputError(f"reps: {seen[key]!r} and {rep!r} are the same rep "
+                             "(owners match without regard to case); list each rep once")
+        seen[key] = rep

@@ -18,27 +18,25 @@ from openpyxl import Workbook
 from xlkpi.core.errors import InputError, TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.core.periods import EXCEL_EPOCH
-from xlkpi.tracker.build import (
-    SETTINGS_LABELS,
-    SETTINGS_REPS_HEADER_ROW,
-    SETTINGS_REPS_LABEL,
-    SETTINGS_ROWS,
-    TARGETS_FIRST_MONTH_COL,
-    TARGETS_FIRST_ROW,
-    TARGETS_HEADER_ROW,
-    check_reps,
-    generated_sheets,
-)
+from xlkpi.tracker.meta import generated_sheets
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
     SETTINGS,
+    SETTINGS_LABELS,
+    SETTINGS_REPS_HEADER_ROW,
+    SETTINGS_REPS_LABEL,
+    SETTINGS_ROWS,
     STAGE_CLASS_COLUMN,
     TARGETS,
+    TARGETS_FIRST_MONTH_COL,
+    TARGETS_FIRST_ROW,
+    TARGETS_HEADER_ROW,
     DataSheet,
     Settings,
     TargetRow,
     Tracker,
+    check_reps,
 )
 from xlkpi.xlsx import rows as xlsx_stream
 

@@ -1,0 +1,83 @@
+"""Writing cells and sheets: a person's text as text, formulas, headers, references, printing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlkpi.tracker.styles import HEADER_FILL, HEADER_FONT, style
+
+
+def put_text(cell, value: object) -> None:
+    """Write a person's value as typed; text is always a string cell (never a formula)."""
+    if isinstance(value, str):
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.data_type = "s"
+    else:
+        cell.value = value
+
+
+def text_cell(ws: Worksheet, row: int, col: int, value: object, font: Font | None = None,
+         fmt: str | None = None, fill: PatternFill | None = None):
+    """Put ``value`` (as put_text) in a cell and style it; the cell."""
+    cell = ws.cell(row=row, column=col)
+    put_text(cell, value)
+    if font is not None or fmt is not None or fill is not None:
+        style(cell, font, fmt, fill)
+    return cell
+
+
+def formula_cell(ws: Worksheet, row: int, col: int, formula_text: str, fmt: str | None = None,
+            font: Font | None = None):
+    """Put a formula (text starting with "=") in a cell and style it; the cell."""
+    assert formula_text.startswith("=")
+    cell = ws.cell(row=row, column=col, value=formula_text)
+    if fmt is not None or font is not None:
+        style(cell, font, fmt)
+    return cell
+
+
+def header_row(ws: Worksheet, row: int, labels: Sequence[str], first_col: int = 1) -> None:
+    for offset, label in enumerate(labels):
+        text_cell(ws, row, first_col + offset, label, HEADER_FONT, fill=HEADER_FILL)
+
+
+def quote_title(title: str) -> str:
+    """A sheet title as a formula refers to it: 'O''Neil'."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def absolute(col: int, row: int) -> str:
+    """$C$4"""
+    return f"${get_column_letter(col)}${row}"
+
+
+def whole_column(sheet: str, letter: str) -> str:
+    """Leads!$C:$C (the data sheets' names need no quotes)."""
+    return f"{sheet}!${letter}:${letter}"
+
+
+def select_only(wb: Workbook) -> None:
+    """One selected tab (several selected tabs are 'grouped' in Excel), and never a hidden one
+    active."""
+    active = wb.active
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = ws is active
+
+
+def print_setup(ws: Worksheet, area: str | None, title_rows: str | None) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    if area:
+        ws.print_area = area
+    if title_rows:
+        ws.print_title_rows = title_rows
+    ws.print_options.gridLines = False

@@ -1,0 +1,245 @@
+"""The Settings and Targets sheets: what a person types, and the few cells xlkpi calculates.
+
+Typed cells are written once by ``new``; ``refresh`` rewrites only the calculated block of
+Settings, the month headers and validation of Targets, and appends missing Targets rows.
+"""
+
+from __future__ import annotations
+
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlkpi.core.errors import InputError
+from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
+from xlkpi.tracker.cells import formula_cell, header_row, print_setup, text_cell
+from xlkpi.tracker.model import (
+    REP_KPIS,
+    S_AS_OF_TYPED,
+    S_FIRST_DAY,
+    S_FISCAL_START,
+    S_YEAR,
+    SETTINGS_LABELS,
+    SETTINGS_REPS_HEADER_ROW,
+    SETTINGS_REPS_LABEL,
+    SETTINGS_ROWS,
+    TARGETS_EXTRA_COL,
+    TARGETS_FIRST_MONTH_COL,
+    TARGETS_FIRST_ROW,
+    TARGETS_HEADER_ROW,
+    TARGETS_KPI_COL,
+    TARGETS_WHO_COL,
+    TEAM_NAME,
+    Settings,
+    TargetRow,
+    Tracker,
+)
+from xlkpi.tracker.styles import (
+    BOLD,
+    CALC_FILL,
+    DAY_FORMAT,
+    GREY,
+    HEADER_FILL,
+    HEADER_FONT,
+    INPUT_FILL,
+    MONTH_FORMAT,
+    SECTION_FONT,
+    TITLE,
+    number_format,
+)
+
+_VALIDATION_TAG = "xlkpi"  # promptTitle of the validations this module owns
+
+
+def write_settings(ws: Worksheet, settings: Settings) -> None:
+    text_cell(ws, 1, 1, "Settings", TITLE)
+    text_cell(ws, 2, 1, "Type in the yellow cells. After changing the reps or the currency run "
+                    "`xlkpi refresh`; the year, first month and year-to-date date need none.",
+          GREY)
+    values = {"year": settings.year, "fiscal_start": settings.fiscal_start,
+              "currency": settings.currency, "as_of": settings.as_of}
+    notes = {"year": "the calendar year in which the fiscal year starts",
+             "fiscal_start": "1 = January … 12 = December",
+             "currency": "a code or symbol (USD, EUR, €…) for the money formats",
+             "as_of": "a date; leave blank for today"}
+    for key, row in SETTINGS_ROWS.items():
+        text_cell(ws, row, 1, SETTINGS_LABELS[key], BOLD)
+        text_cell(ws, row, 2, values[key], fill=INPUT_FILL,
+              fmt="yyyy-mm-dd" if key == "as_of" else None)
+        text_cell(ws, row, 3, notes[key], GREY)
+    text_cell(ws, SETTINGS_REPS_HEADER_ROW, 1, SETTINGS_REPS_LABEL, HEADER_FONT, fill=HEADER_FILL)
+    text_cell(ws, SETTINGS_REPS_HEADER_ROW, 2,
+          "one name per row, as in the Owner columns (case does not matter)", GREY)
+    for offset, rep in enumerate(settings.reps, 1):
+        text_cell(ws, SETTINGS_REPS_HEADER_ROW + offset, 1, rep, fill=INPUT_FILL)
+    for offset in range(len(settings.reps) + 1, len(settings.reps) + 11):
+        ws.cell(SETTINGS_REPS_HEADER_ROW + offset, 1).fill = INPUT_FILL
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 16
+    ws.column_dimensions["C"].width = 60
+    print_setup(ws, None, None)
+    settings_calculated(ws)
+    settings_validation(ws)
+
+
+def settings_calculated(ws: Worksheet) -> None:
+    """The calculated block (generated, rewritten by refresh): as-of date, months to date,
+    the fiscal year's first and last day. The only volatile function of the workbook is here."""
+    text_cell(ws, 9, 1, "Calculated (do not type here)", SECTION_FONT)
+    rows = (
+        (10, "Year to date through (used)", f"=IF(ISNUMBER({S_AS_OF_TYPED}),"
+                                            f"INT({S_AS_OF_TYPED}),TODAY())", DAY_FORMAT),
+        (11, "Months in the year to date",
+         f"=MIN(MAX(YEAR(B10)*12+MONTH(B10)-({S_YEAR}*12+{S_FISCAL_START})+1,1),12)", "0"),
+        (12, "Fiscal year", f"=DATE({S_YEAR},{S_FISCAL_START},1)", DAY_FORMAT),
+    )
+    for row, label, formula, fmt in rows:
+        text_cell(ws, row, 1, label)
+        formula_cell(ws, row, 2, formula, fmt).fill = CALC_FILL
+    formula_cell(ws, 12, 3, "=EOMONTH(B12,11)", DAY_FORMAT)
+    ws.cell(12, 3).alignment = Alignment(horizontal="left")
+
+
+def _drop_own_validations(ws: Worksheet) -> None:
+    ws.data_validations.dataValidation = [
+        dv for dv in ws.data_validations.dataValidation if dv.promptTitle != _VALIDATION_TAG]
+
+
+def settings_validation(ws: Worksheet) -> None:
+    _drop_own_validations(ws)
+    rules = (
+        ("whole", "1900", "9999", "B4", "A year such as 2026."),
+        ("whole", "1", "12", "B5", "The month the fiscal year starts in: 1 (January) to 12."),
+        ("date", "1", "2958465", "B7", "A date, or blank for today."),
+    )
+    for kind, low, high, ref, message in rules:
+        dv = DataValidation(type=kind, operator="between", formula1=low, formula2=high,
+                            allow_blank=True, showErrorMessage=True, showInputMessage=True,
+                            promptTitle=_VALIDATION_TAG, prompt=message,
+                            errorTitle="Settings", error=message)
+        dv.add(ref)
+        ws.add_data_validation(dv)
+
+
+# --- Targets ---------------------------------------------------------------------------------
+
+def _target_key(who: object, kpi_name: object) -> tuple[str, str] | None:
+    if not isinstance(who, str) or not isinstance(kpi_name, str):
+        return None
+    return who.lower(), kpi_name.lower()
+
+
+def _expected_targets(settings: Settings) -> list[tuple[str, Kpi]]:
+    rows = [(TEAM_NAME, kpi) for kpi in KPIS]
+    rows += [(rep, kpi) for rep in settings.reps for kpi in REP_KPIS]
+    return rows
+
+
+def write_targets(ws: Worksheet, tracker: Tracker) -> None:
+    text_cell(ws, 1, 1, "Targets", TITLE)
+    text_cell(ws, 2, 1, "One row per KPI for the Team and for each rep, one column per fiscal "
+                    "month. Type numbers (rates as percentages, e.g. 25%); blank = no target. "
+                    "Notes go in the Notes column. xlkpi never overwrites what you type here.",
+          GREY)
+    header_row(ws, TARGETS_HEADER_ROW, ["Who", "KPI"])
+    text_cell(ws, TARGETS_HEADER_ROW, TARGETS_EXTRA_COL, "Notes", HEADER_FONT, fill=HEADER_FILL)
+    by_key: dict[tuple[str, str], TargetRow] = {}
+    for target in tracker.targets:
+        kpi = _kpi_by_id(target.kpi_id)
+        key = _target_key(target.who, kpi.name)
+        if key is not None:
+            by_key.setdefault(key, target)
+    row = TARGETS_FIRST_ROW
+    written: set[tuple[str, str]] = set()
+    for who, kpi in _expected_targets(tracker.settings):
+        key = _target_key(who, kpi.name)
+        _target_row(ws, row, who, kpi, tracker.settings.currency, by_key.get(key))
+        written.add(key)
+        row += 1
+    for target in tracker.targets:  # rows of reps no longer in Settings: kept as they are
+        kpi = _kpi_by_id(target.kpi_id)
+        key = _target_key(target.who, kpi.name)
+        if key not in written:
+            _target_row(ws, row, target.who, kpi, tracker.settings.currency, target)
+            written.add(key)
+            row += 1
+    ws.freeze_panes = ws.cell(TARGETS_FIRST_ROW, TARGETS_FIRST_MONTH_COL)
+    ws.column_dimensions["A"].width = 22
+    ws.column_dimensions["B"].width = 28
+    for col in range(TARGETS_FIRST_MONTH_COL, TARGETS_EXTRA_COL):
+        ws.column_dimensions[get_column_letter(col)].width = 11
+    ws.column_dimensions[get_column_letter(TARGETS_EXTRA_COL)].width = 40
+    print_setup(ws, None, f"{TARGETS_HEADER_ROW}:{TARGETS_HEADER_ROW}")
+    _targets_generated(ws)
+
+
+def _kpi_by_id(kpi_id: str) -> Kpi:
+    kpi = KPI_BY_ID.get(kpi_id)
+    if kpi is None:
+        raise InputError(f"targets: {kpi_id!r} is not a KPI")
+    return kpi
+
+
+def _target_row(ws: Worksheet, row: int, who: str, kpi: Kpi, currency: object,
+                typed: TargetRow | None) -> None:
+    text_cell(ws, row, TARGETS_WHO_COL, who)
+    text_cell(ws, row, TARGETS_KPI_COL, kpi.name)
+    fmt = number_format(kpi, currency)
+    months = list(typed.months) if typed is not None else []
+    for index in range(12):
+        value = months[index] if index < len(months) else None
+        text_cell(ws, row, TARGETS_FIRST_MONTH_COL + index, value, fmt=fmt, fill=INPUT_FILL)
+    if typed is not None:
+        for offset, value in enumerate(typed.extra):
+            text_cell(ws, row, TARGETS_EXTRA_COL + offset, value)
+
+
+def _targets_last_row(ws: Worksheet) -> int:
+    last = TARGETS_HEADER_ROW
+    for row, values in enumerate(ws.iter_rows(min_row=TARGETS_FIRST_ROW, values_only=True),
+                                 TARGETS_FIRST_ROW):
+        if any(value is not None and value != "" for value in values):
+            last = row
+    return last
+
+
+def complete_targets(ws: Worksheet, tracker: Tracker) -> None:
+    """Append a row for every (Team or rep, KPI) that has none; touch no existing row."""
+    present = set()
+    for who, kpi_name in ws.iter_rows(min_row=TARGETS_FIRST_ROW, min_col=TARGETS_WHO_COL,
+                                      max_col=TARGETS_KPI_COL, values_only=True):
+        key = _target_key(who, kpi_name)
+        if key is not None:
+            present.add(key)
+    row = _targets_last_row(ws) + 1
+    for who, kpi in _expected_targets(tracker.settings):
+        key = _target_key(who, kpi.name)
+        if key not in present:
+            _target_row(ws, row, who, kpi, tracker.settings.currency, None)
+            present.add(key)
+            row += 1
+    _targets_generated(ws)
+
+
+def _targets_generated(ws: Worksheet) -> None:
+    """The generated cells of Targets: month headers (from Settings) and the validation."""
+    for index in range(12):
+        col = TARGETS_FIRST_MONTH_COL + index
+        formula = (f"={S_FIRST_DAY}" if index == 0 else
+                   f"=EOMONTH({get_column_letter(col - 1)}{TARGETS_HEADER_ROW},0)+1")
+        cell = formula_cell(ws, TARGETS_HEADER_ROW, col, formula, MONTH_FORMAT, HEADER_FONT)
+        cell.fill = HEADER_FILL
+    _drop_own_validations(ws)
+    last = _targets_last_row(ws) + 1000
+    first_col = get_column_letter(TARGETS_FIRST_MONTH_COL)
+    last_col = get_column_letter(TARGETS_EXTRA_COL - 1)
+    message = "A number (rates as a percentage, e.g. 25%); blank for no target."
+    dv = DataValidation(type="decimal", operator="between", formula1="-1E+15",
+                        formula2="1E+15", allow_blank=True, showErrorMessage=True,
+                        showInputMessage=True, errorStyle="warning",
+                        promptTitle=_VALIDATION_TAG, prompt=message,
+                        errorTitle="Targets are numbers",
+                        error=message + " Put notes in the Notes column.")
+    dv.add(f"{first_col}{TARGETS_FIRST_ROW}:{last_col}{last}")
+    ws.add_data_validation(dv)

@@ -1,0 +1,262 @@
+"""The Team tab and the rep tabs: Target, Actual and Attainment per KPI, month by month and
+year to date, with charts. Their formula text comes from :mod:`xlkpi.tracker.formulas`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlkpi.core.kpis import KPI_BY_ID, Kpi
+from xlkpi.core.recipes import Actual
+from xlkpi.tracker.cells import absolute, formula_cell, header_row, print_setup, text_cell
+from xlkpi.tracker.formulas import (
+    ActualFormulas,
+    OwnerBlock,
+    Window,
+    attainment_formula,
+    month_window,
+    owner_block_formulas,
+    owner_criterion,
+    previous_actuals,
+    target_formula,
+    target_helper_formulas,
+    ytd_target_formula,
+    ytd_window,
+)
+from xlkpi.tracker.model import (
+    OWNED_SHEETS,
+    ROW_KINDS,
+    S_FIRST_DAY,
+    S_MONTHS_TO_DATE,
+    TAB_BLOCK_FIRST_ROW,
+    TAB_BLOCK_OK_COL,
+    TAB_BLOCK_SHEET_COL,
+    TAB_CRITERION_COL,
+    TAB_FIRST_MONTH_COL,
+    TAB_FIRST_ROW,
+    TAB_HEADER_ROW,
+    TAB_MATCH_ROW,
+    TAB_NOTE_ROW,
+    TAB_PREVIOUS_FIRST_COL,
+    TAB_PREVIOUS_YTD_COL,
+    TAB_TARGETS_WHO_ROW,
+    TAB_THROUGH_ROW,
+    TAB_WHO_ROW,
+    TAB_YTD_COL,
+    YTD_HEADER,
+)
+from xlkpi.tracker.styles import (
+    ACTUAL_FONT,
+    ATTAINMENT,
+    BLOCK_TOP,
+    BOLD,
+    DAY_FORMAT,
+    GREY,
+    GREY_SMALL,
+    HEADER_FILL,
+    HEADER_FONT,
+    MONTH_FORMAT,
+    RIGHT,
+    TITLE,
+    number_format,
+    red_amber_green,
+    style,
+)
+
+# Where a KPI's actual in the period before the first month and the year to date is held.
+_PREVIOUS_COLS = {TAB_FIRST_MONTH_COL: TAB_PREVIOUS_FIRST_COL, TAB_YTD_COL: TAB_PREVIOUS_YTD_COL}
+
+
+@dataclass
+class TabRows:
+    """Where each KPI's three rows are on a Team or rep tab."""
+
+    target: int
+    actual: int
+    attainment: int
+
+
+def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currency: object,
+                  team: bool) -> dict[str, TabRows]:
+    """The tab of ``who`` (the team's, or a rep's, whose rows are those of their Owner cells):
+    three rows per KPI, twelve months and the year to date; where each KPI's rows are."""
+    title = ("Team: target vs actual (all rows)" if team
+             else f"{who}: target vs actual (rows whose Owner is {who})")
+    text_cell(ws, 1, 1, title, TITLE)
+    text_cell(ws, TAB_WHO_ROW, 1, "Who", BOLD)
+    text_cell(ws, TAB_WHO_ROW, 2, who, BOLD)
+    text_cell(ws, TAB_WHO_ROW, TAB_CRITERION_COL, owner_criterion(who))
+    text_cell(ws, TAB_MATCH_ROW, TAB_CRITERION_COL, owner_criterion(who)[1:])
+    formula_cell(ws, TAB_TARGETS_WHO_ROW, TAB_CRITERION_COL,
+                 f"=IFERROR(MATCH({absolute(TAB_CRITERION_COL, TAB_MATCH_ROW)},"
+                 f"Targets!$A:$A,0),0)")
+    text_cell(ws, TAB_NOTE_ROW, 1,
+              "Months follow Settings (year, first month). Year to date: from the first month "
+              "through Settings' year-to-date date (today when blank). Attainment: green ≥ "
+              "100 %, amber 80–99 %, red < 80 %; blank without a target. Generated: `xlkpi "
+              "refresh` rewrites this tab.", GREY_SMALL)
+    header_row(ws, TAB_HEADER_ROW, ["KPI", "Row"])
+    for index in range(12):
+        col = TAB_FIRST_MONTH_COL + index
+        first = (f"={S_FIRST_DAY}" if index == 0 else
+                 f"=EOMONTH({get_column_letter(col - 1)}{TAB_HEADER_ROW},0)+1")
+        cell = formula_cell(ws, TAB_HEADER_ROW, col, first, MONTH_FORMAT, HEADER_FONT)
+        style(cell, fill=HEADER_FILL, alignment=RIGHT)
+        formula_cell(ws, TAB_THROUGH_ROW, col,
+                     f"=EOMONTH({get_column_letter(col)}{TAB_HEADER_ROW},0)", DAY_FORMAT,
+                     GREY_SMALL)
+    ytd = text_cell(ws, TAB_HEADER_ROW, TAB_YTD_COL, YTD_HEADER, HEADER_FONT, fill=HEADER_FILL)
+    style(ytd, alignment=RIGHT)
+    first_letter = get_column_letter(TAB_FIRST_MONTH_COL)
+    formula_cell(ws, TAB_THROUGH_ROW, TAB_YTD_COL,
+                 f"=EOMONTH(${first_letter}${TAB_HEADER_ROW},{S_MONTHS_TO_DATE}-1)", DAY_FORMAT,
+                 GREY_SMALL)
+    text_cell(ws, TAB_THROUGH_ROW, 2, "through", GREY_SMALL)
+    if team:
+        actuals = ActualFormulas(letters, None)
+    else:
+        actuals = ActualFormulas(letters, absolute(TAB_CRITERION_COL, TAB_WHO_ROW),
+                                 owner_blocks(ws, letters))
+    windows: dict[int, Window] = {TAB_FIRST_MONTH_COL + i: month_window(TAB_FIRST_MONTH_COL + i)
+                                  for i in range(12)}
+    windows[TAB_YTD_COL] = ytd_window()
+    rows = {kpi.id: TabRows(TAB_FIRST_ROW + 3 * i, TAB_FIRST_ROW + 3 * i + 1,
+                            TAB_FIRST_ROW + 3 * i + 2) for i, kpi in enumerate(kpis)}
+
+    def actual_cells(col: int) -> dict[str, str]:
+        return {kpi_id: f"{get_column_letter(col)}{place.actual}"
+                for kpi_id, place in rows.items()}
+
+    row = TAB_FIRST_ROW
+    for kpi in kpis:
+        place = rows[kpi.id]
+        fmt = number_format(kpi, currency)
+        # A KPI that uses another's actual in the period before reads it from the previous
+        # month's column, or, in the first month and the year to date, from a hidden cell.
+        previous = previous_actuals(kpi.recipe)
+        assert len(previous) <= 1, f"{kpi.id}: one hidden previous-period cell per KPI row"
+        for offset, kind in enumerate(ROW_KINDS):
+            r = row + offset
+            text_cell(ws, r, 1, kpi.name, BOLD if offset == 0 else GREY)
+            text_cell(ws, r, 2, kind, ACTUAL_FONT if kind == "Actual" else None)
+        for col, helper in target_helper_formulas(place.target):
+            formula_cell(ws, place.target, col, helper)
+        for col, window in windows.items():
+            letter = get_column_letter(col)
+            if col == TAB_YTD_COL:
+                formula_cell(ws, place.target, col, ytd_target_formula(kpi, place.target), fmt)
+            else:
+                formula_cell(ws, place.target, col, target_formula(place.target, col), fmt)
+            helper_col = _PREVIOUS_COLS.get(col)
+            if helper_col is None:
+                before = actual_cells(col - 1)
+            else:
+                before = {kpi_id: absolute(helper_col, place.actual) for kpi_id in previous}
+            actual = actuals.formula(kpi.recipe, window, actual_cells(col), before)
+            formula_cell(ws, place.actual, col, actual, fmt, ACTUAL_FONT)
+            if helper_col is not None:
+                for kpi_id, helper in before.items():
+                    cell = ws[helper.replace("$", "")]
+                    cell.value = actuals.formula(Actual(kpi_id), window.before(), {}, {})
+                    cell.number_format = fmt
+            formula_cell(ws, place.attainment, col,
+                         attainment_formula(kpi, f"{letter}{place.target}",
+                                            f"{letter}{place.actual}"), ATTAINMENT)
+        for col in range(1, TAB_YTD_COL + 1):
+            style(ws.cell(row, col), border=BLOCK_TOP)
+        row += 3
+    last = row - 1
+    red_amber_green(ws, f"C{TAB_FIRST_ROW}:{get_column_letter(TAB_YTD_COL)}{last}",
+                    f'$B{TAB_FIRST_ROW}="Attainment"', f"C{TAB_FIRST_ROW}")
+    ws.freeze_panes = ws.cell(TAB_FIRST_ROW, TAB_FIRST_MONTH_COL)
+    ws.column_dimensions["A"].width = 27
+    ws.column_dimensions["B"].width = 11
+    for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL):
+        ws.column_dimensions[get_column_letter(col)].width = 10.5
+    ws.column_dimensions[get_column_letter(TAB_YTD_COL)].width = 13
+    for col in range(TAB_CRITERION_COL, TAB_BLOCK_OK_COL + 1):
+        ws.column_dimensions[get_column_letter(col)].hidden = True
+    for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL + 1):
+        style(ws.cell(TAB_THROUGH_ROW, col), alignment=RIGHT)
+    chart_row = last + 2
+    _charts(ws, rows, currency, chart_row)
+    if team:  # the Team table fills a page: its charts print on the next one
+        ws.row_breaks.append(Break(id=chart_row - 1))
+    print_setup(ws, f"A1:{get_column_letter(TAB_YTD_COL)}{chart_row + 15}",
+                f"{TAB_HEADER_ROW}:{TAB_THROUGH_ROW}")
+    return rows
+
+
+def owner_blocks(ws: Worksheet, letters) -> dict[str, OwnerBlock]:
+    """The hidden cells that find a rep's rows on each data sheet with an Owner column, one row
+    per sheet in Q:U from row 2 (P2 holds the COUNTIFS criterion, P3 the name for MATCH):
+
+    count  COUNTIF(Owner column, criterion): the rep's rows anywhere in the column;
+    first  the row of the first of them (MATCH, exact and without regard to case as COUNTIF);
+           1 (the header row) when there is none or MATCH disagrees with COUNTIF;
+    last   first + count − 1 (first when count is 0);
+    ok     COUNTIF(Owner rows first..last, criterion) = count.
+
+    When ok, the block first..last holds count rows that are all the rep's (COUNTIF says so of
+    each) and there are no others (the column has count in all), so a COUNTIFS/SUMIFS over the
+    block with no owner criterion equals the one over whole columns with it, whatever MATCH
+    found. With no rows the block is the header row, whose texts no date criterion matches: the
+    KPI reads as for no rows (0, or blank for a ratio). When not ok the Actual cells use the
+    whole columns."""
+    blocks = {}
+    for offset, sheet in enumerate(OWNED_SHEETS):
+        row = TAB_BLOCK_FIRST_ROW + offset
+        block, formulas = owner_block_formulas(sheet, letters[sheet]["Owner"], row)
+        text_cell(ws, row, TAB_BLOCK_SHEET_COL, sheet)
+        for col, formula in formulas:
+            formula_cell(ws, row, col, formula)
+        blocks[sheet] = block
+    return blocks
+
+
+def _charts(ws: Worksheet, rows: dict[str, TabRows], currency: object, top: int) -> None:
+    """Actual (columns) vs target (line) across the twelve months for a few key KPIs."""
+    # Under the table, side by side over columns A–D, E–I and J–O: anchored to cells at both
+    # corners, so they keep to the table's width whatever font the app measures columns in.
+    charts = (("won_revenue", 0, 4), ("deals_won", 4, 9), ("close_rate", 9, TAB_YTD_COL))
+    for kpi_id, first_col, end_col in charts:
+        kpi = KPI_BY_ID[kpi_id]
+        place = rows[kpi_id]
+        bar = BarChart()
+        bar.type = "col"
+        bar.title = kpi.name
+        bar.style = 10
+        bar.add_data(Reference(ws, min_col=2, max_col=TAB_YTD_COL - 1, min_row=place.actual),
+                     from_rows=True, titles_from_data=True)
+        categories = Reference(ws, min_col=TAB_FIRST_MONTH_COL, max_col=TAB_YTD_COL - 1,
+                               min_row=TAB_HEADER_ROW)
+        bar.set_categories(categories)
+        line = LineChart()
+        line.add_data(Reference(ws, min_col=2, max_col=TAB_YTD_COL - 1, min_row=place.target),
+                      from_rows=True, titles_from_data=True)
+        line.set_categories(categories)
+        for series in line.series:
+            series.smooth = False
+        bar.y_axis.numFmt = number_format(kpi, currency)
+        bar.y_axis.majorGridlines = None
+        bar.x_axis.number_format = "mmm"
+        bar.x_axis.delete = False
+        bar.y_axis.delete = False
+        bar.legend.position = "b"
+        bar += line
+        bar.anchor = chart_anchor(first_col, top - 1, end_col, top - 1 + 15)
+        ws.add_chart(bar)
+
+
+def chart_anchor(first_col: int, first_row: int, end_col: int, end_row: int) -> TwoCellAnchor:
+    """A drawing from the top-left of (first_col, first_row) to the top-left of (end_col,
+    end_row), zero-based; a small gap on the left unless it starts in column A."""
+    gap = 0 if first_col == 0 else 90000  # EMU, about 2.5 mm
+    return TwoCellAnchor(_from=AnchorMarker(col=first_col, colOff=gap, row=first_row),
+                         to=AnchorMarker(col=end_col, row=end_row))
