@@ -29,6 +29,7 @@ from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import reader
+from xlkpi.tracker.file import split_large
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
@@ -38,7 +39,7 @@ from xlkpi.tracker.model import (
     TARGETS,
     TEAM,
 )
-from xlkpi.xlsx import rows as xlsx_stream
+from xlkpi.xlsx import splice
 
 BASE_REPS = ["Anna", "St*r?"]
 USER_SHEET = "My analysis"
@@ -238,15 +239,15 @@ BLANK_ROW_BETWEEN = {
 }
 
 
-def split_load(wb: openpyxl.Workbook) -> openpyxl.Workbook:
+def split_load(wb: openpyxl.Workbook) -> splice.SplitBook:
     """``wb`` saved and loaded the way `xlkpi refresh` loads a large tracker: the data rows
-    kept as sheet XML outside openpyxl (xlsx_stream), whatever the size."""
+    kept as sheet XML outside openpyxl (xlsx.splice), whatever the size."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "tracker.xlsx"
         wb.save(path)
-        with mock.patch.object(xlsx_stream, "STREAM_FROM_BYTES", 0):
-            split = xlsx_stream.load_split(path, DATA_SHEETS, openpyxl.load_workbook)
-    assert isinstance(split, xlsx_stream.SplicedWorkbook)  # never declined for these edits
+        with mock.patch.object(splice, "STREAM_FROM_BYTES", 0):
+            split = split_large(path, openpyxl.load_workbook)
+    assert isinstance(split, splice.SplitBook)  # never declined for these edits
     return split
 
 

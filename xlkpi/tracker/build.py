@@ -62,7 +62,8 @@ from xlkpi.tracker.model import (
     TargetRow,
     Tracker,
 )
-from xlkpi.xlsx import rows as xlsx_stream
+from xlkpi.xlsx.splice import RowsOutside, SplitBook, workbook_and_rows
+from xlkpi.xlsx.stream import STREAM_FROM_ROWS, NewRows, plain_values
 
 # --- the layout that reader.py, the tests and the other modules rely on --------------------
 
@@ -163,36 +164,35 @@ _SYMBOL_AFTER = {"EUR": "€", "RUB": "₽", "UAH": "₴", "KZT": "₸", "PLN": 
 
 # --- public API ----------------------------------------------------------------------------
 
-def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook:
+def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook | SplitBook:
     """A complete tracker: Start, Settings, Targets, Team, one tab per rep, Leaderboard and the
     five data sheets holding ``tracker.data``.
 
-    ``streamed`` (default: when the data has xlsx_stream.STREAM_FROM_ROWS rows or more): the
-    data sheets hold only their header row in memory and their rows are written into the file
-    as it is saved (an xlsx_stream.SplicedWorkbook), in a fraction of the time and memory."""
+    ``streamed`` (default: when the data has stream.STREAM_FROM_ROWS rows or more): the data
+    sheets hold only their header row in memory and their rows are written into the file as it
+    is saved (a splice.SplitBook is returned), in a fraction of the time and memory."""
     check_reps(tracker.settings.reps)
     sheets = [sheet for sheet in tracker.data.values() if sheet is not None]
     if streamed is None:
-        streamed = (sum(len(sheet.rows) for sheet in sheets) >= xlsx_stream.STREAM_FROM_ROWS
-                    and all(xlsx_stream.plain_values(sheet.rows) for sheet in sheets))
-    wb = xlsx_stream.SplicedWorkbook() if streamed else Workbook()
-    if streamed:
-        setattr(wb, xlsx_stream.ROWS_ATTR, {})
+        streamed = (sum(len(sheet.rows) for sheet in sheets) >= STREAM_FROM_ROWS
+                    and all(plain_values(sheet.rows) for sheet in sheets))
+    wb = Workbook()
+    outside: dict[str, RowsOutside] | None = {} if streamed else None
     wb.remove(wb.active)
     _write_settings(wb.create_sheet(SETTINGS), tracker.settings)
     _write_targets(wb.create_sheet(TARGETS), tracker)
     for name in DATA_SHEETS:
         _write_data_sheet(wb.create_sheet(name), name, tracker.data.get(name),
-                          tracker.settings.reps, streamed)
+                          tracker.settings.reps, outside)
     wb.properties.creator = MARKER
     wb.properties.title = "Sales KPI tracker"
     _generate(wb, tracker)
     wb.active = wb.sheetnames.index(START)
     _select_only(wb)
-    return wb
+    return SplitBook(wb, outside) if outside is not None else wb
 
 
-def regenerate(wb: Workbook, tracker: Tracker) -> None:
+def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> None:
     """Rebuild every generated part of a loaded tracker in place; keep whatever a person typed.
 
     ``tracker`` is what ``reader.read_tracker`` read from ``wb``. Start, Team, the rep tabs,
@@ -204,6 +204,7 @@ def regenerate(wb: Workbook, tracker: Tracker) -> None:
     a person's own sheets.
     """
     check_reps(tracker.settings.reps)
+    wb, outside_rows = workbook_and_rows(book)
     active = getattr(wb.active, "title", START)
     generated = generated_sheets(wb)
     for title in (START, TEAM, LEADERBOARD):
@@ -218,12 +219,12 @@ def regenerate(wb: Workbook, tracker: Tracker) -> None:
     _settings_validation(wb[SETTINGS])
     _complete_targets(wb[TARGETS], tracker)
     for name in DATA_SHEETS:
-        outside = xlsx_stream.rows_outside(wb, name)
+        outside = outside_rows.get(name)
         if outside is None:
             _group_sheet_rows(wb[name], tracker.settings.reps)
         else:
             _group_outside_rows(wb[name], outside, tracker.settings.reps)
-        _fix_data_sheet(wb[name], name)
+        _fix_data_sheet(wb[name], name, outside)
     _generate(wb, tracker)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else START)
     _select_only(wb)
@@ -656,7 +657,7 @@ def grouped_order(owners: Sequence[object], reps: Sequence[str],
 
 
 def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
-                      reps: Sequence[str] = (), streamed: bool = False) -> None:
+                      reps: Sequence[str] = (), outside: dict | None = None) -> None:
     known = list(DATA_COLUMNS[name])
     header = list(sheet.header) if sheet is not None else list(known)
     rows = sheet.rows if sheet is not None else []
@@ -669,8 +670,8 @@ def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
     sources = [header.index(h) if h in header else None for h in out_header]
     for col, label in enumerate(out_header, 1):
         _text(ws, 1, col, label)
-    if streamed:
-        getattr(ws.parent, xlsx_stream.ROWS_ATTR)[name] = xlsx_stream.NewRows(ws, rows, sources)
+    if outside is not None:  # the rows held outside openpyxl, written as the file is saved
+        outside[name] = NewRows(ws, rows, sources)
     else:
         _put_rows(ws, ([values[source] if source is not None and source < len(values)
                         else None for source in sources] for values in rows), 2)
@@ -678,7 +679,7 @@ def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
         width = 16 if label in known or label == STAGE_CLASS_COLUMN else 14
         ws.column_dimensions[get_column_letter(col)].width = width
     _print_setup(ws, None, "1:1")
-    _fix_data_sheet(ws, name)
+    _fix_data_sheet(ws, name, outside.get(name) if outside is not None else None)
 
 
 _CELL_TYPES = {str: "s", int: "n", float: "n", bool: "b",
@@ -795,7 +796,7 @@ def _group_sheet_rows(ws: Worksheet, reps: Sequence[str]) -> None:
 
 
 def _group_outside_rows(ws: Worksheet, outside, reps: Sequence[str]) -> None:
-    """_group_sheet_rows for rows held outside openpyxl (xlsx_stream.KeptRows)."""
+    """_group_sheet_rows for rows held outside openpyxl (kept.KeptRows)."""
     names = [str(h).strip().lower() if h is not None else "" for h in _header_cells(ws)]
     if "owner" not in names:
         return
@@ -813,8 +814,9 @@ def _header_cells(ws: Worksheet) -> list[object]:
     return values
 
 
-def _fix_data_sheet(ws: Worksheet, name: str) -> None:
-    """StageClass formulas on every data row and the sheet's table over its current rows."""
+def _fix_data_sheet(ws: Worksheet, name: str, outside: RowsOutside | None = None) -> None:
+    """StageClass formulas on every data row and the sheet's table over its current rows;
+    ``outside``: the sheet's rows when they are held outside openpyxl."""
     header = _header_cells(ws)
     names = [str(h).strip().lower() if h is not None else "" for h in header]
     stage_col = None
@@ -827,7 +829,6 @@ def _fix_data_sheet(ws: Worksheet, name: str) -> None:
             _text(ws, 1, stage_col, STAGE_CLASS_COLUMN)
             ws.column_dimensions[get_column_letter(stage_col)].width = 14
             header.append(STAGE_CLASS_COLUMN)
-    outside = xlsx_stream.rows_outside(ws.parent, name)
     last = max(_data_last_row(ws, stage_col) if outside is None else outside.last_row(stage_col),
                2)
     if stage_col is not None and outside is not None:
