@@ -51,7 +51,7 @@ def _load_tracker(pickled: str):
 
 def _child_new(pickled: str, path: str) -> float:
     from xlkpi.tracker.build import new_workbook
-    from xlkpi.xlsx.package import save_atomic
+    from xlkpi.xlsx.save import save_atomic
 
     tracker = _load_tracker(pickled)
     started = time.perf_counter()
@@ -163,11 +163,11 @@ def shuffled_copy(path: Path, target: Path, seed: int = 1) -> Path:
     import zipfile
 
     from xlkpi.tracker.model import DATA_SHEETS, OPPORTUNITIES
-    from xlkpi.xlsx.package import _sheet_parts
+    from xlkpi.xlsx.parts import sheet_parts
 
     rng = random.Random(seed)
     with zipfile.ZipFile(path) as archive:
-        parts = _sheet_parts(archive, path)
+        parts = sheet_parts(archive, path)
         data = {info.filename: archive.read(info) for info in archive.infolist()}
     for name in DATA_SHEETS:
         xml = data[parts[name]]

@@ -17,7 +17,9 @@ from xlkpi.cli import cli
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker import model as layout
-from xlkpi.xlsx import package as files
+from xlkpi.tracker.file import TrackerFile
+from xlkpi.xlsx import guards
+from xlkpi.xlsx import save as saving
 
 YEAR = 2025
 AS_OF = "2025-06-15"
@@ -219,7 +221,7 @@ def test_report_truncated_xlsx(tracker_file):
 
 
 def test_report_truncated_xlsx_points_to_the_backup(tracker_file):
-    shutil.copy(tracker_file, files.backup_path(tracker_file))
+    shutil.copy(tracker_file, saving.backup_path(tracker_file))
     data = tracker_file.read_bytes()
     tracker_file.write_bytes(data[: len(data) - 100])
     assert_error(run("report", tracker_file), "damaged", "restore the previous version from "
@@ -277,7 +279,7 @@ def test_report_while_open_in_excel_notes_it(tracker_file):
 
 
 def test_report_zip_bomb_guard(tracker_file, monkeypatch):
-    monkeypatch.setattr(files, "MAX_UNCOMPRESSED", 100_000)
+    monkeypatch.setattr(guards, "MAX_UNCOMPRESSED", 100_000)
     assert_error(run("report", tracker_file), "refusing to open it (a zip bomb?)")
 
 
@@ -317,7 +319,45 @@ def test_refresh_dry_run_changes_nothing(tracker_file):
     assert "tabs removed: none" in result.stdout
     assert "target rows added: 12 (Chen: 12)" in result.stdout
     assert tracker_file.read_bytes() == before
-    assert not files.backup_path(tracker_file).exists()
+    assert not saving.backup_path(tracker_file).exists()
+
+
+def summary_lines(stdout: str) -> list[str]:
+    """The lines of `xlkpi refresh`'s summary (after its first line)."""
+    return stdout.splitlines()[1:]
+
+
+def test_refresh_dry_run_says_what_refresh_does_with_caseless_names(tracker_file):
+    """Issue 8: the dry run worked out the missing Targets rows on its own, matching names with
+    casefold() where refresh matches with lower(): with a rep "Straße" and Targets rows typed
+    for "STRASSE" it said 0 rows while refresh added 12. Now it is the refresh, not saved."""
+    add_rep(tracker_file, "Straße")
+    wb = openpyxl.load_workbook(tracker_file)
+    targets = wb[layout.TARGETS]
+    row = targets.max_row + 1
+    for kpi in KPIS:
+        if not kpi.team_only:
+            targets.cell(row, 1, "STRASSE")
+            targets.cell(row, 2, kpi.name)
+            row += 1
+    wb.save(tracker_file)
+    dry = run("refresh", tracker_file, "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    real = run("refresh", tracker_file)
+    assert real.exit_code == 0, real.stderr
+    assert "target rows added: 12 (Straße: 12)" in real.stdout
+    assert summary_lines(dry.stdout) == summary_lines(real.stdout)
+
+
+def test_tracker_file_dry_run_summary_equals_the_saved_refresh(tracker_file):
+    add_rep(tracker_file, "Chen")
+    dry = TrackerFile.open(tracker_file, writing=False).refresh()
+    refreshed = TrackerFile.open(tracker_file)
+    assert refreshed.refresh() == dry
+    refreshed.save()
+    assert dry.tabs_added == ["Chen"] and len(dry.targets_added) == 12
+    assert TrackerFile.open(tracker_file).refresh().lines() == [
+        "tabs added: none", "tabs removed: none", "target rows added: 0"]
 
 
 def test_refresh_adds_a_rep_and_keeps_a_backup(tracker_file):
@@ -329,7 +369,7 @@ def test_refresh_adds_a_rep_and_keeps_a_backup(tracker_file):
     result = run("refresh", tracker_file)
     assert result.exit_code == 0, result.stderr
     assert "tabs added: Chen" in result.stdout
-    assert files.backup_path(tracker_file).read_bytes() == before
+    assert saving.backup_path(tracker_file).read_bytes() == before
     wb = openpyxl.load_workbook(tracker_file)
     assert "Chen" in wb.sheetnames
     after = read_tracker(wb)
@@ -392,7 +432,7 @@ def test_permission_error_is_one_line(tracker_file, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tracker_file))
 
-    monkeypatch.setattr(files, "save_atomic", refuse)
+    monkeypatch.setattr(TrackerFile, "save", refuse)
     assert_error(run("refresh", tracker_file), "tracker.xlsx: permission denied",
                  "close it in Excel")
 
@@ -455,20 +495,20 @@ def test_a_failed_save_leaves_the_tracker_as_it_was(tracker_file):
 
     wb.save = half_then_fail
     with pytest.raises(OSError):
-        files.save_atomic(wb, tracker_file)
+        saving.save_atomic(wb, tracker_file)
     assert tracker_file.read_bytes() == before
     assert sorted(p.name for p in tracker_file.parent.iterdir()) == ["tracker.xlsx"]
 
 
 def test_save_keeps_the_file_mode(tracker_file):
     tracker_file.chmod(0o640)
-    files.save_atomic(openpyxl.load_workbook(tracker_file), tracker_file)
+    saving.save_atomic(openpyxl.load_workbook(tracker_file), tracker_file)
     assert tracker_file.stat().st_mode & 0o777 == 0o640
-    assert files.backup_path(tracker_file).name == "tracker.bak.xlsx"
+    assert saving.backup_path(tracker_file).name == "tracker.bak.xlsx"
 
 
 def test_save_refuses_macros_in_an_xlsx(tmp_path):
     wb = openpyxl.Workbook()
     wb.vba_archive = zipfile.ZipFile(tmp_path / "vba.zip", "w")
     with pytest.raises(TrackerFileError, match="save it as t.xlsm"):
-        files.save_atomic(wb, tmp_path / "t.xlsx")
+        saving.save_atomic(wb, tmp_path / "t.xlsx")

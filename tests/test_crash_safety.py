@@ -9,8 +9,8 @@ Two ways of dying:
   kill came after the one-step replace) a complete new tracker holding the same typed data; the
   backup, if any, is a byte-identical copy of the old tracker; the next refresh works even with
   the dead process's temporary file beside it, and the next save removes that file once it is
-  an hour old (files.STALE_TEMP_SECONDS).
-- a failure injected into each step of files.save_atomic (writing the temporary file, flushing
+  an hour old (saving.STALE_TEMP_SECONDS).
+- a failure injected into each step of saving.save_atomic (writing the temporary file, flushing
   it, copying the mode, copying, flushing and replacing the backup, replacing the tracker, a
   Ctrl+C): the tracker is byte-identical and loadable, the backup is the previous backup or a
   copy of the tracker, no temporary file is left, and the error names the tracker (or its
@@ -42,7 +42,8 @@ from tests.test_workbook import sample_tracker
 from xlkpi.cli import cli
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import reader
-from xlkpi.xlsx import package as files
+from xlkpi.tracker.file import open_tracker
+from xlkpi.xlsx import save as saving
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fsync of folders: POSIX")
 
@@ -55,12 +56,12 @@ def run(*args) -> object:
 
 
 def temps(folder: Path) -> list[Path]:
-    return sorted(folder.glob(files.TEMP_PREFIX + "*"))
+    return sorted(folder.glob(saving.TEMP_PREFIX + "*"))
 
 
 def typed(path: Path):
     """What a person typed into the tracker at ``path`` (open_tracker's checks included)."""
-    wb = files.open_tracker(path)
+    wb = open_tracker(path)
     return reader.read_tracker(wb, path.name)
 
 
@@ -202,7 +203,7 @@ def test_sigkill_leaves_the_old_or_the_new_tracker(big, kills, moment):
     if backup.exists():
         assert backup.read_bytes() == original  # and so loadable: the original is
     for temp in outcome["temps"]:
-        assert files._TEMP_NAME.fullmatch(temp.name), temp  # only the tool's own names
+        assert saving._TEMP_NAME.fullmatch(temp.name), temp  # only the tool's own names
 
 
 def test_the_kills_hit_the_write(kills):
@@ -227,7 +228,7 @@ def test_next_refresh_works_and_stale_temps_are_removed(small, kills, tmp_path):
     assert strays, "no kill left a temporary file behind"
     dead = folder / strays[0][0].name
     shutil.copy(strays[0][0], dead)  # what a killed refresh left: a half-written file
-    hour = files.STALE_TEMP_SECONDS
+    hour = saving.STALE_TEMP_SECONDS
     os.utime(dead, (time.time() - hour - 60,) * 2)
     young = folder / ".~xlkpi-abcd1234.xlsx"  # as if another refresh were writing it
     young.write_bytes(b"PK\x03\x04 being written")
@@ -247,14 +248,14 @@ def test_next_refresh_works_and_stale_temps_are_removed(small, kills, tmp_path):
 
 
 def test_stale_temps_of_every_suffix_and_case(tmp_path):
-    hour = files.STALE_TEMP_SECONDS
+    hour = saving.STALE_TEMP_SECONDS
     names = [".~xlkpi-a1b2c3d4.xlsx", ".~xlkpi-zz__yy00.xlsm", ".~xlkpi-A1B2C3D4.XLSX"]
     for name in names:
         (tmp_path / name).write_bytes(b"half")
         os.utime(tmp_path / name, (time.time() - hour - 1,) * 2)
     os.mkdir(tmp_path / ".~xlkpi-folder01.xlsx")  # a folder of that name is no file of ours
     os.utime(tmp_path / ".~xlkpi-folder01.xlsx", (time.time() - 2 * hour,) * 2)
-    removed = files.remove_stale_temps(tmp_path)
+    removed = saving.remove_stale_temps(tmp_path)
     assert sorted(p.name for p in removed) == sorted(names)
     assert [p.name for p in tmp_path.iterdir()] == [".~xlkpi-folder01.xlsx"]
 
@@ -266,9 +267,9 @@ def small(tmp_path_factory) -> tuple[Path, openpyxl.Workbook, object]:
     """A small tracker (two reps, messy data: tests.test_workbook's sample), the workbook a
     refresh would save over it, and what a person typed into it."""
     path = tmp_path_factory.mktemp("small") / "tracker.xlsx"
-    files.save_atomic(workbook.new_workbook(sample_tracker(seed=11, rows=60,
+    saving.save_atomic(workbook.new_workbook(sample_tracker(seed=11, rows=60,
                                                            reps=["Anna", "Boris"])), path)
-    return path, files.open_tracker(path), typed_cached(path)
+    return path, open_tracker(path), typed_cached(path)
 
 
 @pytest.fixture(scope="module")
@@ -342,7 +343,7 @@ def test_a_failure_at_each_step_leaves_the_tracker(small, older, tmp_path, monke
     path = tmp_path / "tracker.xlsx"
     shutil.copy(source, path)
     original = path.read_bytes()
-    backup = files.backup_path(path)
+    backup = saving.backup_path(path)
     old_backup = b""
     if had_backup:
         shutil.copy(older, backup)
@@ -352,7 +353,7 @@ def test_a_failure_at_each_step_leaves_the_tracker(small, older, tmp_path, monke
 
     expected = PermissionError if error is replace_refused else type(error)
     with pytest.raises(expected) as raised:
-        files.save_atomic(wb, path, backup=True)
+        saving.save_atomic(wb, path, backup=True)
     monkeypatch.undo()
 
     assert calls["n"] == number  # the failure happened where it was meant to
@@ -369,7 +370,7 @@ def test_a_failure_at_each_step_leaves_the_tracker(small, older, tmp_path, monke
         typed_cached(backup)  # loadable as a tracker
     if isinstance(raised.value, OSError):
         named = {raised.value.filename, raised.value.filename2} - {None}
-        assert named and all(not Path(str(f)).name.startswith(files.TEMP_PREFIX)
+        assert named and all(not Path(str(f)).name.startswith(saving.TEMP_PREFIX)
                              for f in named), named
         assert Path(str(raised.value.filename)).name in ("tracker.xlsx", "tracker.bak.xlsx")
 
@@ -382,9 +383,9 @@ def test_a_failure_after_the_replace_is_no_failure(small, tmp_path, monkeypatch)
     shutil.copy(source, path)
     original = path.read_bytes()
     fail_on_call(monkeypatch, os, "fsync", 3, OSError(errno.EINVAL, "Invalid argument"))
-    assert files.save_atomic(wb, path) == files.backup_path(path)
+    assert saving.save_atomic(wb, path) == saving.backup_path(path)
     monkeypatch.undo()
-    assert files.backup_path(path).read_bytes() == original
+    assert saving.backup_path(path).read_bytes() == original
     assert same_typed(typed(path), before)
     assert not temps(tmp_path)
 
@@ -407,7 +408,7 @@ def test_the_refresh_command_names_the_tracker(small, tmp_path, monkeypatch, ste
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
-    assert files.TEMP_PREFIX not in result.stderr
+    assert saving.TEMP_PREFIX not in result.stderr
     assert path.read_bytes() == original
     assert not temps(tmp_path)
 
@@ -422,9 +423,9 @@ def test_no_folder_permission_names_the_folder_not_a_temp(small, tmp_path, monke
         raise PermissionError(errno.EACCES, "Permission denied",
                               str(tmp_path / ".~xlkpi-k3j4h5g6.xlsx"))
 
-    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(saving.tempfile, "mkstemp", refuse)
     with pytest.raises(PermissionError) as raised:
-        files.save_atomic(wb, path)
+        saving.save_atomic(wb, path)
     assert Path(raised.value.filename).name == "tracker.xlsx"
 
 
@@ -439,7 +440,7 @@ def test_a_symlinked_tracker_is_saved_through_the_link(small, tmp_path):
     original = real.read_bytes()
     link = tmp_path / "link.xlsx"
     link.symlink_to(real)
-    backup = files.save_atomic(wb, link)
+    backup = saving.save_atomic(wb, link)
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert backup == real_folder / "tracker.bak.xlsx"
     assert backup.read_bytes() == original
@@ -462,7 +463,7 @@ def test_a_read_only_tracker_is_not_replaced(small, tmp_path):
             "Error: tracker.xlsx is read-only; make it writable (chmod u+w, or uncheck "
             "Read-only in its properties) and try again")
         assert path.read_bytes() == original
-        assert not temps(tmp_path) and not files.backup_path(path).exists()
+        assert not temps(tmp_path) and not saving.backup_path(path).exists()
     finally:
         path.chmod(0o644)
 

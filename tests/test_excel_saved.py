@@ -30,9 +30,10 @@ from xlkpi.cli import cli
 from xlkpi.core.cells import stage_class
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker.cells import put_text
+from xlkpi.tracker.file import open_tracker
 from xlkpi.tracker.model import DATA_SHEETS, EMAILS, LEADS, OPPORTUNITIES, TEAM
-from xlkpi.xlsx import package as files
-from xlkpi.xlsx import rows as xlsx_stream
+from xlkpi.xlsx import parts as xlsx_parts
+from xlkpi.xlsx import splice
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 ROOT_NS = (' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
@@ -108,7 +109,7 @@ def person_edited(folder: Path, fill_down: bool) -> Path:
 
 
 def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
-    return {part: title for title, part in files._sheet_parts(archive, Path("x.xlsx")).items()}
+    return {part: title for title, part in xlsx_parts.sheet_parts(archive, Path("x.xlsx")).items()}
 
 
 def excel_saved(source: Path, target: Path) -> Path:
@@ -247,7 +248,7 @@ def excel_saved(source: Path, target: Path) -> Path:
 
 
 def refreshed_by_cli(path: Path, monkeypatch, threshold: int) -> Path:
-    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", threshold)
+    monkeypatch.setattr(splice, "STREAM_FROM_BYTES", threshold)
     copy = path.with_name(f"{path.stem}-{threshold}{path.suffix}")
     shutil.copy(path, copy)
     result = CliRunner().invoke(cli, ["refresh", str(copy)], catch_exceptions=False)
@@ -283,7 +284,7 @@ def excel_files(tmp_path_factory):
 
 def test_the_fixture_looks_like_excel(excel_files):
     with zipfile.ZipFile(excel_files[False]) as archive:
-        sheet = archive.read(files._sheet_parts(archive, Path("x"))[OPPORTUNITIES])
+        sheet = archive.read(xlsx_parts.sheet_parts(archive, Path("x"))[OPPORTUNITIES])
         table = archive.read("xl/sharedStrings.xml")
     assert b'x14ac:dyDescent="0.25"' in sheet and b' spans="1:' in sheet
     assert b'<f t="shared" ref="G2:G' in sheet and b'<f t="shared" si="0"/>' in sheet
@@ -297,10 +298,10 @@ def test_the_fixture_looks_like_excel(excel_files):
 def test_refresh_of_an_excel_saved_file_equals_the_slow_path(excel_files, tmp_path,
                                                              monkeypatch, fill_down):
     source = shutil.copy(excel_files[fill_down], tmp_path / "tracker.xlsx")
-    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
-    split = files.open_tracker(source, writing=True)
+    monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
+    split = open_tracker(source, writing=True)
     # A formula filled down outside StageClass is shared: the rows go through openpyxl.
-    assert isinstance(split, xlsx_stream.SplicedWorkbook) == (not fill_down)
+    assert isinstance(split, splice.SplitBook) == (not fill_down)
     fast = refreshed_by_cli(source, monkeypatch, 0)
     slow = refreshed_by_cli(source, monkeypatch, 1 << 60)
     assert typed_cells(fast) == typed_cells(slow)

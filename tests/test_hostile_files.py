@@ -41,7 +41,9 @@ from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader
 from xlkpi.tracker.cells import put_text
 from xlkpi.tracker.data import stage_class_formula
-from xlkpi.xlsx import package as files
+from xlkpi.tracker.file import open_tracker
+from xlkpi.xlsx import guards
+from xlkpi.xlsx import save as saving
 
 YEAR, AS_OF = "2025", "2025-06-15"
 COMMANDS = [("report",), ("refresh",), ("refresh", "--dry-run")]
@@ -60,7 +62,7 @@ def source(tmp_path_factory) -> Path:
     sample: stage spellings, owners in other cases, blanks, text like "=SUM(1,2)"), never
     changed."""
     path = tmp_path_factory.mktemp("source") / "tracker.xlsx"
-    files.save_atomic(workbook.new_workbook(sample_tracker(seed=11, rows=60,
+    saving.save_atomic(workbook.new_workbook(sample_tracker(seed=11, rows=60,
                                                            reps=["Anna", "Boris"])), path)
     return path
 
@@ -348,7 +350,7 @@ def test_openpyxl_parses_with_defusedxml():
     import openpyxl.xml
 
     assert openpyxl.xml.DEFUSEDXML
-    files._check_parser()
+    guards._check_parser()
 
 
 def test_without_defusedxml_nothing_is_opened(tracker, monkeypatch):
@@ -356,7 +358,7 @@ def test_without_defusedxml_nothing_is_opened(tracker, monkeypatch):
 
     monkeypatch.setattr(openpyxl.xml, "DEFUSEDXML", False)
     with pytest.raises(TrackerFileError, match="install defusedxml"):
-        files.open_tracker(tracker)
+        open_tracker(tracker)
 
 
 # --- zip bombs -----------------------------------------------------------------------------
@@ -417,7 +419,7 @@ def test_zip_bomb_is_refused_at_once_in_little_memory(zip_bombs, case):
     started = time.perf_counter()
     try:
         with pytest.raises(TrackerFileError, match=r"refusing to open it \(a zip bomb\?\)$"):
-            files.open_tracker(path, writing=True)
+            open_tracker(path, writing=True)
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -586,7 +588,7 @@ def test_merged_data_cells(edited, tmp_path):
 def test_merges_and_hyperlinks_openpyxl_would_expand(tracker, source_report, kind, cells):
     """openpyxl makes a cell object for every merged or hyperlinked cell: a 50 kB file merging
     A2:XFD1048576 would take hours and all the memory. A full load (refresh) refuses more than
-    files.MAX_EXPANDED_CELLS of them at once; report (read-only) never expands them."""
+    guards.MAX_EXPANDED_CELLS of them at once; report (read-only) never expands them."""
     part = sheet_part(tracker, layout.OPPORTUNITIES)
     if cells == 100_001:
         refs = [f"Z{row}:AA{row}" for row in range(10, 10 + cells // 2 + 1)]
@@ -603,7 +605,7 @@ def test_merges_and_hyperlinks_openpyxl_would_expand(tracker, source_report, kin
     rewrite(tracker, edits={part: edit})
     started = time.perf_counter()
     assert_refused(tracker, ("refresh",), "has merged or hyperlinked cells over",
-                   f"more than {files.MAX_EXPANDED_CELLS:,} cells")
+                   f"more than {guards.MAX_EXPANDED_CELLS:,} cells")
     assert time.perf_counter() - started < 10
     assert report_json(tracker) == source_report
 
@@ -655,7 +657,7 @@ def test_a_wrong_stored_dimension_changes_nothing(source, tracker, source_report
     assert time.perf_counter() - started < 10
 
     def read(path):
-        wb = files.open_tracker(path, values=True)
+        wb = open_tracker(path, values=True)
         try:
             return reader.read_tracker(wb, path.name)
         finally:
@@ -825,7 +827,7 @@ def test_rows_read_lazily_from_a_damaged_sheet_give_a_one_line_error(source, tmp
     TrackerFileError, whoever reads the rows."""
     path = tmp_path / "tracker.xlsx"
     _deep_corrupt_part(path, source)
-    wb = files.open_tracker(path, values=True)
+    wb = open_tracker(path, values=True)
     try:
         with pytest.raises(TrackerFileError, match="^tracker.xlsx (is damaged|could not be "
                                                    "read as a workbook)"):

@@ -32,6 +32,7 @@ from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader
 from xlkpi.tracker.cells import put_text
 from xlkpi.tracker.data import grouped_order, stage_class_formula
+from xlkpi.tracker.file import split_large
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
@@ -41,7 +42,7 @@ from xlkpi.tracker.model import (
     TARGETS,
     TEAM,
 )
-from xlkpi.xlsx import rows as xlsx_stream
+from xlkpi.xlsx import splice
 
 BASE_REPS = ["Anna", "St*r?"]
 USER_SHEET = "My analysis"
@@ -241,15 +242,15 @@ BLANK_ROW_BETWEEN = {
 }
 
 
-def split_load(wb: openpyxl.Workbook) -> openpyxl.Workbook:
+def split_load(wb: openpyxl.Workbook) -> splice.SplitBook:
     """``wb`` saved and loaded the way `xlkpi refresh` loads a large tracker: the data rows
-    kept as sheet XML outside openpyxl (xlsx_stream), whatever the size."""
+    kept as sheet XML outside openpyxl (xlsx.splice), whatever the size."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "tracker.xlsx"
         wb.save(path)
-        with mock.patch.object(xlsx_stream, "STREAM_FROM_BYTES", 0):
-            split = xlsx_stream.load_split(path, DATA_SHEETS, openpyxl.load_workbook)
-    assert isinstance(split, xlsx_stream.SplicedWorkbook)  # never declined for these edits
+        with mock.patch.object(splice, "STREAM_FROM_BYTES", 0):
+            split = split_large(path, openpyxl.load_workbook)
+    assert isinstance(split, splice.SplitBook)  # never declined for these edits
     return split
 
 

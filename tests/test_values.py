@@ -1,7 +1,7 @@
 """xlkpi.tracker.values reads the same Tracker as xlkpi.tracker.reader, with python-calamine.
 
 The reference is what ``xlkpi report`` read before: ``reader.read_tracker`` of
-``files.open_tracker(path, values=True)`` (openpyxl, read-only, cached formula values). The two
+``open_tracker(path, values=True)`` (openpyxl, read-only, cached formula values). The two
 must give equal Trackers with every cell of the same type (5, not 5.0; a datetime, not a date)
 on demo trackers, on a messy workbook (headers moved, extra columns, blank rows in the middle
 and at the bottom, text in date cells, odd rep names, every kind of cell), on the same workbook
@@ -32,7 +32,7 @@ from xlkpi.report import Report
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader, values
-from xlkpi.xlsx import package as files
+from xlkpi.xlsx import guards
 
 from .libreoffice import convert, soffice
 
@@ -424,7 +424,7 @@ def test_bad_files_give_the_same_message(demo, tmp_path, make, suffix):
 
 
 def test_zip_bomb_guard(demo, monkeypatch):
-    monkeypatch.setattr(files, "MAX_UNCOMPRESSED", 100_000)
+    monkeypatch.setattr(guards, "MAX_UNCOMPRESSED", 100_000)
     with pytest.raises(TrackerFileError, match=r"refusing to open it \(a zip bomb\?\)"):
         values.read_tracker_values(demo)
 

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import openpyxl.xml
 import pytest
 
 from tests.libreoffice import convert, recalculate
@@ -21,9 +22,11 @@ from tests.test_workbook import sample_tracker
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import reader
 from xlkpi.tracker.cells import put_text
+from xlkpi.tracker.file import open_tracker
 from xlkpi.tracker.model import DATA_SHEETS, EMAILS, LEADS, OPPORTUNITIES, TEAM
-from xlkpi.xlsx import package as files
-from xlkpi.xlsx import rows as xlsx_stream
+from xlkpi.xlsx import save as saving
+from xlkpi.xlsx import splice
+from xlkpi.xlsx.kept import moved_formula
 
 
 def saved(wb) -> bytes:
@@ -51,6 +54,9 @@ def cells(book: openpyxl.Workbook, sheets=None) -> dict:
 
 
 def test_new_streamed_equals_new_with_cells():
+    # The reference is openpyxl writing cells, which keeps a "\r" (as "&#13;") only through
+    # lxml, declared in the test extra; its ElementTree writer turns "\r\n" into "\n".
+    assert openpyxl.xml.LXML, "install the test extra (pip install -e '.[test]'): lxml"
     tracker = sample_tracker(seed=3, rows=300)
     tracker.data[LEADS].header.append("Notes")
     for index, row in enumerate(tracker.data[LEADS].rows):
@@ -58,10 +64,12 @@ def test_new_streamed_equals_new_with_cells():
     tracker.data[EMAILS].rows[3][0] = dt.datetime(2026, 5, 4, 13, 30)
     plain = saved(workbook.new_workbook(tracker, streamed=False))
     streamed_wb = workbook.new_workbook(tracker, streamed=True)
-    assert isinstance(streamed_wb, xlsx_stream.SplicedWorkbook)
+    assert isinstance(streamed_wb, splice.SplitBook)
     streamed = saved(streamed_wb)
-    assert cells(openpyxl.load_workbook(io.BytesIO(streamed))) == cells(
-        openpyxl.load_workbook(io.BytesIO(plain)))
+    streamed_book = openpyxl.load_workbook(io.BytesIO(streamed))
+    notes = [row[-1] for row in streamed_book[LEADS].iter_rows(values_only=True)]
+    assert notes[0] == "Notes" and "line\r\nbreak" in notes  # kept, as Excel keeps it
+    assert cells(streamed_book) == cells(openpyxl.load_workbook(io.BytesIO(plain)))
 
 
 def test_new_streamed_with_no_rows_has_the_table_row():
@@ -115,14 +123,14 @@ def messy_tracker_file(folder: Path) -> Path:
 def refreshed_both_ways(path: Path, monkeypatch) -> tuple[dict, dict]:
     results = []
     for threshold in (0, 1 << 60):  # rows as XML, then as openpyxl cells
-        monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", threshold)
+        monkeypatch.setattr(splice, "STREAM_FROM_BYTES", threshold)
         copy = path.with_name(f"copy-{threshold}{path.suffix}")
         shutil.copy(path, copy)
-        wb = files.open_tracker(copy, writing=True)
-        assert isinstance(wb, xlsx_stream.SplicedWorkbook) == (threshold == 0)
+        wb = open_tracker(copy, writing=True)
+        assert isinstance(wb, splice.SplitBook) == (threshold == 0)
         tracker = reader.read_tracker(wb, copy.name)
         workbook.regenerate(wb, tracker)
-        files.save_atomic(wb, copy)
+        saving.save_atomic(wb, copy)
         results.append(openpyxl.load_workbook(copy))
     fast, slow = results
     assert fast.sheetnames == slow.sheetnames
@@ -139,10 +147,10 @@ def test_refresh_with_rows_as_xml_equals_refresh_with_cells(tmp_path, monkeypatc
 def test_reading_a_split_workbook_gives_what_a_full_load_gives(tmp_path, monkeypatch):
     path = messy_tracker_file(tmp_path)
     full = reader.read_tracker(openpyxl.load_workbook(path))
-    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
-    split = files.open_tracker(path)
-    assert isinstance(split, xlsx_stream.SplicedWorkbook)
-    assert split[OPPORTUNITIES].max_row == 1  # the rows are not openpyxl cells
+    monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
+    split = open_tracker(path)
+    assert isinstance(split, splice.SplitBook)
+    assert split.workbook[OPPORTUNITIES].max_row == 1  # the rows are not openpyxl cells
     back = reader.read_tracker(split)
     assert back.settings == full.settings and back.targets == full.targets
     for name in DATA_SHEETS:
@@ -155,21 +163,21 @@ def test_split_declines_what_it_cannot_move(tmp_path, monkeypatch):
     wb = openpyxl.load_workbook(path)
     wb[LEADS].merge_cells("F3:G3")
     wb.save(path)
-    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
-    assert not isinstance(files.open_tracker(path), xlsx_stream.SplicedWorkbook)
+    monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
+    assert not isinstance(open_tracker(path), splice.SplitBook)
 
 
 def test_refresh_of_a_streamed_file_twice_changes_no_data_row(tmp_path, monkeypatch):
-    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
+    monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
     path = messy_tracker_file(tmp_path)
     for _ in range(2):
-        wb = files.open_tracker(path, writing=True)
+        wb = open_tracker(path, writing=True)
         workbook.regenerate(wb, reader.read_tracker(wb))
-        files.save_atomic(wb, path)
+        saving.save_atomic(wb, path)
     once = cells(openpyxl.load_workbook(path), DATA_SHEETS)
-    wb = files.open_tracker(path, writing=True)
+    wb = open_tracker(path, writing=True)
     workbook.regenerate(wb, reader.read_tracker(wb))
-    files.save_atomic(wb, path)
+    saving.save_atomic(wb, path)
     assert cells(openpyxl.load_workbook(path), DATA_SHEETS) == once
 
 
@@ -191,13 +199,13 @@ def test_streamed_new_and_refresh_recalculate_to_the_same_numbers(tmp_path, monk
     plain = tmp_path / "plain.xlsx"
     workbook.new_workbook(tracker, streamed=False).save(plain)
     streamed = tmp_path / "streamed.xlsx"
-    files.save_atomic(workbook.new_workbook(tracker, streamed=True), streamed)
-    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
+    saving.save_atomic(workbook.new_workbook(tracker, streamed=True), streamed)
+    monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
     refreshed = tmp_path / "refreshed.xlsx"
     shutil.copy(streamed, refreshed)
-    wb = files.open_tracker(refreshed, writing=True)
+    wb = open_tracker(refreshed, writing=True)
     workbook.regenerate(wb, reader.read_tracker(wb))
-    files.save_atomic(wb, refreshed)
+    saving.save_atomic(wb, refreshed)
     values = []
     for path in (plain, streamed, refreshed):
         out = openpyxl.load_workbook(recalculate(path, tmp_path / path.stem), data_only=True)
@@ -208,13 +216,13 @@ def test_streamed_new_and_refresh_recalculate_to_the_same_numbers(tmp_path, monk
 def rewritten_both_ways(path: Path, monkeypatch) -> list[tuple[bytes, bytes]]:
     """Each data sheet's rows after a split load and regenerate: as written (moved rows by
     replacing bytes where they can be) and with every moved row rewritten cell by cell."""
-    monkeypatch.setattr(xlsx_stream, "STREAM_FROM_BYTES", 0)
-    wb = files.open_tracker(path, writing=True)
-    assert isinstance(wb, xlsx_stream.SplicedWorkbook)
+    monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
+    wb = open_tracker(path, writing=True)
+    assert isinstance(wb, splice.SplitBook)
     workbook.regenerate(wb, reader.read_tracker(wb))
     found = []
     for name in DATA_SHEETS:
-        rows = xlsx_stream.rows_outside(wb, name)
+        rows = wb.rows.get(name)
         quick = b"".join(rows.chunks())
         rows._row_fast = lambda *args: None
         found.append((quick, b"".join(rows.chunks())))
@@ -242,7 +250,7 @@ def test_a_formula_moves_as_openpyxls_translator_moves_it(formula):
         old, new = rng.randrange(2, 40), rng.randrange(2, 40)
         if old == new:
             continue
-        got = xlsx_stream._moved_formula(inner, 26, old, new, shapes)
+        got = moved_formula(inner, 26, old, new, shapes)
         try:
             moved = Translator(formula, origin=f"Z{old}").translate_formula(f"Z{new}")
         except Exception:  # noqa: BLE001 - then the rows stay where they are

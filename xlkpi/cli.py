@@ -1,5 +1,6 @@
-"""The ``xlkpi`` command: parse, call, echo. The work is in demo, report, files, workbook and
-reader; every failure ends as one line ``Error: ...`` and exit code 1."""
+"""The ``xlkpi`` command: parse, call, echo. The work is in tracker.file.TrackerFile (open, read,
+refresh, save), demo, report and tracker.values; every failure ends as one line
+``Error: ...`` and exit code 1."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 
 from xlkpi import __version__
-from xlkpi.core.errors import InputError, TrackerFileError, XlkpiError
+from xlkpi.core.errors import InputError, XlkpiError
 from xlkpi.tracker import model as layout
 
 DEFAULT_TEMPLATE = Path("workbook_template") / "xlkpi-tracker.xlsx"
@@ -153,20 +154,9 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
       xlkpi new fy.xlsx --fiscal-start 4 --currency EUR --reps "Ana,Luis"
     """
     from xlkpi.tracker import build as workbook
-    from xlkpi.xlsx import package as files
+    from xlkpi.tracker.file import TrackerFile, check_new_path
 
-    if path.suffix.lower() != ".xlsx":
-        raise TrackerFileError(f"{path.name}: a tracker is an .xlsx file; give a name such as "
-                               f"{path.stem or 'tracker'}.xlsx")
-    if path.exists() and not force:
-        raise TrackerFileError(f"{path.name} already exists; use --force to replace it (the old "
-                               f"file is kept as {files.backup_path(path).name}), or run "
-                               f"`xlkpi refresh {path.name}` to update it")
-    if not path.parent.is_dir():
-        raise TrackerFileError(f"{path}: the folder {path.parent} does not exist; create it "
-                               "first")
-    if path.exists():
-        files.check_not_open(path)
+    check_new_path(path, force)
     currency = currency.strip().upper()
     if not currency:
         raise InputError("--currency: give a currency code such as USD")
@@ -182,9 +172,9 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
         tracker = _empty_tracker(layout.Settings(year, fiscal_start, currency, names,
                                                  _as_date(as_of)))
     _progress("Building the workbook...")
-    wb = workbook.new_workbook(tracker)
+    created = TrackerFile.new(path, tracker)
     _progress(f"Saving {path}...")
-    backup = files.save_atomic(wb, path, backup=True)
+    backup = created.save(backup=True)
     rows = sum(len(sheet.rows) for sheet in tracker.data.values())
     settings = tracker.settings
     reps_text = ", ".join(settings.reps) if settings.reps else "none yet"
@@ -201,17 +191,6 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
 
 # --- refresh -------------------------------------------------------------------------------------
 
-def _target_keys(targets) -> set[tuple[str, str]]:
-    return {(str(row.who).casefold(), row.kpi_id) for row in targets}
-
-
-def _expected_target_rows(settings: layout.Settings) -> list[tuple[str, str]]:
-    from xlkpi.core.kpis import KPIS
-
-    return [(who, kpi.id) for who in [layout.TEAM_NAME, *settings.reps] for kpi in KPIS
-            if who == layout.TEAM_NAME or not kpi.team_only]
-
-
 @cli.command(short_help="Rebuild the generated tabs; keep everything typed.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True,
@@ -225,36 +204,18 @@ def refresh(path: Path, dry_run: bool):
     one step and the previous version is kept as NAME.bak.xlsx. Close the workbook
     in Excel first.
     """
-    from xlkpi.tracker import build as workbook
-    from xlkpi.tracker import reader
-    from xlkpi.xlsx import package as files
+    from xlkpi.tracker.file import TrackerFile
 
-    wb = files.open_tracker(path, writing=not dry_run)
-    tracker = reader.read_tracker(wb, path.name)
-    before = list(wb.sheetnames)
-    known = _target_keys(tracker.targets)
-    added_targets = [(who, kpi) for who, kpi in _expected_target_rows(tracker.settings)
-                     if (who.casefold(), kpi) not in known]
-    workbook.regenerate(wb, tracker)
-    after = list(wb.sheetnames)
-    added = [name for name in after if name not in before]
-    removed = [name for name in before if name not in after]
-    lines = [f"tabs added: {', '.join(added) or 'none'}",
-             f"tabs removed: {', '.join(removed) or 'none'}"]
-    by_who: dict[str, int] = {}
-    for who, _kpi in added_targets:
-        by_who[who] = by_who.get(who, 0) + 1
-    lines.append(f"target rows added: {len(added_targets)}" + (
-        " (" + ", ".join(f"{who}: {count}" for who, count in by_who.items()) + ")"
-        if by_who else ""))
+    tracker = TrackerFile.open(path, writing=not dry_run)
+    summary = tracker.refresh()  # a dry run is the same refresh, not saved
     if dry_run:
         click.echo(f"Dry run, nothing saved. Refreshing {path} would give:")
     else:
         _progress(f"Saving {path}...")
-        backup = files.save_atomic(wb, path, backup=True)
+        backup = tracker.save(backup=True)
         click.echo(f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
                                            if backup else "") + ":")
-    for line in lines:
+    for line in summary.lines():
         click.echo("  " + line)
 
 
@@ -289,9 +250,9 @@ def report(path: Path, period, rep, output):
     """
     from xlkpi import report as reports
     from xlkpi.tracker.values import paused_gc, read_tracker_values
-    from xlkpi.xlsx import package as files
+    from xlkpi.xlsx.save import lock_files
 
-    if path.exists() and files.lock_files(path):
+    if path.exists() and lock_files(path):
         click.echo(f"Note: {path.name} is open in Excel; changes not saved there are not in "
                    "this report.", err=True)
     if path.exists() and path.stat().st_size > 2_000_000:
@@ -322,10 +283,10 @@ def report(path: Path, period, rep, output):
 def template(output: Path):
     """Regenerate the ready-made, empty tracker template that ships with xlkpi."""
     from xlkpi.tracker import build as workbook
-    from xlkpi.xlsx import package as files
+    from xlkpi.tracker.file import TrackerFile
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    files.save_atomic(workbook.template_workbook(), output, backup=False)
+    TrackerFile(output, workbook.template_workbook()).save(backup=False)
     click.echo(f"Wrote {output}")
 
 

@@ -30,8 +30,8 @@ from xlkpi.core.kpis import KPIS
 from xlkpi.tracker.cells import select_only
 from xlkpi.tracker.data import (
     data_column_letters,
-    new_data_workbook,
     refresh_data_sheets,
+    streams_rows,
     write_data_sheets,
 )
 from xlkpi.tracker.leaderboard import write_leaderboard
@@ -45,7 +45,6 @@ from xlkpi.tracker.model import (
     LEADERBOARD,
     MARKER,
     META,
-    META_HEADER_ROW,  # noqa: F401  (xlsx/rows.py, being replaced, imports it from here)
     REP_KPIS,
     SETTINGS,
     START,
@@ -65,32 +64,34 @@ from xlkpi.tracker.settings import (
 )
 from xlkpi.tracker.start import write_start
 from xlkpi.tracker.tabs import TabRows, write_kpi_tab
+from xlkpi.xlsx.splice import RowsOutside, SplitBook, workbook_and_rows
 
 _FORBIDDEN_IN_TITLE = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 
-def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook:
+def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook | SplitBook:
     """A complete tracker: Start, Settings, Targets, Team, one tab per rep, Leaderboard and the
     five data sheets holding ``tracker.data``.
 
-    ``streamed`` (default: when the data has xlsx_stream.STREAM_FROM_ROWS rows or more): the
-    data sheets hold only their header row in memory and their rows are written into the file
-    as it is saved (an xlsx_stream.SplicedWorkbook), in a fraction of the time and memory."""
+    ``streamed`` (default: see data.streams_rows): the data sheets hold only their header row in
+    memory and their rows are written into the file as it is saved: a SplitBook, not a
+    Workbook, in a fraction of the time and memory."""
     check_reps(tracker.settings.reps)
-    wb = new_data_workbook(tracker, streamed)
+    wb = Workbook()
+    outside: dict[str, RowsOutside] | None = {} if streams_rows(tracker, streamed) else None
     wb.remove(wb.active)
     write_settings(wb.create_sheet(SETTINGS), tracker.settings)
     write_targets(wb.create_sheet(TARGETS), tracker)
-    write_data_sheets(wb, tracker)
+    write_data_sheets(wb, tracker, outside)
     wb.properties.creator = MARKER
     wb.properties.title = "Sales KPI tracker"
     _generate(wb, tracker)
     wb.active = wb.sheetnames.index(START)
     select_only(wb)
-    return wb
+    return SplitBook(wb, outside) if outside is not None else wb
 
 
-def regenerate(wb: Workbook, tracker: Tracker) -> None:
+def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> None:
     """Rebuild every generated part of a loaded tracker in place; keep whatever a person typed.
 
     ``tracker`` is what ``reader.read_tracker`` read from ``wb``. Start, Team, the rep tabs,
@@ -102,6 +103,7 @@ def regenerate(wb: Workbook, tracker: Tracker) -> None:
     a person's own sheets.
     """
     check_reps(tracker.settings.reps)
+    wb, outside_rows = workbook_and_rows(book)
     active = getattr(wb.active, "title", START)
     generated = generated_sheets(wb)
     for title in (START, TEAM, LEADERBOARD):
@@ -115,7 +117,7 @@ def regenerate(wb: Workbook, tracker: Tracker) -> None:
     settings_calculated(wb[SETTINGS])
     settings_validation(wb[SETTINGS])
     complete_targets(wb[TARGETS], tracker)
-    refresh_data_sheets(wb, tracker.settings.reps)
+    refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
     _generate(wb, tracker)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else START)
     select_only(wb)

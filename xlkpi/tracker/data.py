@@ -1,6 +1,6 @@
 """The five data sheets: rows as typed, grouped by owner, the StageClass column and the table.
 
-Every use of rows held outside openpyxl (``xlsx.rows``: rows streamed into the file as it is
+Every use of rows held outside openpyxl (``xlsx.splice``: rows streamed into the file as it is
 saved, or kept as they were in the file on refresh) is in this module, so that mechanism can be
 swapped here alone.
 """
@@ -32,7 +32,8 @@ from xlkpi.tracker.model import (
     Tracker,
 )
 from xlkpi.tracker.styles import HEADER_FILL, HEADER_FONT
-from xlkpi.xlsx import rows as xlsx_stream
+from xlkpi.xlsx.splice import RowsOutside
+from xlkpi.xlsx.stream import STREAM_FROM_ROWS, NewRows, plain_values
 
 # What core.cells.stage_class removes from a stage before matching (tests keep the two in step),
 # and how the StageClass formula writes each character. The no-break space is written as itself
@@ -43,38 +44,37 @@ _STRIPPED_IN_FORMULA = {" ": '" "', "\u00a0": '"\u00a0"', "\t": "CHAR(9)",
                         "\n": "CHAR(10)", "\r": "CHAR(13)", "-": '"-"', "_": '"_"'}
 
 
-def new_data_workbook(tracker: Tracker, streamed: bool | None) -> Workbook:
-    """An empty workbook for ``tracker``; ``streamed`` (default: when the data has
-    xlsx_stream.STREAM_FROM_ROWS rows or more) makes it one whose data rows are written into the
-    file as it is saved (an xlsx_stream.SplicedWorkbook), in a fraction of the time and memory."""
+def streams_rows(tracker: Tracker, streamed: bool | None) -> bool:
+    """Whether ``new`` keeps the data rows outside openpyxl and writes them into the file as it
+    is saved (xlsx.splice.SplitBook), in a fraction of the time and memory: as asked, or by
+    default when the data has STREAM_FROM_ROWS rows or more, all of types NewRows writes."""
+    if streamed is not None:
+        return streamed
     sheets = [sheet for sheet in tracker.data.values() if sheet is not None]
-    if streamed is None:
-        streamed = (sum(len(sheet.rows) for sheet in sheets) >= xlsx_stream.STREAM_FROM_ROWS
-                    and all(xlsx_stream.plain_values(sheet.rows) for sheet in sheets))
-    wb = xlsx_stream.SplicedWorkbook() if streamed else Workbook()
-    if streamed:
-        setattr(wb, xlsx_stream.ROWS_ATTR, {})
-    return wb
+    return (sum(len(sheet.rows) for sheet in sheets) >= STREAM_FROM_ROWS
+            and all(plain_values(sheet.rows) for sheet in sheets))
 
 
-def write_data_sheets(wb: Workbook, tracker: Tracker) -> None:
-    """The five data sheets holding ``tracker.data``, rows grouped by owner."""
-    streamed = hasattr(wb, xlsx_stream.ROWS_ATTR)
+def write_data_sheets(wb: Workbook, tracker: Tracker,
+                      outside: dict[str, RowsOutside] | None = None) -> None:
+    """The five data sheets holding ``tracker.data``, rows grouped by owner; with ``outside``,
+    their rows are put there (by sheet title) instead of into openpyxl cells."""
     for name in DATA_SHEETS:
         _write_data_sheet(wb.create_sheet(name), name, tracker.data.get(name),
-                         tracker.settings.reps, streamed)
+                          tracker.settings.reps, outside)
 
 
-def refresh_data_sheets(wb: Workbook, reps: Sequence[str]) -> None:
+def refresh_data_sheets(wb: Workbook, reps: Sequence[str],
+                        outside_rows: dict[str, RowsOutside]) -> None:
     """Group each data sheet's rows by owner again, and bring its StageClass column and table
-    up to date."""
+    up to date. ``outside_rows``: the sheets whose rows are held outside openpyxl."""
     for name in DATA_SHEETS:
-        outside = xlsx_stream.rows_outside(wb, name)
+        outside = outside_rows.get(name)
         if outside is None:
             _group_sheet_rows(wb[name], reps)
         else:
             _group_outside_rows(wb[name], outside, reps)
-        _fix_data_sheet(wb[name], name)
+        _fix_data_sheet(wb[name], name, outside)
 
 
 def stage_class_formula(stage_cell: str) -> str:
@@ -137,7 +137,8 @@ def grouped_order(owners: Sequence[object], reps: Sequence[str],
 
 
 def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
-                      reps: Sequence[str] = (), streamed: bool = False) -> None:
+                      reps: Sequence[str] = (),
+                      outside: dict[str, RowsOutside] | None = None) -> None:
     known = list(DATA_COLUMNS[name])
     header = list(sheet.header) if sheet is not None else list(known)
     rows = sheet.rows if sheet is not None else []
@@ -150,8 +151,8 @@ def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
     sources = [header.index(h) if h in header else None for h in out_header]
     for col, label in enumerate(out_header, 1):
         text_cell(ws, 1, col, label)
-    if streamed:
-        getattr(ws.parent, xlsx_stream.ROWS_ATTR)[name] = xlsx_stream.NewRows(ws, rows, sources)
+    if outside is not None:
+        outside[name] = NewRows(ws, rows, sources)
     else:
         _put_rows(ws, ([values[source] if source is not None and source < len(values)
                         else None for source in sources] for values in rows), 2)
@@ -159,7 +160,7 @@ def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
         width = 16 if label in known or label == STAGE_CLASS_COLUMN else 14
         ws.column_dimensions[get_column_letter(col)].width = width
     print_setup(ws, None, "1:1")
-    _fix_data_sheet(ws, name)
+    _fix_data_sheet(ws, name, outside.get(name) if outside is not None else None)
 
 
 _CELL_TYPES = {str: "s", int: "n", float: "n", bool: "b",
@@ -276,7 +277,7 @@ def _group_sheet_rows(ws: Worksheet, reps: Sequence[str]) -> None:
 
 
 def _group_outside_rows(ws: Worksheet, outside, reps: Sequence[str]) -> None:
-    """_group_sheet_rows for rows held outside openpyxl (xlsx_stream.KeptRows)."""
+    """_group_sheet_rows for rows held outside openpyxl (xlsx.kept.KeptRows)."""
     names = [str(h).strip().lower() if h is not None else "" for h in _header_values(ws)]
     if "owner" not in names:
         return
@@ -294,8 +295,9 @@ def _header_values(ws: Worksheet) -> list[object]:
     return values
 
 
-def _fix_data_sheet(ws: Worksheet, name: str) -> None:
-    """StageClass formulas on every data row and the sheet's table over its current rows."""
+def _fix_data_sheet(ws: Worksheet, name: str, outside: RowsOutside | None = None) -> None:
+    """StageClass formulas on every data row and the sheet's table over its current rows
+    (``outside``: the sheet's rows, when they are held outside openpyxl)."""
     header = _header_values(ws)
     names = [str(h).strip().lower() if h is not None else "" for h in header]
     stage_col = None
@@ -308,7 +310,6 @@ def _fix_data_sheet(ws: Worksheet, name: str) -> None:
             text_cell(ws, 1, stage_col, STAGE_CLASS_COLUMN)
             ws.column_dimensions[get_column_letter(stage_col)].width = 14
             header.append(STAGE_CLASS_COLUMN)
-    outside = xlsx_stream.rows_outside(ws.parent, name)
     last = max(_data_last_row(ws, stage_col) if outside is None else outside.last_row(stage_col),
                2)
     if stage_col is not None and outside is not None:

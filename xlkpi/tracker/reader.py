@@ -38,16 +38,17 @@ from xlkpi.tracker.model import (
     Tracker,
     check_reps,
 )
-from xlkpi.xlsx import rows as xlsx_stream
+from xlkpi.xlsx.splice import SplitBook, workbook_and_rows
 
 _AUTO_NAME = re.compile(r"Column\d+")
 _KPI_BY_NAME = {kpi.name.lower(): kpi for kpi in KPIS}
 _NEW = "create a tracker with `xlkpi new`"
 
 
-def read_tracker(wb: Workbook, name: str = "the workbook") -> Tracker:
-    """The Tracker a person typed into ``wb``; ``name`` (e.g. the file name) starts each error
+def read_tracker(book: Workbook | SplitBook, name: str = "the workbook") -> Tracker:
+    """The Tracker a person typed into ``book``; ``name`` (e.g. the file name) starts each error
     message: "tracker.xlsx is not an xlkpi tracker: no Settings sheet; …"."""
+    wb, outside = workbook_and_rows(book)
     try:
         generated_sheets(wb)
     except TrackerFileError as error:
@@ -64,11 +65,11 @@ def read_tracker(wb: Workbook, name: str = "the workbook") -> Tracker:
     targets = _read_targets(wb[TARGETS], name)
     data = {sheet: _read_data(wb[sheet], sheet, name) for sheet in DATA_SHEETS}
     for sheet in DATA_SHEETS:
-        if xlsx_stream.rows_outside(wb, sheet) is not None:
+        if sheet in outside:
             # the rows are not in wb (only their header, checked above): read them from the
             # file the first time someone asks; `xlkpi refresh` never does
             data[sheet] = _LazyDataSheet(lambda sheet=sheet: _read_data(
-                xlsx_stream.read_values_sheet(wb, sheet), sheet, name))
+                book.values_sheet(sheet), sheet, name))
     return Tracker(settings, targets, data)
 
 

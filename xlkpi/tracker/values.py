@@ -35,7 +35,7 @@ before 1900 or "#VALUE!"; calamine: a time or the number), a time within half a 
 a rounding step, and an empty text, such as a formula's "" (None here, "" to openpyxl: blank to
 the reader and the report alike).
 
-Checks first: the file is checked as :func:`xlkpi.xlsx.package.open_tracker` checks it (no such
+Checks first: the file is checked as :func:`xlkpi.xlsx.guards.open_workbook` checks it (no such
 file, not an xlsx, damaged, a zip or XML bomb), with its messages. Should python-calamine be
 missing, or fail on a workbook, the file is read with openpyxl instead: slower, same Tracker.
 """
@@ -46,7 +46,6 @@ import contextlib
 import datetime as dt
 import gc
 import os
-import posixpath
 import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
@@ -58,7 +57,9 @@ import numpy as np
 
 from xlkpi.tracker import reader
 from xlkpi.tracker.model import DATA_COLUMNS, DATA_SHEETS, SETTINGS, TARGETS, DataSheet, Tracker
-from xlkpi.xlsx import package as files
+from xlkpi.xlsx.guards import check_archive, open_workbook
+from xlkpi.xlsx.parts import column_index, sheet_parts, xml_text
+from xlkpi.xlsx.save import EXTENSIONS
 
 # openpyxl reads a number as an int unless its text has a point or an exponent; Excel,
 # LibreOffice and openpyxl ("%.16g") write whole numbers below this without either.
@@ -85,14 +86,11 @@ _ERROR_CELL = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*?\bt=[\"']e[\"'][^>]*)>(.*?)"
                          rb"</(?:[\w.-]+:)?c>", re.S)
 _REF = re.compile(rb"\br\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?([0-9]+)[\"']")
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)<", re.S)
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
 def read_tracker_values(path: str | os.PathLike) -> Tracker:
     """The Tracker a person typed into the workbook at ``path``, formulas as the values they last
-    showed: what :func:`xlkpi.tracker.reader.read_tracker` gives for ``files.open_tracker(path,
+    showed: what :func:`xlkpi.tracker.reader.read_tracker` gives for ``file.open_tracker(path,
     values=True)``, read about ten times faster. A TrackerFileError (one line: what is wrong and
     what to do) when the file is missing, not an xlsx, damaged, too large or not a tracker."""
     path = Path(path)
@@ -134,15 +132,15 @@ def paused_gc(freeze: bool = False) -> Iterator[None]:
 
 
 def check_file(path: Path) -> None:
-    """files.open_tracker's checks of the file, before any reader touches it.
+    """open_workbook's checks of the file, before any reader touches it.
 
-    open_tracker says what is wrong with anything that is not a file with an .xlsx or .xlsm
+    open_workbook says what is wrong with anything that is not a file with an .xlsx or .xlsm
     name (no such file, a folder, an .xls, a .csv...), so such a path goes to it; then the
     archive check (not a zip, not a workbook, damaged, a zip bomb, an XML bomb).
     """
-    if not path.is_file() or path.suffix.lower() not in files.EXTENSIONS:
-        files.open_tracker(path, values=True).close()
-    files._check_archive(path)  # private to files.py: a public check_archive is asked for
+    if not path.is_file() or path.suffix.lower() not in EXTENSIONS:
+        open_workbook(path, values=True).close()
+    check_archive(path)
 
 
 def _read_with_calamine(calamine, path: Path, columns_only: bool) -> Tracker:
@@ -154,7 +152,7 @@ def _read_with_calamine(calamine, path: Path, columns_only: bool) -> Tracker:
 
 
 def _read_with_openpyxl(path: Path) -> Tracker:
-    wb = files.open_tracker(path, values=True)
+    wb = open_workbook(path, values=True)
     try:
         return reader.read_tracker(wb, path.name)
     finally:
@@ -180,6 +178,7 @@ class ValuesWorkbook:
     def __init__(self, book, path: Path, columns_only: bool = True):
         self._book = book
         self._archive = zipfile.ZipFile(path)
+        self._path = path
         self._columns_only = columns_only
         self.sheetnames: list[str] = list(book.sheet_names)
         self._sheets: dict[str, ValuesSheet] = {}
@@ -263,16 +262,7 @@ class ValuesWorkbook:
     def _part(self, name: str) -> str:
         """The sheet's XML part in the archive, from xl/workbook.xml and its relationships."""
         if self._parts is None:
-            workbook = ElementTree.fromstring(self._archive.read("xl/workbook.xml"))
-            rels = ElementTree.fromstring(self._archive.read("xl/_rels/workbook.xml.rels"))
-            targets = {rel.get("Id"): rel.get("Target", "")
-                       for rel in rels.iter(f"{_NS_RELS}Relationship")}
-            self._parts = {}
-            for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
-                target = targets.get(sheet.get(f"{_NS_R}id"), "")
-                part = (target.lstrip("/") if target.startswith("/")
-                        else posixpath.normpath(posixpath.join("xl", target)))
-                self._parts[sheet.get("name", "")] = part
+            self._parts = sheet_parts(self._archive, self._path)
         if name not in self._parts:
             raise _Unusual(f"no part for the sheet {name}")
         return self._parts[name]
@@ -291,8 +281,7 @@ class ValuesWorkbook:
             if value is None:
                 continue  # no value: openpyxl reads it as blank too
             letters, number = ref.groups()
-            found[int(number) - 1, _column_index(letters.decode("ascii"))] = _unescape(
-                value.group(1).decode("utf-8"))
+            found[int(number) - 1, column_index(letters) - 1] = xml_text(value.group(1))
         return found
 
 
@@ -348,18 +337,6 @@ def _has_error_cell(archive: zipfile.ZipFile, part: str) -> bool:
                 return True
             tail = chunk[-_SEAM:]
     return False
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for letter in letters.upper():
-        index = index * 26 + ord(letter) - 64
-    return index - 1
-
-
-def _unescape(text: str) -> str:
-    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
-            .replace("&apos;", "'").replace("&amp;", "&"))
 
 
 class ValuesSheet:

@@ -1,0 +1,282 @@
+"""A workbook whose large sheets keep their rows outside openpyxl, put back into the file as it
+is saved (:class:`SplitBook`).
+
+openpyxl makes a Python object per cell: 250,000 data rows are 1.5 million objects, tens of
+seconds and gigabytes. So such sheets hold only their header row in openpyxl; their rows are
+held here by sheet title (stream.NewRows for a new file, kept.KeptRows for a file read back)
+and :meth:`SplitBook.save` saves the workbook with openpyxl, then gives each such sheet's
+``<sheetData>`` the rows after its header row.
+
+:func:`load_split` loads a file so: the given sheets are loaded with their rows cut out (kept
+as KeptRows, the shared-string table kept with them). Anything KeptRows cannot move exactly
+(merged cells, hyperlinks, comments, array formulas, shared formulas outside the StageClass
+column, prefixed XML) makes it decline: the ordinary openpyxl load then does it, slower. The
+sheets its caller says are generated (rewritten anyway) are loaded without their cells and
+charts.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from xlkpi.xlsx.cellxml import CELL, ROW, SHARED_STRING, SHEET_DATA, attrs, row_number, sheet_cells
+from xlkpi.xlsx.kept import Decline, KeptRows
+from xlkpi.xlsx.parts import CELL_REF, sheet_parts
+from xlkpi.xlsx.stream import NewRows
+
+# Measured at 50 reps (benchmarks/README.md): below this the split load is no faster (under
+# 0.1 s) and the plain openpyxl load, the reference the split one is tested against, does it.
+STREAM_FROM_BYTES = 256 << 10  # refresh: data sheets' XML smaller than this load normally
+
+_SST_PART = "xl/sharedStrings.xml"
+_SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SST_REL = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+            "sharedStrings")
+_DECLINE = (b"<mergeCell", b"<hyperlink", b"<legacyDrawing")  # looked for outside sheetData
+# Searched for one by one: each has a literal start that the regex engine finds fast.
+_DECLINE_IN_ROWS = tuple(re.compile(pattern) for pattern in (
+    rb"<f\s[^>]*(?:array|dataTable)", rb"<c\s[^>]*:", rb"<\w+:", rb"</\w+:"))
+_DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]+)\d+(?::([A-Z]+)\d+)?"\s*/>')
+
+# A sheet's cells (row → column → value, formulas as text) by its title; None when the file has
+# no such sheet or it is unreadable so. What load_split's ``generated`` is given to decide from.
+SheetCells = Callable[[str], "dict[int, dict[int, object]] | None"]
+RowsOutside = NewRows | KeptRows
+
+
+@dataclass
+class SplitBook:
+    """An openpyxl ``workbook`` whose sheets named in ``rows`` hold only their header row; their
+    rows are ``rows[title]``, put into the file by :meth:`save`. Read from a file
+    (load_split): ``original`` is that file's bytes and ``strings`` its shared-string table,
+    which the kept rows' string ids point into."""
+
+    workbook: Workbook
+    rows: dict[str, RowsOutside]
+    original: bytes | None = None
+    strings: bytes | None = None
+    _values_book: Workbook | None = field(default=None, repr=False)
+
+    @property
+    def vba_archive(self):
+        """The macros of an .xlsm (save.save_atomic asks, as of a Workbook)."""
+        return getattr(self.workbook, "vba_archive", None)
+
+    def save(self, filename) -> None:
+        save_spliced(self, filename)
+
+    def values_sheet(self, title: str):
+        """The original file's sheet ``title`` in openpyxl's read-only mode (formulas as text):
+        the rows held outside, should a reader ask for their values."""
+        import openpyxl
+
+        if self._values_book is None:
+            self._values_book = openpyxl.load_workbook(io.BytesIO(self.original),
+                                                       read_only=True)
+        ws = self._values_book[title]
+        ws.reset_dimensions()
+        return ws
+
+
+def workbook_and_rows(book: Workbook | SplitBook) -> tuple[Workbook, dict[str, RowsOutside]]:
+    """(the openpyxl workbook, the rows held outside it by sheet title) of either kind."""
+    if isinstance(book, SplitBook):
+        return book.workbook, book.rows
+    return book, {}
+
+
+# --- loading a file with its large sheets' rows cut out ---------------------------------------
+
+def load_split(path: Path, data_sheets: Sequence[str], load,
+               generated: Callable[[SheetCells], Iterable[str]] | None = None,
+               rewritten_column: str | None = None) -> SplitBook | None:
+    """The workbook at ``path`` loaded by ``load(file)`` with the rows (after row 1) of the
+    sheets ``data_sheets`` cut out and held as KeptRows; None when those sheets are small or
+    hold what KeptRows does not move exactly (then load the file as usual). ``generated``:
+    given the file's cells by sheet title (SheetCells), the titles of the sheets the caller
+    will remove and write again, loaded without their cells and charts. ``rewritten_column``:
+    the header of the column whose formulas the caller writes again (set_stage_class), the only
+    one where shared formulas may be."""
+    with open(path, "rb") as handle:
+        original = handle.read()
+    archive = zipfile.ZipFile(io.BytesIO(original))
+    parts = sheet_parts(archive, path)
+    names = set(archive.namelist())
+    wanted = {title: parts.get(title) for title in data_sheets}
+    if any(part is None or part not in names for part in wanted.values()):
+        return None
+    if sum(archive.getinfo(part).file_size for part in wanted.values()) < STREAM_FROM_BYTES:
+        return None
+    strings = None
+    if _SST_PART in names:
+        table = archive.read(_SST_PART)
+        if re.search(rb"<\w+:si[\s>/]", table):
+            return None
+        strings = [match.group(1) for match in SHARED_STRING.finditer(table)]
+    kept: dict[str, KeptRows] = {}
+    stripped: dict[str, bytes] = {}
+    try:
+        for title, part in wanted.items():
+            xml = archive.read(part)
+            head = xml[:200].lstrip(b"\xef\xbb\xbf")
+            if head.startswith(b"<?xml") and b"encoding" in head[:head.find(b"?>")] and not \
+                    re.match(rb"<\?xml[^>]*encoding\s*=\s*[\"'](?i:utf-8)[\"']", head):
+                return None
+            opened = SHEET_DATA.search(xml)
+            if opened is None:
+                return None
+            if opened.group(0).endswith(b"/>"):
+                continue
+            close = xml.find(b"</sheetData>", opened.end())
+            if close < 0:
+                return None
+            rest = opened.end()
+            while xml[rest:rest + 1] in (b" ", b"\t", b"\r", b"\n"):
+                rest += 1
+            first = ROW.match(xml, rest, close)
+            if first is not None and row_number(first.group(1)) in (None, 1):
+                rest = first.end()
+            body = xml[rest:close]
+            outside = xml[:rest] + xml[close:]
+            if any(marker in outside for marker in _DECLINE) or any(
+                    pattern.search(body) for pattern in _DECLINE_IN_ROWS):
+                return None  # array formulas, prefixed attributes or elements: not moved by hand
+            rows = KeptRows(body, strings)
+            _check_shared(rows, xml[opened.end():rest], rewritten_column)
+            kept[title] = rows
+            stripped[part] = xml[:rest] + xml[close:]
+    except Decline:
+        return None
+    dropped: set[str] = set()
+    titles = _generated_parts(archive, parts, strings, set(wanted.values()), generated
+                              ) if generated is not None else set()
+    for part in titles:
+        # refresh removes these tabs and writes them again: their cells and charts unread
+        xml = archive.read(part)
+        opened = SHEET_DATA.search(xml)
+        close = xml.find(b"</sheetData>")
+        if opened is None or opened.group(0).endswith(b"/>") or close < 0:
+            continue
+        xml = xml[:opened.end()] + xml[close:]
+        without_charts = re.sub(rb"<drawing\s[^>]*/>", b"", xml)
+        if b":id=" in without_charts:  # a relationship openpyxl would look for: all kept
+            stripped[part] = xml
+            continue
+        stripped[part] = without_charts
+        folder, _, name = part.rpartition("/")
+        dropped.add(f"{folder}/_rels/{name}.rels")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+        for info in archive.infolist():
+            if info.filename in dropped:
+                continue
+            data = stripped.get(info.filename)
+            out.writestr(info.filename, archive.read(info) if data is None else data)
+    return SplitBook(load(io.BytesIO(buffer.getvalue())), dict(kept), original,
+                     archive.read(_SST_PART) if strings is not None else None)
+
+
+def _generated_parts(archive: zipfile.ZipFile, parts: dict[str, str],
+                     strings: list[bytes] | None, keep: set[str],
+                     generated: Callable[[SheetCells], Iterable[str]]) -> set[str]:
+    """The sheet parts of the tabs ``generated`` names (given the file's cells), but ``keep``."""
+    names = set(archive.namelist())
+
+    def cells_of(title: str) -> dict[int, dict[int, object]] | None:
+        part = parts.get(title)
+        if part is None or part not in names:
+            return None
+        return sheet_cells(archive.read(part), strings)
+
+    return {parts[title] for title in generated(cells_of)
+            if isinstance(title, str) and title in parts and parts[title] not in keep}
+
+
+def _check_shared(rows: KeptRows, header: bytes, rewritten_column: str | None) -> None:
+    """Shared formulas are kept only in the ``rewritten_column`` (rewritten anyway): elsewhere
+    a moved row would break the group. Which column that is, the header row says."""
+    if b"shared" not in rows.body:
+        return
+    stage = None
+    for match in CELL.finditer(header):
+        cell_attrs = attrs(match.group(1))
+        if rewritten_column is not None and rows.value(cell_attrs,
+                                                       match.group(3)) == rewritten_column:
+            found = CELL_REF.match(cell_attrs.get(b"r", b""))
+            stage = found.group(1).upper() if found else None
+    for found in re.finditer(rb"<f\s[^>]*shared", rows.body):
+        cell = CELL.match(rows.body, rows.body.rfind(b"<c", 0, found.start()))
+        ref = CELL_REF.match(attrs(cell.group(1)).get(b"r", b"")) if cell else None
+        if stage is None or ref is None or ref.group(1).upper() != stage:
+            raise Decline
+
+
+# --- saving ------------------------------------------------------------------------------------
+
+def save_spliced(book: SplitBook, filename) -> None:
+    """Save ``book.workbook`` with openpyxl, then put the rows held outside it into its sheets."""
+    outside = book.rows
+    saved = io.BytesIO()
+    book.workbook.save(saved)
+    source = zipfile.ZipFile(saved)
+    parts = sheet_parts(source, Path("workbook.xlsx"))
+    by_part = {parts[title]: rows for title, rows in outside.items() if title in parts}
+    strings = book.strings
+    if strings is not None and _SST_PART in source.namelist():
+        raise ValueError("openpyxl wrote a shared-string table: the kept rows' ids are not its")
+    close = not hasattr(filename, "write")
+    handle = open(filename, "wb") if close else filename  # noqa: SIM115
+    try:
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in source.infolist():
+                rows = by_part.get(info.filename)
+                if rows is not None:
+                    _write_sheet(out, info, source.read(info), rows)
+                    continue
+                data = source.read(info)
+                if strings is not None and info.filename == "[Content_Types].xml":
+                    data = data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml"'
+                                        b' ContentType="' + _SST_TYPE.encode() + b'"/></Types>')
+                elif strings is not None and info.filename == "xl/_rels/workbook.xml.rels":
+                    data = data.replace(b"</Relationships>", b'<Relationship Id="rIdXlkpiSst" '
+                                        b'Type="' + _SST_REL.encode() +
+                                        b'" Target="sharedStrings.xml"/></Relationships>')
+                out.writestr(info, data)
+            if strings is not None:
+                # count (references in the whole workbook) is optional and no longer true:
+                # the generated tabs' references are gone, openpyxl writes inline strings
+                out.writestr(_SST_PART, re.sub(rb'(<sst\b[^>]*?)\s+count\s*=\s*"\d*"', rb"\1",
+                                               strings, count=1))
+    finally:
+        if close:
+            handle.close()
+
+
+def _write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, xml: bytes, rows) -> None:
+    """The sheet openpyxl saved (its header row) with the rows after it put in."""
+    opened = SHEET_DATA.search(xml)
+    if opened.group(0).endswith(b"/>"):
+        head, tail = xml[:opened.start()] + b"<sheetData>", b"</sheetData>" + xml[opened.end():]
+    else:
+        close = xml.index(b"</sheetData>")
+        head, tail = xml[:close], xml[close:]
+    dimension = _DIMENSION.search(head)
+    if dimension is not None:
+        end_col = dimension.group(2) or dimension.group(1)
+        head = (head[:dimension.start()] + b'<dimension ref="%s1:%s%d"/>' % (
+            dimension.group(1), end_col, rows.max_row()) + head[dimension.end():])
+    target_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    target_info.compress_type = zipfile.ZIP_DEFLATED
+    target_info._compresslevel = 1  # 3 times faster than the default; the file ~15 % larger
+    with out.open(target_info, "w", force_zip64=True) as target:
+        target.write(head)
+        for chunk in rows.chunks():
+            target.write(chunk)
+        target.write(tail)
