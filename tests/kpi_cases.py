@@ -97,6 +97,9 @@ OPP_CREATED = Col((D(2026, 9, 20), D(2026, 10, 1), D(2026, 10, 3), D(2026, 10, 1
 OPP_CLOSE = Col((D(2026, 10, 5), D(2026, 10, 12), D(2026, 10, 31, 17, 45), None,
                  D(2026, 9, 30), D(2026, 11, 1), D(2026, 10, 28), D(2026, 9, 15)))
 OPP_AMOUNT = Col((1000.0, 400.0, 2500.0, 700.0, 800.0, 300.0, 1200.0, 600.0))
+# the created dates with #1 and #3 blank: won deals whose sales cycle cannot be measured
+OPP_CREATED_GAPS = Col((None, D(2026, 10, 1), None, D(2026, 10, 10), D(2026, 8, 15),
+                        D(2026, 9, 2), D(2026, 10, 20), D(2026, 7, 1)))
 
 # Leads
 #  #  owner  created     SQL date
@@ -296,6 +299,49 @@ CASES = (
     # Aug vs Jul: nothing won in either -> 0 / 0
     Case("growth-aug", "revenue_growth", (*OPP_WON, "2026-08"), DIV0),
 
+    # LEAD_TO_SQL_RATE: of the leads created in period, the share with an SQL date (any date)
+    # Oct: leads #1, #2, #3, #5 = 4; with an SQL date: #1, #3 (Nov 2: the cohort view) -> 2 / 4
+    Case("l2sql-oct", "lead_to_sql_rate", (LEAD_CREATED, LEAD_SQL, "2026-10"), 0.5),
+    # Sep: #4 (SQL Oct 1) -> 1 / 1
+    Case("l2sql-sep", "lead_to_sql_rate", (LEAD_CREATED, LEAD_SQL, "2026-09"), 1.0),
+    # Q4: #1, #2, #3, #5, #6 = 5; qualified #1, #3, #6 = 3 -> 3 / 5
+    Case("l2sql-q4", "lead_to_sql_rate", (LEAD_CREATED, LEAD_SQL, "2026-Q4"), 0.6),
+    # Q4, Anna: #1, #2, #6; qualified #1, #6 -> 2 / 3
+    Case("l2sql-q4-anna", "lead_to_sql_rate",
+         (LEAD_CREATED, LEAD_SQL, "2026-Q4", LEAD_OWNER, "Anna"), 2 / 3),
+    # all rows: 6 leads; qualified #1, #3, #4, #6 -> 4 / 6
+    Case("l2sql-all", "lead_to_sql_rate", (LEAD_CREATED, LEAD_SQL), 2 / 3),
+    # Dec: no lead -> 0 / 0
+    Case("l2sql-dec", "lead_to_sql_rate", (LEAD_CREATED, LEAD_SQL, "2026-12"), DIV0),
+
+    # AVERAGE_DEAL_SIZE: won revenue ÷ deals won
+    # Oct: (1000 + 2500 + 1200) / 3; Anna: (1000 + 1200) / 2; Sep: (800 + 600) / 2
+    Case("ads-oct", "average_deal_size", (*OPP_WON, "2026-10"), 4700 / 3),
+    Case("ads-oct-anna", "average_deal_size", (*OPP_WON, "2026-10", OPP_OWNER, "Anna"), 1100.0),
+    Case("ads-sep", "average_deal_size", (*OPP_WON, "2026-09"), 700.0),
+    # Q4, Boris: #3 2500 (#6 lost) -> 2500 / 1; all rows: 6100 / 5
+    Case("ads-q4-boris", "average_deal_size", (*OPP_WON, "2026-Q4", OPP_OWNER, "Boris"), 2500.0),
+    Case("ads-all", "average_deal_size", OPP_WON, 1220.0),
+    # Nov: #6 closed but lost -> 0 / 0
+    Case("ads-nov", "average_deal_size", (*OPP_WON, "2026-11"), DIV0),
+
+    # SALES_CYCLE_DAYS: mean (close − created) in days over the won deals closed in period
+    # Oct: #1 Sep 20 -> Oct 5 = 15; #3 Oct 3 -> Oct 31 17:45 = 28 + 17.75 / 24 = 28 71/96;
+    # #7 Oct 20 -> Oct 28 = 8 -> (15 + 8 + 28 71/96) / 3 = (4896 + 71) / 96 / 3 = 4967 / 288
+    Case("cycle-oct", "sales_cycle_days", (OPP_CREATED, *OPP_CLOSED, "2026-10"), 4967 / 288),
+    # Oct, Anna: #1, #7 -> (15 + 8) / 2
+    Case("cycle-oct-anna", "sales_cycle_days",
+         (OPP_CREATED, *OPP_CLOSED, "2026-10", OPP_OWNER, "Anna"), 11.5),
+    # Sep: #5 Aug 15 -> Sep 30 = 16 + 30 = 46; #8 Jul 1 -> Sep 15 = 31 + 31 + 14 = 76 -> 61
+    Case("cycle-sep", "sales_cycle_days", (OPP_CREATED, *OPP_CLOSED, "2026-09"), 61.0),
+    # Nov: #6 lost -> nothing to average
+    Case("cycle-nov", "sales_cycle_days", (OPP_CREATED, *OPP_CLOSED, "2026-11"), DIV0),
+    # without the created dates of #1 and #3 they are left out: Oct -> #7 alone, 8 days;
+    # Oct, Boris: only #3, left out -> nothing to average
+    Case("cycle-oct-gaps", "sales_cycle_days", (OPP_CREATED_GAPS, *OPP_CLOSED, "2026-10"), 8.0),
+    Case("cycle-oct-boris-gaps", "sales_cycle_days",
+         (OPP_CREATED_GAPS, *OPP_CLOSED, "2026-10", OPP_OWNER, "Boris"), DIV0),
+
     # ATTAINMENT
     Case("att-up", "attainment", (0.75, 0.6), 1.25),  # 0.75 / 0.6
     Case("att-up-explicit", "attainment", (3.0, 4.0, " Up "), 0.75),  # 3 / 4
@@ -308,6 +354,13 @@ CASES = (
     Case("att-no-actual", "attainment", (None, 10.0), ""),
     # an actual that is #DIV/0! (classic: the text our functions return) has no attainment
     Case("att-div0-actual", "attainment", (ErrorCell("#DIV/0!"), 0.5), ""),
+    # "growth": (1 + actual) ÷ (1 + target); DESIGN.md's -8.7 % against +5 %: 0.913 / 1.05, 87 %
+    Case("att-growth", "attainment", (-0.087, 0.05, "growth"), 0.913 / 1.05),
+    Case("att-growth-caps", "attainment", (0.1, 0.05, " GROWTH "), 22 / 21),  # 1.1 / 1.05
+    Case("att-growth-flat-plan", "attainment", (0.2, 0.0, "growth"), 1.2),  # 1.2 / 1
+    # target -100 %: 1 + target = 0, no attainment; actual -100 %: nothing left, 0 / 1.05
+    Case("att-growth-target-minus-1", "attainment", (0.1, -1.0, "growth"), ""),
+    Case("att-growth-actual-minus-1", "attainment", (-1.0, 0.05, "growth"), 0.0),
 )
 
 
@@ -341,8 +394,17 @@ BAD = (
         "or a year"),
     Bad("owner-without-owners", "sql_count", (LEAD_SQL, "2026-10", None, "Anna"),
         "owners: give the owner column to filter by owner 'Anna'"),
+    Bad("lengths-l2sql", "lead_to_sql_rate",
+        (Col((D(2026, 10, 1),) * 3), Col((None, None))),
+        "lead_dates and sql_dates differ in length: 3 vs 2"),
+    Bad("not-a-date-created", "sales_cycle_days",
+        (Col((D(2026, 10, 1), "soon")), Col(("Won", "Lost")), Col((D(2026, 10, 2),) * 2)),
+        "created_dates row 2: 'soon' is not a date"),
+    Bad("text-amount-ads", "average_deal_size",
+        (Col((100.0, "lots")), Col(("Won",) * 2), Col((D(2026, 10, 1),) * 2)),
+        "amounts row 2: 'lots' is not a number"),
     Bad("unknown-direction", "attainment", (3.0, 4.0, "sideways"),
-        "direction: 'sideways' is not \"up\" or \"down\""),
+        "direction: 'sideways' is not \"up\", \"down\" or \"growth\""),
     Bad("text-actual", "attainment", ("lots", 4.0), "actual: 'lots' is not a number"),
 )
 
@@ -362,5 +424,8 @@ SIGNATURES = {
     "DEALS_WON": "stages, close_dates, [period], [owners], [owner]",
     "WON_REVENUE": "amounts, stages, close_dates, [period], [owners], [owner]",
     "REVENUE_GROWTH": "amounts, stages, close_dates, period, [owners], [owner]",
+    "LEAD_TO_SQL_RATE": "lead_dates, sql_dates, [period], [owners], [owner]",
+    "AVERAGE_DEAL_SIZE": "amounts, stages, close_dates, [period], [owners], [owner]",
+    "SALES_CYCLE_DAYS": "created_dates, stages, close_dates, [period], [owners], [owner]",
     "ATTAINMENT": "actual, target, [direction]",
 }

@@ -495,7 +495,8 @@ def test_attainment_default_direction_is_up():
 def test_attainment_bad_direction():
     with pytest.raises(InputError) as error:
         goals.attainment(1, 2, "sideways")
-    assert str(error.value) == "direction: 'sideways' is not \"up\" or \"down\""
+    assert str(error.value) == (
+        "direction: 'sideways' is not \"up\", \"down\" or \"growth\"")
 
 
 def test_attainment_text_target():

@@ -84,7 +84,8 @@ FORMULAS = {
 BAD_FORMULAS = {
     # stages has 8 rows, dates 7
     "B20": ("=CLOSE_RATE(Data!B2:B9,Data!D2:D8)", "stages and dates differ in length: 8 vs 7"),
-    "B21": ('=ATTAINMENT(0.5,0.4,"sideways")', "direction: 'sideways' is not \"up\" or \"down\""),
+    "B21": ('=ATTAINMENT(0.5,0.4,"sideways")',
+            "direction: 'sideways' is not \"up\", \"down\" or \"growth\""),
 }
 
 

@@ -15,8 +15,8 @@ tests/test_udfs.py's fuzz test draws the plain cell types over a few shapes and 
 kind of result; this one adds the hostile values and shapes above, checks the message names an
 argument and the result is finite and of a plain type, runs the classic runtime too, and checks
 the numbers: for valid input in every representation and shape, DEALS_WON, WON_REVENUE,
-CLOSE_RATE, EMAILS_DELIVERED and NEW_OPPORTUNITIES equal a reference computed here in plain
-Python from DESIGN.md's definitions.
+CLOSE_RATE, EMAILS_DELIVERED, NEW_OPPORTUNITIES, LEAD_TO_SQL_RATE, AVERAGE_DEAL_SIZE and
+SALES_CYCLE_DAYS equal a reference computed here in plain Python from DESIGN.md's definitions.
 
 Bugs found here once are pinned at the end (values past the float range, numpy periods and
 owner columns, ragged ranges), kept out of the general fuzz so that it keeps finding new ones.
@@ -241,7 +241,7 @@ def check_outcome(name: str, args: list, classic: bool) -> object:
         assert math.isfinite(result), result
         if name in ("sql_count", "new_opportunities", "deals_won"):
             assert type(result) is int and result >= 0
-        if name in ("close_rate", "retention_rate", "churn_rate"):
+        if name in ("close_rate", "retention_rate", "churn_rate", "lead_to_sql_rate"):
             assert 0.0 <= result <= 1.0
     return result
 
@@ -314,10 +314,11 @@ def serial_of(day: dt.date) -> int:
 
 @st.composite
 def date_cell(draw):
-    """(the day, or None for a blank; the cell as some runtime sends it)."""
+    """(the day, or None for a blank; the cell as some runtime sends it; the serial with the
+    time of day the cell carries, None for a blank)."""
     day = draw(st.one_of(st.dates(FIRST, LAST), st.none()))
     if day is None:
-        return None, draw(st.sampled_from([None, "", " "]))
+        return None, draw(st.sampled_from([None, "", " "])), None
     seconds = draw(st.integers(0, 86399))
     moment = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
     form = draw(st.sampled_from(["datetime", "date", "serial", "whole", "iso", "iso-time",
@@ -327,7 +328,9 @@ def date_cell(draw):
             "iso-time": f"{day.isoformat()} {moment:%H:%M}",
             "numpy": np.float64(serial_of(day) + seconds / 86400),
             "numpy-int": np.int64(serial_of(day))}[form]
-    return day, cell
+    kept = {"datetime": seconds, "serial": seconds, "numpy": seconds,
+            "iso-time": seconds - seconds % 60}.get(form, 0)  # the others hold the day only
+    return day, cell, serial_of(day) + kept / 86400
 
 
 @st.composite
@@ -428,6 +431,16 @@ def reference(name: str, rows, period, wanted):
         picked = ref_rows(rows, 0, period, wanted)
         return as_int_if_whole(math.fsum(row[4][0] for row in picked)
                                - math.fsum(row[5][0] for row in picked))
+    if name == "lead_to_sql_rate":  # created = lead date, close = SQL date (any, or blank)
+        leads = ref_rows(rows, 0, period, wanted)
+        qualified = sum(row[1][0] is not None for row in leads)
+        return DIV0 if not leads else qualified / len(leads)
+    won = [row for row in ref_rows(rows, 1, period, wanted) if row[2][1] == 1]
+    if name == "average_deal_size":
+        return DIV0 if not won else math.fsum(row[3][0] for row in won) / len(won)
+    if name == "sales_cycle_days":  # won deals without a created date are left out
+        days = [row[1][2] - row[0][2] for row in won if row[0][0] is not None]
+        return DIV0 if not days else math.fsum(days) / len(days)
     raise AssertionError(name)
 
 
@@ -442,6 +455,9 @@ def udf_arguments(name: str, rows, period, owners, wanted, shapes):
         "close_rate": [stages, close],
         "emails_delivered": [[row[4][1] for row in rows], [row[5][1] for row in rows],
                              created],
+        "lead_to_sql_rate": [created, close],
+        "average_deal_size": [[row[3][1] for row in rows], stages, close],
+        "sales_cycle_days": [created, stages, close],
     }[name]
     return [shaped(column, shape) for column, shape in zip(columns, shapes, strict=False)] + [
         period, owners, wanted]
@@ -453,7 +469,8 @@ SHAPES = st.lists(st.sampled_from(["column", "row", "flat", "tuples"]), min_size
 
 @FUZZ
 @given(st.sampled_from(["new_opportunities", "deals_won", "won_revenue", "close_rate",
-                        "emails_delivered"]),
+                        "emails_delivered", "lead_to_sql_rate", "average_deal_size",
+                        "sales_cycle_days"]),
        valid_rows(), st.sampled_from(PERIODS), st.sampled_from(WANTED), SHAPES,
        st.sampled_from(["column", "flat", "omitted"]))
 def test_valid_input_agrees_with_the_reference(name, rows, period, wanted, shapes, owners_as):
@@ -475,7 +492,10 @@ def test_valid_input_agrees_with_the_reference(name, rows, period, wanted, shape
     elif isinstance(expected, int):
         assert type(result) is int and result == expected, (result, expected)
     else:
-        assert type(result) is float and result == pytest.approx(expected, rel=1e-12)
+        # days between serials of about 46000, each a float within 2**-38 of the moment
+        tolerance = 1e-9 if name == "sales_cycle_days" else 1e-12
+        assert type(result) is float and result == pytest.approx(expected, rel=1e-12,
+                                                                 abs=tolerance)
 
 
 @FUZZ

@@ -14,6 +14,7 @@ import calendar
 import datetime as dt
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -178,6 +179,12 @@ def engine_results(data: Data, style: str, spec, period, owner) -> dict:
         "email_reply_rate": engine.email_reply_rate(numbers(replied), sent, bounced,
                                                     email_dates, period, list(email_owners),
                                                     owner),
+        "lead_to_sql_rate": engine.lead_to_sql_rate(dates(created), dates(sql), period,
+                                                    list(lead_owners), owner),
+        "average_deal_size": engine.average_deal_size(deal_amounts, stages, deal_closed, period,
+                                                      list(deal_owners), owner),
+        "sales_cycle_days": engine.sales_cycle_days(dates(deal_created), stages, deal_closed,
+                                                    period, list(deal_owners), owner),
     }
     if spec is not None:
         results["revenue_growth"] = engine.revenue_growth(
@@ -223,6 +230,20 @@ def ref_stage(stage):
     return "open"
 
 
+def ref_moment(cell, style):
+    """The day and time of day a cell keeps when rendered in ``style`` (see render_date), as an
+    exact number of days since 1899-12-30: ISO text keeps the seconds, the minutes or no time,
+    a plain date no time."""
+    day, seconds, variant = cell
+    if style == "mixed":
+        style = STYLES[variant % 4]
+    if style == "date" or (style == "iso" and variant % 3 == 0):
+        seconds = 0
+    elif style == "iso" and variant % 3 == 2:
+        seconds -= seconds % 60
+    return Fraction((day - EPOCH).days) + Fraction(seconds, 86400)
+
+
 def ref_number(value):
     return 0 if value is None or value == "" else value
 
@@ -231,7 +252,7 @@ def ref_ratio(numerator, denominator):
     return None if denominator == 0 else numerator / denominator
 
 
-def reference(data: Data, spec, owner) -> dict:
+def reference(data: Data, spec, owner, style="classic") -> dict:
     days_ = window(spec)
 
     def dated_in(cell, span=days_):
@@ -262,9 +283,15 @@ def reference(data: Data, spec, owner) -> dict:
     for _, sql_cell, row_owner in data.leads:
         if dated_in(sql_cell) and owned(row_owner):
             sql += 1
+    own_leads = qualified = 0  # the cohort: SQL date anywhere, or none
+    for created_cell, sql_cell, row_owner in data.leads:
+        if dated_in(created_cell) and owned(row_owner):
+            own_leads += 1
+            qualified += sql_cell[0] is not None
 
     won = lost = won_by_created = lost_by_created = created = 0
     revenue = 0
+    cycles = []  # days from created to closed of the won deals that have both dates
     for amount, (_, stage), created_cell, closed, row_owner in data.deals:
         if not owned(row_owner):
             continue
@@ -278,6 +305,8 @@ def reference(data: Data, spec, owner) -> dict:
             lost += kind == "lost"
             if kind == "won":
                 revenue += ref_number(amount)
+                if created_cell[0] is not None:
+                    cycles.append(ref_moment(closed, style) - ref_moment(created_cell, style))
 
     sent = bounced = opened = replied = positive = 0
     for s, b, o, r, p, cell, row_owner in data.emails:
@@ -302,6 +331,9 @@ def reference(data: Data, spec, owner) -> dict:
         "positive_replies": positive,
         "email_open_rate": ref_ratio(opened, delivered),
         "email_reply_rate": ref_ratio(replied, delivered),
+        "lead_to_sql_rate": ref_ratio(qualified, own_leads),
+        "average_deal_size": ref_ratio(revenue, won),
+        "sales_cycle_days": None if not cycles else float(sum(cycles) / len(cycles)),
     }
     if spec is not None:
         before_days = window(period_before(spec))
@@ -333,11 +365,20 @@ def ref_customers(data: Data, days_, owned):
 
 
 def ref_attainment(actual, target, direction):
+    if direction == "growth":
+        if target is None or actual is None or 1 + target <= 0:
+            return None
+        return 0.0 if actual <= -1 else (1 + actual) / (1 + target)
     if target is None or actual is None or target <= 0:
         return None
     if direction == "down":
         return 1.0 if actual == 0 else target / actual
     return actual / target
+
+
+# Days between two serials of about 46000 (each a float within 2**-38 of the moment) are exact
+# to about 1e-11, not to 1e-12 of a cycle that may be a few seconds long.
+ABSOLUTE_TOLERANCE = {"sales_cycle_days": 1e-9}
 
 
 def differences(got: dict, expected: dict, exact=False) -> dict:
@@ -351,7 +392,8 @@ def differences(got: dict, expected: dict, exact=False) -> dict:
         elif exact:
             ok = value == want
         else:
-            ok = value == pytest.approx(want, rel=1e-12, abs=1e-12)
+            ok = value == pytest.approx(want, rel=1e-12,
+                                        abs=ABSOLUTE_TOLERANCE.get(kpi, 1e-12))
         if not ok:
             wrong[kpi] = (value, want)
     return wrong
@@ -364,7 +406,7 @@ def differences(got: dict, expected: dict, exact=False) -> dict:
 def test_engine_agrees_with_the_reference(data, period, owner, style):
     spec, value = period
     assert differences(engine_results(data, style, spec, value, owner),
-                       reference(data, spec, owner)) == {}
+                       reference(data, spec, owner, style)) == {}
 
 
 @given(datasets, periods(required=True), st.sampled_from([None, "Anna", "boris"]))
@@ -404,9 +446,13 @@ def test_classic_datetimes_and_officejs_serials_agree(data, period, owner):
 def test_iso_text_dates_agree(data, period, owner):
     spec, value = period
     classic = engine_results(data, "classic", spec, value, owner)
+    # ISO text keeps the time of day to the minute or not at all, a date not at all: the sales
+    # cycle of each rendering is checked against the reference (test_engine_agrees_...)
+    del classic["sales_cycle_days"]
     for style in ("iso", "date", "mixed"):
-        assert differences(engine_results(data, style, spec, value, owner), classic,
-                           exact=True) == {}, style
+        got = engine_results(data, style, spec, value, owner)
+        del got["sales_cycle_days"]
+        assert differences(got, classic, exact=True) == {}, style
 
 
 @given(rep_datasets, periods(), st.sampled_from(STYLES))
@@ -437,6 +483,31 @@ def test_team_figures_pool_the_reps(data, period, style):
                     for rep in REPS)
         assert team[kpi] == (None if delivered == 0 else pytest.approx(total / delivered)), kpi
 
+    # average deal size: Σ won revenue ÷ Σ deals won over the reps
+    revenue = sum(rep["won_revenue"] for rep in reps)
+    assert team["average_deal_size"] == (None if won == 0 else pytest.approx(revenue / won))
+
+    # lead-to-SQL rate: Σ qualified ÷ Σ leads over the reps (a rep's qualified = rate × leads)
+    lead_dates = [render_date(row[0], style) for row in data.leads]
+    lead_owners = [row[2] for row in data.leads]
+    leads = [engine.new_opportunities(lead_dates, value, lead_owners, rep) for rep in REPS]
+    qualified = sum(rep["lead_to_sql_rate"] * n for rep, n in zip(reps, leads, strict=True) if n)
+    assert team["lead_to_sql_rate"] == (
+        None if sum(leads) == 0 else pytest.approx(qualified / sum(leads)))
+
+    # sales cycle: Σ days ÷ Σ deals measured over the reps; a rep's measured deals are the won
+    # ones with a created date (counted as deals won of the close dates of those rows only)
+    stage_texts = [deal[1][1] for deal in data.deals]
+    measured_closes = [render_date(deal[3] if deal[2][0] is not None else (None, 0, 0), style)
+                       for deal in data.deals]
+    measured = [engine.deals_won(stage_texts, measured_closes, value, owners, rep)
+                for rep in REPS]
+    for rep, n in zip(reps, measured, strict=True):
+        assert (rep["sales_cycle_days"] is None) == (n == 0)
+    days = sum(rep["sales_cycle_days"] * n for rep, n in zip(reps, measured, strict=True) if n)
+    assert team["sales_cycle_days"] == (
+        None if sum(measured) == 0 else pytest.approx(days / sum(measured), abs=1e-9))
+
     if spec is None:
         return
     # revenue growth: (Σ now − Σ before) ÷ Σ before over the reps
@@ -466,7 +537,7 @@ def test_team_figures_pool_the_reps(data, period, style):
 
 @given(st.one_of(st.none(), st.integers(0, 10**6), st.floats(0, 1e6)),
        st.one_of(st.none(), st.just(""), st.integers(-100, 10**6), st.floats(-1e3, 1e6)),
-       st.sampled_from(["up", "down"]))
+       st.sampled_from(["up", "down", "growth"]))
 def test_attainment_agrees_with_the_reference(actual, target, direction):
     expected = ref_attainment(actual, None if target == "" else target, direction)
     if expected is not None and not math.isfinite(expected):  # e.g. 1 / 2e-311: past 1.8e308
@@ -495,9 +566,12 @@ def test_reference_sanity():
     got = reference(data, ("month", 2026, 1), None)
     # spend 10 / 1 lead; 10 / 1 won; won 1, lost 1 -> 1/2; 2 deals created;
     # delivered 10 - 2 = 8; 4/8, 1/8;
-    # growth: Dec 2025 had nothing -> None; the customer ends on Jan 31 -> churned: 0/1
+    # growth: Dec 2025 had nothing -> None; the customer ends on Jan 31 -> churned: 0/1;
+    # 1 lead, qualified -> 1/1; 100 won in 1 deal; created and won the same day -> 0 days
     assert got == {"cost_per_lead": 10.0, "customer_acquisition_cost": 10.0, "sql_count": 1,
                    "close_rate": 0.5, "close_rate_by_created": 0.5, "new_opportunities": 2,
                    "deals_won": 1, "won_revenue": 100.0, "emails_delivered": 8,
                    "positive_replies": 1, "email_open_rate": 0.5, "email_reply_rate": 0.125,
-                   "revenue_growth": None, "retention_rate": 0.0, "churn_rate": 1.0}
+                   "revenue_growth": None, "retention_rate": 0.0, "churn_rate": 1.0,
+                   "lead_to_sql_rate": 1.0, "average_deal_size": 100.0,
+                   "sales_cycle_days": 0.0}

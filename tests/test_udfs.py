@@ -134,7 +134,7 @@ CELLS = st.one_of(
     st.floats(-1e12, 1e12, allow_nan=False),
     st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(9999, 12, 31)),
     st.sampled_from(["Won", "Closed Lost", "open", "Anna", "2026-10", "2026-Q4", "2026",
-                     "2026-10-15", "soon", "#N/A", "#DIV/0!", "up", "down", "  "]),
+                     "2026-10-15", "soon", "#N/A", "#DIV/0!", "up", "down", "growth", "  "]),
     st.text(max_size=6),
 )
 
@@ -188,7 +188,7 @@ def test_classic_shows_the_message_not_a_traceback(monkeypatch):
     assert udfs.close_rate([["Won"], ["Lost"]], [[D(2026, 10, 1)]]) == \
         "#VALUE! stages and dates differ in length: 2 vs 1"
     assert udfs.attainment(3.0, 4.0, "sideways") == \
-        "#VALUE! direction: 'sideways' is not \"up\" or \"down\""
+        "#VALUE! direction: 'sideways' is not \"up\", \"down\" or \"growth\""
     assert udfs.close_rate([["Won"]], [[D(2026, 10, 1)]]) == 1.0
 
 

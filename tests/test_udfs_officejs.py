@@ -200,8 +200,11 @@ def test_one_cell_range_is_the_value_as_a_list(stage, day, amount, period):
 def _columns_for(function, rows, period, owner, attain):
     """Arguments for any function from rows (stage, day, day2, number, number2, owner)."""
     stage, day, day2, number, number2, owners = (Col(row[i] for row in rows) for i in range(6))
-    by_name = {"stages": stage, "end_dates": day2, "bounced": number2, "owners": owners,
-               "period": period, "owner": owner, **attain}
+    # a second date column where a function takes two (SQL dates of leads, the created dates
+    # SALES_CYCLE_DAYS subtracts from the close dates)
+    by_name = {"stages": stage, "end_dates": day2, "sql_dates": day2, "created_dates": day2,
+               "bounced": number2, "owners": owners, "period": period, "owner": owner,
+               **attain}
     args = []
     for name in inspect.signature(getattr(udfs, function)).parameters:
         if name in by_name:
@@ -220,7 +223,8 @@ ROW = st.tuples(STAGE, DAY, DAY, AMOUNT, AMOUNT, st.sampled_from(["Anna", "Boris
        rows=st.lists(ROW, max_size=8), period=PERIOD,
        owner=st.sampled_from([None, "Anna", "boris"]),
        attain=st.fixed_dictionaries({"actual": AMOUNT, "target": AMOUNT,
-                                     "direction": st.sampled_from([None, "up", "down"])}))
+                                     "direction": st.sampled_from([None, "up", "down",
+                                                                  "growth"])}))
 def test_classic_datetimes_and_officejs_serials_agree(function, rows, period, owner, attain):
     args = _columns_for(function, rows, period, owner, attain)
     same_or_same_error(function, [officejs(arg) for arg in args], [classic(arg) for arg in args])

@@ -43,10 +43,10 @@ from xlkpi.core import engine, goals
 from xlkpi.core.cells import OneCellRows, not_a_number, shape_message
 from xlkpi.core.errors import InputError
 
-__all__ = ["attainment", "churn_rate", "close_rate", "cost_per_lead", "customer_acquisition_cost",
-           "deals_won", "email_open_rate", "email_reply_rate", "emails_delivered",
-           "new_opportunities", "positive_replies", "retention_rate", "revenue_growth",
-           "sql_count", "won_revenue"]
+__all__ = ["attainment", "average_deal_size", "churn_rate", "close_rate", "cost_per_lead",
+           "customer_acquisition_cost", "deals_won", "email_open_rate", "email_reply_rate",
+           "emails_delivered", "lead_to_sql_rate", "new_opportunities", "positive_replies",
+           "retention_rate", "revenue_growth", "sales_cycle_days", "sql_count", "won_revenue"]
 
 # Classic desktop xlwings (Windows), where ``func`` comes from xlwings.udfs.
 CLASSIC = getattr(func, "__module__", "") == "xlwings.udfs"
@@ -82,9 +82,10 @@ ARG_DOCS = {
     "owners": "Owner (rep) of each row; needed only with owner",
     "owner": "The rep whose rows count; blank = the whole team",
     "actual": "The KPI's actual value",
-    "target": "The target; blank, 0 or negative = no attainment",
+    "target": "The target; blank, 0 or negative = no attainment (for growth: -100 % or less)",
     "direction": '"up" (default): actual ÷ target; "down" for KPIs where lower is better '
-                 "(costs, churn): target ÷ actual",
+                 '(costs, churn): target ÷ actual; "growth" for revenue growth: '
+                 "(1 + actual) ÷ (1 + target)",
 }
 _REQUIRED_PERIOD = f"Period (required): {_PERIODS}"
 
@@ -273,10 +274,33 @@ def revenue_growth(amounts, stages, close_dates, period, owners=None, owner=None
     return _kpi(engine.revenue_growth, locals())
 
 
+@_excel(sql_dates="Date each lead became sales-qualified, in any period; blank if it has not")
+def lead_to_sql_rate(lead_dates, sql_dates, period=None, owners=None, owner=None):
+    """Lead-to-SQL rate: of the leads created in the period, the share that have an SQL date, in
+    any period (#DIV/0! when no lead was created)."""
+    return _kpi(engine.lead_to_sql_rate, locals())
+
+
+@_excel()
+def average_deal_size(amounts, stages, close_dates, period=None, owners=None, owner=None):
+    """Average deal size: won revenue ÷ deals won, close date in the period (#DIV/0! when none
+    was won)."""
+    return _kpi(engine.average_deal_size, locals())
+
+
+@_excel(created_dates="Date each opportunity was created; a won deal without one is left out")
+def sales_cycle_days(created_dates, stages, close_dates, period=None, owners=None, owner=None):
+    """Sales cycle: mean days from created date to close date over the deals won with a close
+    date in the period; one without a created date is left out; times of day count (#DIV/0!
+    when none is left)."""
+    return _kpi(engine.sales_cycle_days, locals())
+
+
 @_excel()
 def attainment(actual, target, direction=None):
-    """Attainment: actual ÷ target for "up" KPIs, target ÷ actual for "down" ones; blank when the
-    target is blank, 0 or negative, or the actual blank or an error."""
+    """Attainment: actual ÷ target for "up" KPIs, target ÷ actual for "down" ones, (1 + actual) ÷
+    (1 + target) for "growth" (revenue growth); blank when the target is blank, 0 or negative
+    (growth: -100 % or less), or the actual blank or an error."""
     try:
         value = goals.attainment(_number_or_blank(actual, "actual"),
                                   _number_or_blank(target, "target"),

@@ -13,12 +13,15 @@ also what keeps a worksheet call on a million rows near the cost of one plain lo
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
 from xlkpi.core.cells import (
+    OneCellRows,
     check_lengths,
     numbers_within,
     owner_mask,
@@ -27,7 +30,7 @@ from xlkpi.core.cells import (
     to_stage_classes,
 )
 from xlkpi.core.errors import InputError
-from xlkpi.core.periods import Period, parse_period
+from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date, parse_period
 
 Column = Sequence
 
@@ -72,6 +75,46 @@ def whole(value: float) -> int | float:
 
 def ratio(numerator: float, denominator: float) -> float | None:
     return None if denominator == 0 else float(numerator) / float(denominator)
+
+
+_EPOCH_MOMENT = dt.datetime.combine(EXCEL_EPOCH, dt.time())
+_DAY = dt.timedelta(days=1)
+
+
+def _serial_with_time(cell: object) -> float:
+    """A date cell (already checked by to_dates) as Excel's serial with the time of day: what
+    Excel subtracts in =B2-A2. to_dates keeps whole days only, since periods need no more."""
+    if isinstance(cell, np.datetime64):
+        cell = cell.astype("datetime64[us]").item()
+    elif isinstance(cell, str):
+        try:
+            cell = dt.datetime.fromisoformat(cell.strip())
+        except ValueError:  # '2026-10-5', or a date followed by something that is no time
+            cell = parse_iso_date(cell)
+    if isinstance(cell, dt.datetime):
+        # the wall-clock time, as to_dates takes the wall-clock day of a zoned datetime
+        return (cell.replace(tzinfo=None) - _EPOCH_MOMENT) / _DAY
+    if isinstance(cell, dt.date):
+        return float((cell - EXCEL_EPOCH).days)
+    if isinstance(cell, numbers.Real):
+        return float(cell)
+    raise TypeError(f"not a date cell: {cell!r}")  # to_dates lets no such cell through
+
+
+def _serials_at(dates: Column, rows: np.ndarray) -> np.ndarray:
+    """The serials, with times of day, of the date cells in ``rows`` (indices)."""
+    picked = dates.take(rows) if isinstance(dates, OneCellRows) else [
+        dates[row] for row in rows.tolist()]
+    types = set(map(type, picked))
+    if types <= {float, int}:  # Office.js serials: numpy converts them at once
+        return np.array(picked, dtype=np.float64)
+    if types == {dt.datetime}:  # classic xlwings: _serial_with_time's arithmetic, in C
+        try:
+            return np.fromiter(map(_DAY.__rtruediv__, map(_EPOCH_MOMENT.__rsub__, picked)),
+                               np.float64, count=len(picked))
+        except TypeError:  # a datetime with a time zone (less a naive one), or NotImplemented
+            pass
+    return np.fromiter(map(_serial_with_time, picked), np.float64, count=len(rows))
 
 
 def _required_period(period: object) -> Period:
@@ -127,6 +170,16 @@ def new_opportunities(created_dates: Column, period: object = None,
     return _count_dated(created_dates, "created_dates", period, owners, owner)
 
 
+def lead_to_sql_rate(lead_dates: Column, sql_dates: Column, period: object = None,
+                     owners: Column | None = None, owner: object = None) -> float | None:
+    """Of the leads created in the period, the share that have an SQL date (any date: the
+    cohort view, so a lead created in October and qualified in November counts for October)."""
+    check_lengths(lead_dates=lead_dates, sql_dates=sql_dates)
+    leads = _rows(to_dates(lead_dates, "lead_dates"), parse_period(period), owners, owner)
+    qualified = leads & ~np.isnan(to_dates(sql_dates, "sql_dates"))
+    return ratio(np.count_nonzero(qualified), np.count_nonzero(leads))
+
+
 def _stages_in(stages: Column, dates: Column, dates_argument: str, period: object,
                owners: Column | None, owner: object) -> np.ndarray:
     """Stage classes (1 won, -1 lost, 0 open) of the rows in the period."""
@@ -150,14 +203,47 @@ def deals_won(stages: Column, close_dates: Column, period: object = None,
     return int(np.count_nonzero(classes == 1))
 
 
+def _won(stages: Column, close_dates: Column, period: object, owners: Column | None,
+         owner: object) -> np.ndarray:
+    """The rows won with a close date in the period (stages read only in the rows dated so)."""
+    rows = _rows(to_dates(close_dates, "close_dates"), parse_period(period), owners, owner)
+    rows &= to_stage_classes(stages, within=rows) == 1
+    return rows
+
+
 def won_revenue(amounts: Column, stages: Column, close_dates: Column, period: object = None,
                 owners: Column | None = None, owner: object = None) -> int | float:
     """Σ amount of the opportunities won with a close date in the period (an amount is read
     only there)."""
     check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
-    rows = _rows(to_dates(close_dates, "close_dates"), parse_period(period), owners, owner)
-    rows &= to_stage_classes(stages, within=rows) == 1
+    rows = _won(stages, close_dates, period, owners, owner)
     return finite(whole(_sum(numbers_within(amounts, "amounts", rows))))
+
+
+def average_deal_size(amounts: Column, stages: Column, close_dates: Column,
+                      period: object = None, owners: Column | None = None,
+                      owner: object = None) -> float | None:
+    """Won revenue ÷ deals won, close date in the period."""
+    check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
+    rows = _won(stages, close_dates, period, owners, owner)
+    return finite(ratio(_sum(numbers_within(amounts, "amounts", rows)), np.count_nonzero(rows)))
+
+
+def sales_cycle_days(created_dates: Column, stages: Column, close_dates: Column,
+                     period: object = None, owners: Column | None = None,
+                     owner: object = None) -> float | None:
+    """Mean days from created date to close date over the deals won with a close date in the
+    period. A won deal without a created date has no cycle to measure and is left out (not
+    counted as 0 days); a time of day in either date counts, as a fraction of a day.
+    """
+    check_lengths(created_dates=created_dates, stages=stages, close_dates=close_dates)
+    created = to_dates(created_dates, "created_dates")  # every cell checked, as for any date
+    rows = _won(stages, close_dates, period, owners, owner) & ~np.isnan(created)
+    counted = np.flatnonzero(rows)
+    if len(counted) == 0:
+        return None
+    days = _serials_at(close_dates, counted) - _serials_at(created_dates, counted)
+    return finite(_sum(days) / len(counted))
 
 
 def revenue_growth(amounts: Column, stages: Column, close_dates: Column, period: object,

@@ -44,7 +44,7 @@ def parse_direction(direction: object) -> str:
         return "up"
     text = str(direction).strip().lower()
     if text not in DIRECTIONS:
-        raise InputError(f"direction: {direction!r} is not \"up\" or \"down\"")
+        raise InputError(f"direction: {direction!r} is not \"up\", \"down\" or \"growth\"")
     return text
 
 
@@ -60,14 +60,24 @@ def _cell_number(value: object, argument: str) -> float | None:
 
 def attainment(actual: float | None, target: float | None, direction: object = "up"
                ) -> float | None:
-    """actual ÷ target ("up") or target ÷ actual ("down").
+    """actual ÷ target ("up"), target ÷ actual ("down") or (1 + actual) ÷ (1 + target)
+    ("growth").
 
     None (no attainment) where the target is missing, 0 or negative, or the actual missing.
     A "down" KPI whose actual is 0 (or less) beats any positive target: it counts as met, 1.0.
+    "growth" is for a rate of growth, which swings around zero: the revenue reached against the
+    revenue the plan implied (−8.7 % against +5 %: 0.913 ÷ 1.05, 87 %). Any target above −100 %
+    has one (None where 1 + target ≤ 0); an actual of −100 % or less (nothing left) is 0.
     """
     way = parse_direction(direction)
     actual, target = _cell_number(actual, "actual"), _cell_number(target, "target")
-    if target is None or actual is None or target <= 0:
+    if target is None or actual is None:
+        return None
+    if way == "growth":
+        if 1.0 + target <= 0:
+            return None
+        return 0.0 if actual <= -1 else finite((1.0 + actual) / (1.0 + target))
+    if target <= 0:
         return None
     if way == "up":
         return finite(actual / target)

@@ -24,7 +24,7 @@ from xlkpi.core.recipes import (
     growth,
 )
 
-DIRECTIONS = ("up", "down")
+DIRECTIONS = ("up", "down", "growth")
 # How the year-to-date target follows from the monthly ones: "sum" for amounts and counts,
 # "mean" for rates, "compound" for retention (kept all year = kept each month), "compound loss"
 # for churn (1 − Π(1 − monthly churn)).
