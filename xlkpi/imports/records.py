@@ -67,16 +67,19 @@ class ImportResult:
         return SHEET_COLUMNS[self.sheet]
 
 
-def read_export(path: str | Path, as_sheet: str | None = None) -> ImportResult:
-    """Read an export as its vendor wrote it; ExportError (one line) if it cannot be used."""
+def read_export(path: str | Path, as_sheet: str | None = None,
+                parser: str = "pandas") -> ImportResult:
+    """Read an export as its vendor wrote it; ExportError (one line) if it cannot be used.
+    ``parser``: as read.read_table's."""
     path = Path(path)
-    table = read_table(path)
+    table = read_table(path, parser)
     found = recognise(table.header, as_sheet)
     profile = found.profile
     result = ImportResult(path, profile.name, profile.title, profile.sheet, table.describe(),
                           len(table.frame))
     rows = list(table.frame.index)
     columns, problems = _read_columns(found, table, result.decisions)
+    del table  # the cells are read: hold only the values from here on
     for position, reasons in sorted(problems.items()):
         result.skipped.append(Skipped(rows[position], "; ".join(reasons)))
     good = [position for position in range(len(rows)) if position not in problems]
