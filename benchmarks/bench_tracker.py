@@ -121,7 +121,7 @@ def _run_child(step: str, *args: str) -> tuple[float, float]:
     return result["seconds"], result.get("peak_mib") or usage.ru_maxrss / 1024
 
 
-def _peak_mib() -> float | None:
+def peak_mib() -> float | None:
     """This process's peak resident memory since exec (VmHWM). Not the parent's ru_maxrss of
     the child: Linux carries the forked parent's pages into it across exec, so every child
     then reported at least the parent's size."""
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == CHILD:
         seconds = CHILD_STEPS[argv[1]](*argv[2:])
-        print(json.dumps({"seconds": seconds, "peak_mib": _peak_mib()}))
+        print(json.dumps({"seconds": seconds, "peak_mib": peak_mib()}))
         return
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_tracker",
                                      description=__doc__.split("\n\n")[0])

@@ -6,6 +6,10 @@ file holds them: text from CSV and HTML, typed values from a workbook. The frame
 the row number a person sees when opening the file in a spreadsheet (the header is row 1 when
 it is the first row), so every problem can name it. Report trailer rows (Salesforce's
 "Grand Totals", "Confidential Information", the copyright line) are cut off.
+
+A CSV is read by pandas' C parser (fast at millions of rows); the csv module reads what that
+parser cannot (a row wider than the first rows, an unclosed quote) and, for a short row, counts
+its fields so that a cell the row does not have reads as None, as on the csv path.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from xlkpi.core.errors import XlkpiError
@@ -58,8 +64,11 @@ class Table:
         return ", ".join(parts)
 
 
-def read_table(path: str | Path) -> Table:
-    """The export's header and cells; ExportError if the file cannot be read as a table."""
+def read_table(path: str | Path, parser: str = "pandas") -> Table:
+    """The export's header and cells; ExportError if the file cannot be read as a table.
+
+    ``parser="csv"`` reads a CSV with the csv module only (the reference the tests compare
+    pandas' C parser with)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -73,8 +82,17 @@ def read_table(path: str | Path) -> Table:
             grid, kind, separator = html_table(text), "html", None
         else:
             separator = sniff_separator(text)
+            if parser == "pandas":
+                del data  # pandas reads the file itself: hold no second copy meanwhile
+                table = pandas_table(path, text, encoding, separator)
+                if table is not None:
+                    return table
             grid, kind = csv_grid(text, separator), "csv"
     return table_from_grid(grid, kind, encoding, separator, path)
+
+
+PANDAS_ENCODINGS = {"UTF-8 with BOM": "utf-8-sig", "UTF-16": "utf-16", "UTF-8": "utf-8",
+                    "cp1251": "cp1251"}
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -110,6 +128,80 @@ def sniff_separator(text: str) -> str:
 def csv_grid(text: str, separator: str) -> list[list]:
     """Rows of text cells; quoted fields may span lines (one record = one spreadsheet row)."""
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+
+
+def pandas_table(path: Path, text: str, encoding: str, separator: str) -> Table | None:
+    """The table as table_from_grid makes it from csv_grid, read by pandas' C parser; None
+    when that parser cannot read the file as the csv module does."""
+    head_text = text[:1 << 20]
+    head = list(itertools.islice(csv.reader(io.StringIO(head_text, newline=""),
+                                            delimiter=separator), HEADER_SEARCH_ROWS + 1))
+    if not head or (len(head_text) < len(text) and len(head) <= HEADER_SEARCH_ROWS):
+        return None  # the first rows are longer than the sample: let the csv module read it
+    top = header_index(head)
+    width = max(map(len, head[:HEADER_SEARCH_ROWS]))
+    try:
+        frame = pd.read_csv(path, sep=separator, header=None, names=range(width), dtype=object,
+                            keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                            encoding=PANDAS_ENCODINGS[encoding], engine="c", quotechar='"',
+                            doublequote=True)
+    except (pd.errors.ParserError, ValueError, UnicodeError):
+        return None  # a row wider than the first ones, an unclosed quote…
+    cells = [frame[column].to_numpy(dtype=object) for column in frame.columns]
+    del frame
+    # The parser fills a short row with "": it must have split records as the csv module did.
+    if any(list(column[:len(head)]) != [row[index] if index < len(row) else ""
+                                        for row in head] for index, column in enumerate(cells)):
+        return None
+    count = len(cells[0])
+    end = trailer_start(_RowView(cells), top + 1)
+    header = distinct_headers([clean_header(name) for name in head[top]])
+    width = len(header)
+    kept = np.arange(top + 1, end)
+    kept = kept[_has_text_mask(cells[:width], kept)]
+    columns = {}
+    for name, column in zip(header, cells[:width], strict=False):
+        columns[name] = column[kept]
+    short = kept[columns[header[-1]] == ""]
+    if len(short):  # a row with fewer fields than the header: what it lacks is None
+        fields = [len(row) for row in csv.reader(io.StringIO(text, newline=""),
+                                                 delimiter=separator)]
+        if len(fields) != count:
+            return None
+        lacking = np.asarray(fields)[kept]
+        for index, name in enumerate(header):
+            columns[name][lacking <= index] = None
+    frame = pd.DataFrame(columns, index=pd.Index(kept + 1, name="row"), dtype=object)
+    return Table(frame, encoding, separator, "csv", count - end)
+
+
+class _RowView:
+    """Rows of a table held as columns, for trailer_start (which reads a few from the end)."""
+
+    def __init__(self, columns: list) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __getitem__(self, index: int) -> list:
+        return [column[index] for column in self.columns]
+
+
+def _has_text_mask(columns: list, rows: np.ndarray) -> np.ndarray:
+    """For each of ``rows``, whether any of its cells holds more than spaces (_has_text)."""
+    has_text = np.zeros(len(rows), dtype=bool)
+    unknown = np.arange(len(rows))
+    for column in columns:
+        cells = column[rows[unknown]]
+        filled = np.flatnonzero(cells != "")
+        texts = cells[filled]
+        spaces = np.fromiter(map(str.isspace, texts), dtype=bool, count=len(texts))
+        has_text[unknown[filled[~spaces]]] = True
+        unknown = unknown[~has_text[unknown]]
+        if not len(unknown):
+            break
+    return has_text
 
 
 def _workbook_grid(path: Path) -> list[list]:

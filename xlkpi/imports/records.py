@@ -10,10 +10,14 @@ record per day and owner.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from xlkpi.imports import values
 from xlkpi.imports.read import ExportError, read_table
@@ -63,16 +67,19 @@ class ImportResult:
         return SHEET_COLUMNS[self.sheet]
 
 
-def read_export(path: str | Path, as_sheet: str | None = None) -> ImportResult:
-    """Read an export as its vendor wrote it; ExportError (one line) if it cannot be used."""
+def read_export(path: str | Path, as_sheet: str | None = None,
+                parser: str = "pandas") -> ImportResult:
+    """Read an export as its vendor wrote it; ExportError (one line) if it cannot be used.
+    ``parser``: as read.read_table's."""
     path = Path(path)
-    table = read_table(path)
+    table = read_table(path, parser)
     found = recognise(table.header, as_sheet)
     profile = found.profile
     result = ImportResult(path, profile.name, profile.title, profile.sheet, table.describe(),
                           len(table.frame))
     rows = list(table.frame.index)
     columns, problems = _read_columns(found, table, result.decisions)
+    del table  # the cells are read: hold only the values from here on
     for position, reasons in sorted(problems.items()):
         result.skipped.append(Skipped(rows[position], "; ".join(reasons)))
     good = [position for position in range(len(rows)) if position not in problems]
@@ -93,10 +100,12 @@ def read_export(path: str | Path, as_sheet: str | None = None) -> ImportResult:
 def _read_columns(found: Match, table, decisions: list[str]) -> tuple[dict, dict]:
     """Each mapped field read in its column's format; problems by row position."""
     frame = table.frame
-    cells = {name: frame[header].tolist() for name, header in found.columns.items()}
+    cells = {name: frame[header].to_numpy(dtype=object)
+             for name, header in found.columns.items()}
     if found.record_id:
-        cells[RECORD_ID] = frame[found.record_id].tolist()
-    orders = {values.slash_order(cells[name]) for name in cells if name in DATE_FIELDS}
+        cells[RECORD_ID] = frame[found.record_id].to_numpy(dtype=object)
+    shapes = {name: values.TextShapes(cells[name]) for name in cells if name in DATE_FIELDS}
+    orders = {values.slash_order(shapes[name]) for name in shapes}
     orders.discard(None)
     hint = orders.pop() if len(orders) == 1 else None  # the file's other slashed dates
     decimal = "," if table.separator == ";" else "."  # ;-CSVs come from decimal-comma locales
@@ -104,7 +113,7 @@ def _read_columns(found: Match, table, decisions: list[str]) -> tuple[dict, dict
     for name, column in cells.items():
         header = found.columns.get(name, found.record_id)
         if name in DATE_FIELDS:
-            read = values.read_date_column(column, hint)
+            read = values.read_date_column(column, hint, shapes[name])
         elif name in AMOUNT_FIELDS or name in COUNT_FIELDS:
             read = values.read_number_column(column, name in COUNT_FIELDS, decimal)
         else:
@@ -120,7 +129,7 @@ def _read_columns(found: Match, table, decisions: list[str]) -> tuple[dict, dict
     return columns, problems
 
 
-def _with_fallbacks(found: Match, name: str, column: list, frame) -> list:
+def _with_fallbacks(found: Match, name: str, column, frame):
     """A blank text cell takes the next of the profile's headers for the field that has a
     value in that row (Stripe: a customer without a description is named by its e-mail)."""
     keys = {header_key(header): header for header in frame.columns}
@@ -128,12 +137,12 @@ def _with_fallbacks(found: Match, name: str, column: list, frame) -> list:
               if header_key(header) in keys and keys[header_key(header)] != found.columns[name]]
     if not others:
         return column
-    column = list(column)
-    for position, cell in enumerate(column):
-        for other in others:
-            if not values.is_blank(cell):
-                break
-            column[position] = cell = frame[other].iat[position]
+    column = column.copy()
+    for other in others:
+        blank = values.blank_mask(column)
+        if not blank.any():
+            break
+        column[blank] = frame[other].to_numpy(dtype=object)[blank]
     return column
 
 
@@ -212,44 +221,82 @@ def _aggregate_events(columns: dict, good: list[int], rows: list[int],
                       result: ImportResult) -> list[dict]:
     """One Emails record per day and owner. With a recipient column an event counts once per
     recipient and day (three opens of one e-mail are one open)."""
-    counts: dict[tuple, dict] = {}
-    seen: set[tuple] = set()
+    good = np.asarray(good, dtype=np.int64)
+    event_codes, events = pd.factorize(_array(columns["Event"])[good], use_na_sentinel=False)
+    events = _nones(events)
+    counted = [_event_column(event) for event in events]
     ignored: Counter = Counter()
-    repeated = 0
-    recipients = columns.get("Recipient")
-    owners = columns.get("Owner", [None] * len(rows))
-    for position in good:
-        event = columns["Event"][position]
-        column = _event_column(event)
+    for event, column, count in zip(events, counted, np.bincount(
+            event_codes, minlength=len(events)).tolist(), strict=True):
         if column is None:
-            ignored[str(event)] += 1
-            continue
-        day, owner = columns["SendDate"][position], owners[position]
-        if day is None:
-            result.skipped.append(Skipped(rows[position], "no date for the event"))
-            continue
-        if recipients and recipients[position]:
-            once = (day, (owner or "").casefold(), column, recipients[position].casefold())
-            if once in seen:
-                repeated += 1
-                continue
-            seen.add(once)
-        record = counts.get((day, owner))
-        if record is None:
-            counts[day, owner] = record = {"SendDate": day, "Owner": owner, "Sent": 0,
-                                           "Bounced": 0, "Opened": 0, "Replied": 0,
-                                           "Positive": 0, SOURCE: result.profile,
-                                           RECORD_ID: f"{day.isoformat()}|{owner or ''}",
-                                           "_row": rows[position]}
-        record[column] += 1
-    events = sum(sum(record[name] for name in COUNT_FIELDS) for record in counts.values())
-    text = (f"{events} events → {len(counts)} Emails records (one per day and owner)")
-    if recipients:
+            ignored[str(event)] += count
+    column_of = np.array([EVENT_COLUMNS.index(column) if column else -1 for column in counted]
+                         + [-1], dtype=np.int64)[event_codes]
+    days = _array(columns["SendDate"])[good]
+    undated = (column_of >= 0) & pd.isna(days)
+    result.skipped += [Skipped(rows[position], "no date for the event")
+                       for position in good[undated].tolist()]
+    keep = (column_of >= 0) & ~undated
+    good, column_of, days = good[keep], column_of[keep], days[keep]
+    owners = _array(columns["Owner"])[good] if "Owner" in columns else np.full(
+        len(good), None, dtype=object)
+    day_codes, day_values = pd.factorize(days)
+    owner_codes, owner_values = pd.factorize(owners, use_na_sentinel=False)
+    owner_values = _nones(owner_values)
+    recipients = columns.get("Recipient")
+    repeated = 0
+    if recipients is not None and len(recipients):
+        recipient_codes, recipient_values = pd.factorize(_array(recipients)[good],
+                                                         use_na_sentinel=False)
+        recipient_values = _nones(recipient_values)
+        folded = pd.factorize(np.array([str(value).casefold() if value else ""
+                                        for value in recipient_values] + [""], dtype=object))[0]
+        owner_folded = pd.factorize(np.array([(owner or "").casefold() for owner in owner_values]
+                                             + [""], dtype=object))[0]
+        once = pd.DataFrame({"day": day_codes, "owner": owner_folded[owner_codes],
+                             "column": column_of, "recipient": folded[recipient_codes]})
+        named = np.flatnonzero(np.array([bool(value) for value in recipient_values]
+                                        + [False])[recipient_codes])
+        again = np.zeros(len(good), dtype=bool)  # only events with a recipient are compared
+        again[named] = once.iloc[named].duplicated(keep="first").to_numpy()
+        repeated = int(again.sum())
+        good, column_of = good[~again], column_of[~again]
+        day_codes, owner_codes = day_codes[~again], owner_codes[~again]
+    group_codes, _ = pd.factorize(day_codes.astype(np.int64) * (len(owner_values) + 1)
+                                  + owner_codes)
+    groups, first = np.unique(group_codes, return_index=True)
+    tallies = np.bincount(group_codes * len(EVENT_COLUMNS) + column_of,
+                          minlength=len(groups) * len(EVENT_COLUMNS)).reshape(
+        len(groups), len(EVENT_COLUMNS)).tolist()
+    records = []
+    for index, tally in zip(first.tolist(), tallies, strict=True):
+        day, owner = day_values[day_codes[index]], owner_values[owner_codes[index]]
+        record = {"SendDate": day, "Owner": owner, "Sent": 0, "Bounced": 0, "Opened": 0,
+                  "Replied": 0, "Positive": 0, SOURCE: result.profile,
+                  RECORD_ID: f"{day.isoformat()}|{owner or ''}", "_row": rows[good[index]]}
+        record.update(zip(EVENT_COLUMNS, tally, strict=True))
+        records.append(record)
+    events = int(len(good))
+    text = (f"{events} events → {len(records)} Emails records (one per day and owner)")
+    if recipients is not None and len(recipients):
         text += f"; {repeated} repeated events of one recipient on one day counted once"
     if ignored:
         text += "; not counted: " + ", ".join(f"{name} ({count})" for name, count in
                                              sorted(ignored.items()))
     result.aggregation = text
     result.skipped.sort(key=lambda skipped: skipped.row)
-    return list(counts.values())
+    return records
 
+
+EVENT_COLUMNS = ("Sent", "Bounced", "Opened", "Replied", "Positive")
+
+
+def _array(cells) -> np.ndarray:
+    return cells if isinstance(cells, np.ndarray) else np.fromiter(cells, dtype=object,
+                                                                   count=len(cells))
+
+
+def _nones(distinct) -> list:
+    """pandas.factorize's distinct values with its NaN for None put back."""
+    return [None if isinstance(value, float) and math.isnan(value) else value
+            for value in distinct]

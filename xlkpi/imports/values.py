@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
 
 # Cells that mean "no value": amoCRM's open close date, dashes, the usual n/a spellings.
 PLACEHOLDERS = frozenset({"не закрыта", "не закрыто", "не указано", "не указан", "нет", "-",
@@ -63,6 +67,27 @@ def shown(cell: object) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
+def distinct_cells(cells: Sequence) -> tuple[np.ndarray, list]:
+    """(code of each cell, the distinct cells): a column of text is read once per distinct
+    text; any other column (a workbook's: 1, 1.0 and True are equal keys) cell by cell."""
+    array = cells if isinstance(cells, np.ndarray) else np.asarray(cells, dtype=object)
+    if len(array) and pd.api.types.infer_dtype(array, skipna=False) == "string":
+        codes, distinct = pd.factorize(array)
+        return codes, distinct.tolist()
+    return np.arange(len(array)), list(array)
+
+
+def spread(codes: np.ndarray, distinct_values: list) -> list:
+    """The value of each cell from the values of the distinct cells."""
+    return np.fromiter(distinct_values, dtype=object, count=len(distinct_values))[codes].tolist()
+
+
+def blank_mask(cells: Sequence) -> np.ndarray:
+    """is_blank of each cell, as a boolean array."""
+    codes, distinct = distinct_cells(cells)
+    return np.fromiter(map(is_blank, distinct), dtype=bool, count=len(distinct))[codes]
+
+
 def _is_number(cell: object) -> bool:
     return isinstance(cell, (int, float)) and not isinstance(cell, bool)
 
@@ -82,49 +107,99 @@ def date_kind(cell: object) -> str | None:
                 None)
 
 
-def slash_order(cells: Sequence) -> str | None:
+# Every pattern above tells digits only from other characters, never one digit from another:
+# a text and its shape (each ASCII digit made a 9) match the same patterns at the same spans.
+_SHAPE = str.maketrans("0123456789", "9" * 10)
+_JOIN = "\x1f"  # the unit separator: never in a date, checked before use
+
+
+class TextShapes:
+    """A column's text cells grouped by shape, so that a format is tried once per shape and a
+    value read once per distinct date part (exports repeat days; timestamps differ only in
+    their time). Other cells (numbers, dates, None from a workbook) are listed apart."""
+
+    def __init__(self, cells: Sequence) -> None:
+        cells = cells if isinstance(cells, np.ndarray) else np.asarray(cells, dtype=object)
+        if len(cells) and pd.api.types.infer_dtype(cells, skipna=False) == "string":
+            self.texts = np.arange(len(cells))
+        else:
+            self.texts = np.flatnonzero([isinstance(cell, str) for cell in cells])
+        self.cells = cells
+        self.others = np.setdiff1d(np.arange(len(cells)), self.texts, assume_unique=True)
+        texts = cells[self.texts].tolist()
+        joined = _JOIN.join(texts)
+        if joined.count(_JOIN) == max(len(texts) - 1, 0):
+            shapes = joined.translate(_SHAPE).split(_JOIN) if texts else []
+        else:
+            shapes = [text.translate(_SHAPE) for text in texts]
+        codes, self.shapes = pd.factorize(np.asarray(shapes, dtype=object))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
+        # positions (into cells) of each shape's cells, in row order
+        self.groups = [self.texts[group] for group in np.split(order, bounds)] if texts else []
+        self.kinds = [None if is_blank(shape) else date_kind(shape) for shape in self.shapes]
+
+    def parts(self, shape: int, kind: str, names: tuple[str, ...]):
+        """(positions, the part of each cell from the first to the last of the groups
+        ``names`` that take part) of one shape's cells; the part is the whole stripped cell
+        when none of them do (serials)."""
+        text = self.shapes[shape]
+        match = DATE_FORMATS[kind].fullmatch(text.strip()) if kind in DATE_FORMATS else None
+        spans = [match.span(name) for name in names
+                 if match and name in match.groupdict() and match.span(name) != (-1, -1)]
+        positions = self.groups[shape]
+        cells = self.cells[positions].tolist()
+        if not spans:
+            return positions, [cell.strip() for cell in cells]
+        offset = len(text) - len(text.lstrip())
+        low, high = min(spans)[0] + offset, max(end for _, end in spans) + offset
+        return positions, list(map(operator.itemgetter(slice(low, high)), cells))
+
+
+def slash_order(cells: Sequence | TextShapes) -> str | None:
     """"m/d" or "d/m" when parts above 12 show it (the more such cells, if both kinds),
     None when no cell tells."""
+    shapes = cells if isinstance(cells, TextShapes) else TextShapes(cells)
     firsts = seconds = 0
-    for cell in cells:
-        match = isinstance(cell, str) and DATE_FORMATS["slashed"].fullmatch(cell.strip())
-        if match:
-            firsts += int(match["a"]) > 12
-            seconds += int(match["b"]) > 12
+    pattern = DATE_FORMATS["slashed"]
+    for shape, text in enumerate(shapes.shapes):
+        if not pattern.fullmatch(text.strip()):
+            continue
+        _, parts = shapes.parts(shape, "slashed", ("a", "b"))
+        for part, count in Counter(parts).items():
+            first, second = part.split("/")  # the part is "a/b", as the whole cell has them
+            firsts += (int(first) > 12) * count
+            seconds += (int(second) > 12) * count
     if firsts != seconds:
         return "d/m" if firsts > seconds else "m/d"
     return None
 
 
-def _date_kinds(cells: Sequence) -> list[str | None]:
-    """date_kind of every cell, None for blanks; exports repeat dates, so each distinct text
-    is classified once."""
-    known: dict[str, str | None] = {}
-    kinds = []
-    for cell in cells:
-        if not isinstance(cell, str):
-            kinds.append(None if is_blank(cell) else date_kind(cell))
-        elif cell in known:
-            kinds.append(known[cell])
-        else:
-            kinds.append(known.setdefault(cell, None if is_blank(cell) else date_kind(cell)))
-    return kinds
-
-
-def read_date_column(cells: Sequence, order_hint: str | None = None) -> ColumnValues:
+def read_date_column(cells: Sequence, order_hint: str | None = None,
+                     shapes: TextShapes | None = None) -> ColumnValues:
     """Dates as datetime.date (a time of day is dropped: KPIs count days).
 
     ``order_hint`` decides a slashed column whose own cells do not ("m/d" or "d/m"), from
     another column of the same file; without one such a column is read as US m/d/yyyy.
+    ``shapes``: the cells' TextShapes when the caller has them already.
     """
-    kinds = _date_kinds(cells)
-    # Dates and numbers typed in a workbook are unambiguous: only text cells vote.
-    written = Counter(kind for kind, cell in zip(kinds, cells, strict=True)
-                      if kind not in (None, "native") and isinstance(cell, str))
-    kind = max(written, key=written.get) if written else "native"
+    shapes = shapes or TextShapes(cells)
+    cells = shapes.cells
+    other_kinds = {int(position): None if is_blank(cells[position]) else date_kind(
+        cells[position]) for position in shapes.others}
+    # Dates and numbers typed in a workbook are unambiguous: only text cells vote. Ties go
+    # to the kind met first, as a Counter filled in row order gives them.
+    written: dict[str, list] = {}
+    for shape, kind in enumerate(shapes.kinds):
+        if kind not in (None, "native"):
+            first, count = int(shapes.groups[shape][0]), len(shapes.groups[shape])
+            earlier = written.setdefault(kind, [first, 0])
+            earlier[0], earlier[1] = min(earlier[0], first), earlier[1] + count
+    kind = (max(sorted(written, key=lambda name: written[name][0]),
+                key=lambda name: written[name][1]) if written else "native")
     order, decision = "m/d", kind
     if kind == "slashed":
-        found = slash_order(cells)
+        found = slash_order(shapes)
         order = found or order_hint or "m/d"
         decision = "dd/mm/yyyy" if order == "d/m" else "m/d/yyyy"
         if found is None:
@@ -133,29 +208,48 @@ def read_date_column(cells: Sequence, order_hint: str | None = None) -> ColumnVa
     elif kind == "serial":
         decision = "Excel serial numbers"
     elif kind == "native":
-        decision = "dates stored as dates" if any(kinds) else "blank"
+        any_date = any(shapes.kinds) or any(other_kinds.values())
+        decision = "dates stored as dates" if any_date else "blank"
     result = ColumnValues([None] * len(cells), decision=decision)
-    dates: dict = {}
-    for position, cell in enumerate(cells):
-        if kinds[position] is None and is_blank(cell):
+    dated = np.full(len(cells), None, dtype=object)
+    for shape, shape_kind in enumerate(shapes.kinds):
+        if shape_kind is None and is_blank(shapes.shapes[shape]):
             continue
-        if isinstance(cell, str) and kinds[position] == kind and cell in dates:
-            result.values[position] = dates[cell]
+        if shape_kind != kind:
+            expected = "a date" if shape_kind is None else f"a {decision.split()[0]} date"
+            for position in shapes.groups[shape].tolist():
+                result.problems[position] = f"{shown(cells[position])} is not {expected}"
             continue
-        typed = kinds[position] == "native" or (_is_number(cell) and kind == "native")
+        positions, parts = shapes.parts(shape, kind, ("y", "m", "d", "a", "b", "mon"))
+        codes, distinct = pd.factorize(np.asarray(parts, dtype=object))
+        _, first = np.unique(codes, return_index=True)  # each distinct part's first cell
+        read = [_date(cells[positions[index]], kind, order) for index in first.tolist()]
+        values = np.asarray(read + [None], dtype=object)[:-1]
+        bad = [code for code, value in enumerate(read) if isinstance(value, str)]
+        if bad:
+            values[bad] = None
+            for index in np.flatnonzero(np.isin(codes, bad)).tolist():
+                position = int(positions[index])
+                result.problems[position] = f"{shown(cells[position])} {read[codes[index]]}"
+        dated[positions] = values[codes]
+    for position, cell_kind in other_kinds.items():  # typed workbook cells, one at a time
+        cell = cells[position]
+        if cell_kind is None and is_blank(cell):
+            continue
+        typed = cell_kind == "native" or (_is_number(cell) and kind == "native")
         if typed and _is_number(cell):
-            kinds[position] = "serial"
-        if kinds[position] != kind and not typed:
-            expected = "a date" if kinds[position] is None else f"a {decision.split()[0]} date"
+            cell_kind = "serial"
+        if cell_kind != kind and not typed:
+            expected = "a date" if cell_kind is None else f"a {decision.split()[0]} date"
             result.problems[position] = f"{shown(cell)} is not {expected}"
             continue
-        value = _date(cell, kinds[position], order)
+        value = _date(cell, cell_kind, order)
         if isinstance(value, str):
             result.problems[position] = f"{shown(cell)} {value}"
         else:
-            result.values[position] = value
-            if isinstance(cell, str):
-                dates[cell] = value
+            dated[position] = value
+    result.values = dated.tolist()
+    result.problems = dict(sorted(result.problems.items()))
     return result
 
 
@@ -217,44 +311,50 @@ def read_number_column(cells: Sequence, whole: bool = False,
                        default_decimal: str = ".") -> ColumnValues:
     """Numbers as float, or int when ``whole`` (counts); the decimal separator is decided
     for the column, ``default_decimal`` when no cell shows it."""
+    codes, distinct = distinct_cells(cells)
+    counts = np.bincount(codes, minlength=len(distinct)).tolist()
     parsed = {}
     votes: Counter = Counter()
-    for position, cell in enumerate(cells):
+    for index, cell in enumerate(distinct):
         if is_blank(cell) or _is_number(cell):
             continue
         found = number_text(str(cell))
-        parsed[position] = found
+        parsed[index] = found
         if found:
-            votes[decimal_vote(found[0])] += 1
+            votes[decimal_vote(found[0])] += counts[index]
     votes.pop(None, None)
     decimal = max(votes, key=votes.get) if votes else default_decimal
     decision = "decimal comma" if decimal == "," else "decimal point"
     if not votes and any(found and ("," in found[0] or "." in found[0])
                          for found in parsed.values()):
         decision += " (assumed: no cell shows which)"
-    result = ColumnValues([None] * len(cells), decision=decision)
     thousands = "." if decimal == "," else ","
-    for position, cell in enumerate(cells):
+    read: list = [None] * len(distinct)
+    problems = {}
+    for index, cell in enumerate(distinct):
         if is_blank(cell):
             continue
         if _is_number(cell):
             value = float(cell)
-        elif parsed[position] is None:
-            result.problems[position] = f"{shown(cell)} is not a number"
+        elif parsed[index] is None:
+            problems[index] = f"{shown(cell)} is not a number"
             continue
         else:
-            text, negative = parsed[position]
+            text, negative = parsed[index]
             if text.count(decimal) > 1 or decimal_vote(text) not in (None, decimal):
-                result.problems[position] = f"{shown(cell)} is not a number with a {decision}"
+                problems[index] = f"{shown(cell)} is not a number with a {decision}"
                 continue
             value = float(text.replace(thousands, "").replace(decimal, "."))
             value = -value if negative else value
         if not math.isfinite(value):
-            result.problems[position] = f"{shown(cell)} is not a finite number"
+            problems[index] = f"{shown(cell)} is not a finite number"
         elif whole and not value.is_integer():
-            result.problems[position] = f"{shown(cell)} is not a whole number"
+            problems[index] = f"{shown(cell)} is not a whole number"
         else:
-            result.values[position] = int(value) if whole else value
+            read[index] = int(value) if whole else value
+    result = ColumnValues(spread(codes, read), decision=decision)
+    for position in np.flatnonzero(np.isin(codes, list(problems))).tolist():
+        result.problems[position] = problems[codes[position]]
     return result
 
 
@@ -262,16 +362,17 @@ def read_number_column(cells: Sequence, whole: bool = False,
 
 def read_text_column(cells: Sequence) -> ColumnValues:
     """Text trimmed; a whole number from a workbook reads as its digits ("7", not "7.0")."""
-    values = []
-    for cell in cells:
-        if cell is None or (isinstance(cell, str) and not cell.strip()) or (
-                isinstance(cell, float) and math.isnan(cell)):
-            values.append(None)
-        elif isinstance(cell, float) and cell.is_integer():
-            values.append(str(int(cell)))
-        else:
-            values.append(str(cell).strip().replace("\r\n", "\n"))
-    return ColumnValues(values, decision="text")
+    codes, distinct = distinct_cells(cells)
+    return ColumnValues(spread(codes, [_text(cell) for cell in distinct]), decision="text")
+
+
+def _text(cell: object) -> str | None:
+    if cell is None or (isinstance(cell, str) and not cell.strip()) or (
+            isinstance(cell, float) and math.isnan(cell)):
+        return None
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip().replace("\r\n", "\n")
 
 
 def looks_like_formula(value: object) -> bool:

@@ -1,0 +1,166 @@
+"""Benchmark `xlkpi import` on a per-e-mail event export against pandas reading the same file.
+
+    python -m benchmarks.bench_import                   # 2,000,000 event rows, 50 owners
+    python -m benchmarks.bench_import --rows 200000
+    python -m benchmarks.bench_import --keep events.csv # also keep the generated file
+
+The export is generated (seeded, so every run reads the same bytes) in the shape lemlist
+writes: one row per event (`_id, campaignName, type, date, sendUserName, sendUserEmail,
+leadEmail, leadFirstName`), ISO timestamps over 2026, 50 owners, events sent / opened /
+clicked / replied / bounced / interested / unsubscribed, and a few bad rows (a date that is no
+date, a day that does not exist, a blank date) that the import must skip and report.
+
+Each phase runs in a child process of its own, so its peak memory (the child's VmHWM, its
+peak resident set since exec: `bench_tracker.peak_mib`) is its own; time is the wall clock
+around the phase inside the child (Python start-up and imports excluded):
+
+- read_csv: `pandas.read_csv(path)` with its defaults, the baseline;
+- read_export: `xlkpi.imports.read_export(path)`: read, recognise, read every column in its
+  decided format, aggregate the events to one Emails record per day and owner;
+- tracker: writing those records into a 50-rep tracker is not built yet (another step of
+  issue 9); a phase for it goes into PHASES and is measured the same way.
+
+The goal (issue 9): read_export at most 2× the read_csv time, under 1 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.bench_tracker import peak_mib
+
+CHILD = "_child"
+GOAL_RATIO, GOAL_MIB = 2.0, 1024
+HEADER = ["_id", "campaignName", "type", "date", "sendUserName", "sendUserEmail", "leadEmail",
+          "leadFirstName"]
+EVENTS = {"emailsSent": 40, "emailsOpened": 25, "emailsClicked": 10, "emailsReplied": 8,
+          "emailsBounced": 6, "emailsInterested": 4, "emailsUnsubscribed": 2,
+          "emailsFailed": 5}  # weights; clicked, unsubscribed, failed are not counted
+BAD_DATES = ("next week", "2026-02-31T10:00:00.000Z", "")  # no date, no such day, blank
+
+
+def write_events(path: Path, rows: int, owners: int = 50, seed: int = 1) -> dict:
+    """Write the event export; returns what the import must find (bad rows by row number)."""
+    import numpy as np
+    import pandas as pd
+
+    generator = np.random.default_rng(seed)
+    names = [f"Rep {number:02d}" for number in range(1, owners + 1)]
+    owner = generator.integers(0, owners, rows)
+    kinds = np.array(list(EVENTS))
+    weights = np.array(list(EVENTS.values()), dtype=float)
+    kind = kinds[generator.choice(len(kinds), rows, p=weights / weights.sum())]
+    start = np.datetime64("2026-01-01T00:00:00", "ms")
+    offsets = generator.integers(0, 365 * 24 * 3600 * 1000, rows).astype("timedelta64[ms]")
+    stamps = np.char.add(np.datetime_as_string(start + offsets, unit="ms"), "Z").astype(object)
+    lead = generator.integers(0, max(rows // 8, 1), rows)
+    bad = sorted(generator.choice(rows, min(len(BAD_DATES) * 3, rows), replace=False).tolist())
+    for number, position in enumerate(bad):
+        stamps[position] = BAD_DATES[number % len(BAD_DATES)]
+    frame = pd.DataFrame({
+        "_id": [f"ev{number:08d}" for number in range(rows)],
+        "campaignName": np.array(["Outbound Q1", "Outbound Q2", "Re-engage", "Webinar"],
+                                 dtype=object)[owner % 4],
+        "type": kind, "date": stamps,
+        "sendUserName": np.array(names, dtype=object)[owner],
+        "sendUserEmail": np.array([f"rep{n:02d}@acme.com" for n in range(1, owners + 1)],
+                                  dtype=object)[owner],
+        "leadEmail": [f"lead{number}@example{number % 97}.com" for number in lead.tolist()],
+        "leadFirstName": [f"Lead{number}" for number in lead.tolist()],
+    }, columns=HEADER)
+    frame.to_csv(path, index=False, lineterminator="\n")
+    # Row numbers as a person sees them: the header is row 1. Blank dates with an event that
+    # is not counted are ignored, not skipped, so only the counted ones are listed.
+    return {"bad rows": [position + 2 for position in bad], "bytes": path.stat().st_size}
+
+
+# --- what the children run -------------------------------------------------------------------
+
+def _child_read_csv(path: str) -> dict:
+    import pandas as pd
+
+    started = time.perf_counter()
+    frame = pd.read_csv(path)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": len(frame)}
+
+
+def _child_read_export(path: str) -> dict:
+    from xlkpi.imports import read_export
+
+    started = time.perf_counter()
+    result = read_export(path)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": result.rows_read, "records": len(result.records),
+            "skipped": [[skipped.row, skipped.reason] for skipped in result.skipped],
+            "profile": result.profile, "aggregation": result.aggregation,
+            "decisions": result.decisions}
+
+
+PHASES = {"read_csv": _child_read_csv, "read_export": _child_read_export}
+
+
+def run_phase(phase: str, *args: str) -> dict:
+    """The phase's own report plus its peak memory, from a fresh child process."""
+    command = [sys.executable, "-m", "benchmarks.bench_import", CHILD, phase, *args]
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    if done.returncode != 0:
+        raise RuntimeError(f"{phase} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == CHILD:
+        report = PHASES[argv[1]](*argv[2:])
+        print(json.dumps({**report, "peak_mib": peak_mib()}))
+        return
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_import",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--owners", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each phase; best kept")
+    parser.add_argument("--keep", type=Path, help="also write the generated export here")
+    options = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="xlkpi-bench-import-") as folder:
+        path = options.keep or Path(folder) / "events.csv"
+        started = time.perf_counter()
+        expected = write_events(path, options.rows, options.owners, options.seed)
+        print(f"{options.rows:,} event rows, {options.owners} owners, "
+              f"{expected['bytes'] / 2**20:.0f} MiB ({time.perf_counter() - started:.1f} s "
+              f"to generate)")
+        results = {}
+        for phase in PHASES:
+            runs = [run_phase(phase, str(path)) for _ in range(options.repeat)]
+            results[phase] = min(runs, key=lambda run: run["seconds"])
+            results[phase]["peak_mib"] = max(run["peak_mib"] for run in runs)
+    imported = results["read_export"]
+    skipped_rows = [row for row, _ in imported["skipped"]]
+    assert set(skipped_rows) <= set(expected["bad rows"]), (skipped_rows, expected)
+    assert imported["rows"] == options.rows, imported["rows"]
+    print(f"read_export: {imported['profile']}; {imported['aggregation']}")
+    print(f"  skipped {len(skipped_rows)} rows, e.g. row {imported['skipped'][0][0]}: "
+          f"{imported['skipped'][0][1]}" if skipped_rows else "  no row skipped")
+    print()
+    print(f"{'phase':<12} {'seconds':>8} {'peak MiB':>9}")
+    for phase, result in results.items():
+        print(f"{phase:<12} {result['seconds']:>8.2f} {result['peak_mib']:>9.0f}")
+    print(f"{'tracker':<12} {'—':>8} {'—':>9}  (writing into a 50-rep tracker: not built yet)")
+    ratio = imported["seconds"] / results["read_csv"]["seconds"]
+    met = ratio <= GOAL_RATIO and imported["peak_mib"] < GOAL_MIB
+    print(f"\nread_export / read_csv: {ratio:.2f}× (goal ≤ {GOAL_RATIO:g}×), peak "
+          f"{imported['peak_mib']:.0f} MiB (goal < {GOAL_MIB} MiB): "
+          f"{'met' if met else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
