@@ -411,9 +411,9 @@ BAD = (
 # The Excel functions of DESIGN.md: name -> arguments, "[x]" for an optional one.
 SIGNATURES = {
     "COST_PER_LEAD": "spend, spend_dates, lead_dates, [period]",
-    "CUSTOMER_ACQUISITION_COST": "spend, spend_dates, stages, close_dates, [period]",
+    "CUSTOMER_ACQUISITION_COST": "spend, spend_dates, stages, close_dates, [period], [stage_map]",
     "SQL_COUNT": "sql_dates, [period], [owners], [owner]",
-    "CLOSE_RATE": "stages, dates, [period], [owners], [owner]",
+    "CLOSE_RATE": "stages, dates, [period], [owners], [owner], [stage_map]",
     "RETENTION_RATE": "start_dates, end_dates, period, [owners], [owner]",
     "CHURN_RATE": "start_dates, end_dates, period, [owners], [owner]",
     "EMAILS_DELIVERED": "sent, bounced, dates, [period], [owners], [owner]",
@@ -421,11 +421,12 @@ SIGNATURES = {
     "EMAIL_OPEN_RATE": "opened, sent, bounced, dates, [period], [owners], [owner]",
     "EMAIL_REPLY_RATE": "replied, sent, bounced, dates, [period], [owners], [owner]",
     "NEW_OPPORTUNITIES": "created_dates, [period], [owners], [owner]",
-    "DEALS_WON": "stages, close_dates, [period], [owners], [owner]",
-    "WON_REVENUE": "amounts, stages, close_dates, [period], [owners], [owner]",
-    "REVENUE_GROWTH": "amounts, stages, close_dates, period, [owners], [owner]",
+    "DEALS_WON": "stages, close_dates, [period], [owners], [owner], [stage_map]",
+    "WON_REVENUE": "amounts, stages, close_dates, [period], [owners], [owner], [stage_map]",
+    "REVENUE_GROWTH": "amounts, stages, close_dates, period, [owners], [owner], [stage_map]",
     "LEAD_TO_SQL_RATE": "lead_dates, sql_dates, [period], [owners], [owner]",
-    "AVERAGE_DEAL_SIZE": "amounts, stages, close_dates, [period], [owners], [owner]",
-    "SALES_CYCLE_DAYS": "created_dates, stages, close_dates, [period], [owners], [owner]",
+    "AVERAGE_DEAL_SIZE": "amounts, stages, close_dates, [period], [owners], [owner], [stage_map]",
+    "SALES_CYCLE_DAYS": "created_dates, stages, close_dates, [period], [owners], [owner], "
+                        "[stage_map]",
     "ATTAINMENT": "actual, target, [direction]",
 }

@@ -477,7 +477,7 @@ def test_functions_lists_every_excel_function():
     funnel = [name for name in ("LEAD_TO_SQL_RATE", "AVERAGE_DEAL_SIZE", "SALES_CYCLE_DAYS")
               if name not in catalogued]
     assert names == catalogued + funnel + ["ATTAINMENT"]
-    assert "CLOSE_RATE(stages, dates, [period], [owners], [owner])" in signatures
+    assert "CLOSE_RATE(stages, dates, [period], [owners], [owner], [stage_map])" in signatures
     assert "RETENTION_RATE(start_dates, end_dates, period, [owners], [owner])" in signatures
     assert "ATTAINMENT(actual, target, [direction])" in signatures
     assert "Close rate: won ÷ (won + lost)" in result.stdout

@@ -198,7 +198,7 @@ def all_formulas(wb: openpyxl.Workbook):
 def test_sheets_in_order(book, tracker):
     titles = workbook.rep_sheet_names(tracker.settings.reps)
     assert book.sheetnames == [START, SETTINGS, TARGETS, TEAM, *titles.values(), LEADERBOARD,
-                               *DATA_SHEETS, layout.META]
+                               *DATA_SHEETS, layout.STAGES, layout.META]
     assert book[layout.META].sheet_state == "veryHidden"
     assert all(book[name].sheet_state == "visible" for name in book.sheetnames[:-1])
     assert book.active.title == START
@@ -387,7 +387,7 @@ def test_template_is_deterministic_and_empty():
     assert dump(first) == dump(second)
     assert first.properties.created == dt.datetime(2026, 1, 1)
     assert first.sheetnames == [START, SETTINGS, TARGETS, TEAM, LEADERBOARD, *DATA_SHEETS,
-                                layout.META]
+                                layout.STAGES, layout.META]
     back = reader.read_tracker(roundtrip(first))
     assert back.settings == Settings(2026, 1, "USD", [], None)
     assert all(sheet.rows == [] for sheet in back.data.values())

@@ -217,6 +217,11 @@ def refresh(path: Path, dry_run: bool):
                                            if backup else "") + ":")
     for line in summary.lines():
         click.echo("  " + line)
+    from openpyxl import Workbook
+
+    from xlkpi.tracker.merge import unknown_owner_note
+    if isinstance(tracker.book, Workbook) and (note := unknown_owner_note(tracker.read())):
+        click.echo(f"Note: {note}", err=True)
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -249,6 +254,7 @@ def report(path: Path, period, rep, output):
       xlkpi report tracker.xlsx --period YTD --format csv > ytd.csv
     """
     from xlkpi import report as reports
+    from xlkpi.tracker.merge import unknown_owner_note
     from xlkpi.tracker.values import paused_gc, read_tracker_values
     from xlkpi.xlsx.save import lock_files
 
@@ -259,6 +265,7 @@ def report(path: Path, period, rep, output):
         _progress(f"Reading {path}...")
     with paused_gc(freeze=True):  # the rows live until the command ends: no collection
         tracker = read_tracker_values(path)  # python-calamine: the values, ten times faster
+        note = unknown_owner_note(tracker)  # owners no rep's figures count (issue 9)
         computed = reports.Report(tracker)
         rows = computed.rows(period, rep)
         if output == "json":
@@ -272,6 +279,59 @@ def report(path: Path, period, rep, output):
                     f"amounts in {settings.currency}\n\n"
                     + reports.to_table(rows, settings.currency) + "\n")
     click.echo(text, nl=False)
+    if note:
+        click.echo(f"Note: {note}", err=True)
+
+
+# --- import --------------------------------------------------------------------------------------
+
+@cli.command("import", short_help="Merge a CRM or e-mail tool export into the tracker.")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as", "as_sheet", metavar="leads|opportunities|emails|customers|spend",
+              help="The data sheet the export fills, when its headers do not say.")
+@click.option("--dry-run", is_flag=True,
+              help="Show what would be added and updated, with a sample; save nothing.")
+def import_(path: Path, export: Path, as_sheet, dry_run: bool):
+    """Merge EXPORT (a CSV, .xlsx or .xls export of HubSpot, Salesforce, Pipedrive, amoCRM,
+    Bitrix24, an e-mail tool or a billing system) into the tracker at PATH.
+
+    A record imported before (same source and record ID) is updated in place, a new one
+    added; rows typed by hand are never touched; importing the same file twice changes
+    nothing. Owners are written as the rep's own name through the aliases in Settings;
+    new stage names are added to the Stages sheet as Open. The file is replaced in one
+    step and the previous version is kept as NAME.bak.xlsx.
+
+    \b
+    Examples:
+      xlkpi import tracker.xlsx hubspot-deals.csv
+      xlkpi import tracker.xlsx events.csv --as emails --dry-run
+    """
+    from xlkpi.imports import read_export
+    from xlkpi.tracker import merge, reader
+    from xlkpi.tracker.file import TrackerFile
+
+    _progress(f"Reading {export}...")
+    result = read_export(export, as_sheet)
+    tracker = TrackerFile.open(path, writing=not dry_run)
+    for line in merge.import_lines(result):
+        click.echo(line)
+    typed = reader.read_tracker(tracker.book, path.name)
+    summary = merge.merge_records(merge.editable(tracker.book, path.name), typed,
+                                  result.sheet, result.records, write=not dry_run)
+    lines = merge.summary_lines(summary, dry_run)
+    if dry_run:
+        click.echo("Dry run, nothing saved.")
+    elif summary.changed:
+        tracker.refresh()
+        _progress(f"Saving {path}...")
+        backup = tracker.save(backup=True)
+        if backup:
+            lines.append(f"saved {path.name} (previous version kept as {backup.name})")
+    else:
+        lines.append(f"{path.name} already holds every record: nothing to save")
+    for line in lines:
+        click.echo(line)
 
 
 # --- template ------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from xlkpi.core.recipes import (
     Term,
     Total,
 )
+from xlkpi.core.stages import StageMap
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Tracker
 
@@ -65,8 +66,9 @@ _TEAM = None  # the owner key of the team: every row
 class _Sheet:
     """One data sheet's columns, each converted at most once, and its rows by owner and date."""
 
-    def __init__(self, name: str, sheet: DataSheet | None):
+    def __init__(self, name: str, sheet: DataSheet | None, stage_map: StageMap | None = None):
         self.name = name
+        self.stage_map = stage_map
         self.header = list(sheet.header) if sheet else list(layout.DATA_COLUMNS[name])
         self.rows = sheet.rows if sheet else []
         self._columns: dict[str, np.ndarray] = {}
@@ -109,7 +111,7 @@ class _Sheet:
             elif column in layout.NUMBER_COLUMNS:
                 converted = self._convert(column, to_numbers, "number")
             else:  # Stage
-                converted = to_stage_classes(self._values(column))
+                converted = to_stage_classes(self._values(column), stage_map=self.stage_map)
             self._columns[column] = converted
         return self._columns[column]
 
@@ -240,7 +242,9 @@ class Report:
         self.months_to_date = self.settings.months_to_date(self.today)
         self.ytd = self.settings.ytd_period(self.today)
         self._month_index = {month: index for index, month in enumerate(self.months)}
-        self._sheets = {name: _Sheet(name, tracker.data.get(name)) for name in layout.DATA_SHEETS}
+        stages = None if tracker.stages is None else StageMap(tracker.stages)
+        self._sheets = {name: _Sheet(name, tracker.data.get(name), stages)
+                        for name in layout.DATA_SHEETS}
         self.reps = list(dict.fromkeys(rep for rep in self.settings.reps
                                        if owner_key(rep) is not None))
         self._targets: dict[tuple[str | None, str], layout.TargetRow] = {}

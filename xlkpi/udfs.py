@@ -42,6 +42,7 @@ from xlwings import XlwingsError, arg, func
 from xlkpi.core import engine, goals
 from xlkpi.core.cells import OneCellRows, not_a_number, shape_message
 from xlkpi.core.errors import InputError
+from xlkpi.core.stages import StageMap
 
 __all__ = ["attainment", "average_deal_size", "churn_rate", "close_rate", "cost_per_lead",
            "customer_acquisition_cost", "deals_won", "email_open_rate", "email_reply_rate",
@@ -81,6 +82,8 @@ ARG_DOCS = {
     "period": f"Period: blank = all rows; {_PERIODS}",
     "owners": "Owner (rep) of each row; needed only with owner",
     "owner": "The rep whose rows count; blank = the whole team",
+    "stage_map": "Stage name and Won/Lost/Open, two columns (the tracker's Stages!A:B); "
+                 "a stage it does not list is Open; blank = the built-in names",
     "actual": "The KPI's actual value",
     "target": "The target; blank, 0 or negative = no attainment (for growth: -100 % or less)",
     "direction": '"up" (default): actual ÷ target; "down" for KPIs where lower is better '
@@ -169,12 +172,26 @@ def _number_or_blank(value, argument: str) -> float | None:
     raise InputError(not_a_number(argument, value))
 
 
+def _stage_map(value) -> StageMap | None:
+    """The optional stage_map range as a StageMap; None (the built-in names) when blank."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if value is None or value == [[None]] or value == [None]:
+        return None
+    if not isinstance(value, (list, tuple)) or not all(isinstance(row, (list, tuple))
+                                                       for row in value):
+        raise InputError("stage_map: give a range of two columns, stage name and "
+                         "Won/Lost/Open")
+    return StageMap.from_cells(value)
+
+
 def _kpi(compute, args: dict):
     """Call the engine with the Excel arguments converted; None (zero denominator) is #DIV/0!,
     a result past the range of numbers #NUM!."""
     try:
-        value = compute(**{name: _scalar(value, name) if name in SCALARS else _column(value, name)
-                           for name, value in args.items()})
+        value = compute(**{name: _scalar(value, name) if name in SCALARS
+                           else _stage_map(value) if name == "stage_map"
+                           else _column(value, name) for name, value in args.items()})
     except engine.ResultTooLarge:
         return NUM
     return DIV0 if value is None else value
@@ -190,7 +207,7 @@ def cost_per_lead(spend, spend_dates, lead_dates, period=None):
 
 
 @_excel()
-def customer_acquisition_cost(spend, spend_dates, stages, close_dates, period=None):
+def customer_acquisition_cost(spend, spend_dates, stages, close_dates, period=None, stage_map=None):
     """Customer acquisition cost: spend in the period ÷ deals won (closed in the period)
     (#DIV/0! when none was won)."""
     return _kpi(engine.customer_acquisition_cost, locals())
@@ -203,7 +220,7 @@ def sql_count(sql_dates, period=None, owners=None, owner=None):
 
 
 @_excel(dates="Close date of each opportunity, or its created date for the cohort view")
-def close_rate(stages, dates, period=None, owners=None, owner=None):
+def close_rate(stages, dates, period=None, owners=None, owner=None, stage_map=None):
     """Close rate: won ÷ (won + lost) among the opportunities dated in the period; open ones are
     left out (#DIV/0! when none closed)."""
     return _kpi(engine.close_rate, locals())
@@ -256,19 +273,19 @@ def new_opportunities(created_dates, period=None, owners=None, owner=None):
 
 
 @_excel()
-def deals_won(stages, close_dates, period=None, owners=None, owner=None):
+def deals_won(stages, close_dates, period=None, owners=None, owner=None, stage_map=None):
     """Deals won: opportunities won with a close date in the period."""
     return _kpi(engine.deals_won, locals())
 
 
 @_excel()
-def won_revenue(amounts, stages, close_dates, period=None, owners=None, owner=None):
+def won_revenue(amounts, stages, close_dates, period=None, owners=None, owner=None, stage_map=None):
     """Won revenue: Σ amount of the opportunities won with a close date in the period."""
     return _kpi(engine.won_revenue, locals())
 
 
 @_excel(period=_REQUIRED_PERIOD)
-def revenue_growth(amounts, stages, close_dates, period, owners=None, owner=None):
+def revenue_growth(amounts, stages, close_dates, period, owners=None, owner=None, stage_map=None):
     """Revenue growth: (won revenue in the period − in the period before) ÷ won revenue in the
     period before (#DIV/0! when nothing was won the period before)."""
     return _kpi(engine.revenue_growth, locals())
@@ -282,14 +299,16 @@ def lead_to_sql_rate(lead_dates, sql_dates, period=None, owners=None, owner=None
 
 
 @_excel()
-def average_deal_size(amounts, stages, close_dates, period=None, owners=None, owner=None):
+def average_deal_size(amounts, stages, close_dates, period=None, owners=None, owner=None,
+                      stage_map=None):
     """Average deal size: won revenue ÷ deals won, close date in the period (#DIV/0! when none
     was won)."""
     return _kpi(engine.average_deal_size, locals())
 
 
 @_excel(created_dates="Date each opportunity was created; a won deal without one is left out")
-def sales_cycle_days(created_dates, stages, close_dates, period=None, owners=None, owner=None):
+def sales_cycle_days(created_dates, stages, close_dates, period=None, owners=None, owner=None,
+                     stage_map=None):
     """Sales cycle: mean days from created date to close date over the deals won with a close
     date in the period; one without a created date is left out; times of day count (#DIV/0!
     when none is left)."""

@@ -32,7 +32,6 @@ import datetime as dt
 import math
 import numbers
 import operator
-import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from itertools import islice, repeat
@@ -41,15 +40,12 @@ import numpy as np
 
 from xlkpi.core.errors import InputError
 from xlkpi.core.periods import EXCEL_EPOCH_ORDINAL, parse_iso_date
+from xlkpi.core.stages import BUILT_IN, StageMap
 
 MAX_SERIAL = 2958465  # 9999-12-31, the last date Excel shows
 _NONE_TYPE = type(None)
 _NUMERIC_TYPES = frozenset({float, int, _NONE_TYPE})
 _DATE_TYPES = frozenset({dt.datetime, dt.date})
-# What a stage text loses before matching (DESIGN.md: case, spaces, '-' and '_'): spaces, also
-# no-break ones, tabs and line breaks count as spaces. workbook.STAGE_STRIPPED removes the same
-# characters in the StageClass formula; a test keeps the two in step.
-_NON_WORD = re.compile("[ \u00a0\t\n\r_-]+")
 
 
 def _is_blank(value: object) -> bool:
@@ -532,36 +528,40 @@ def _looked_up(values: Sequence, cache: dict, lookup: Callable[[object], object]
         return np.fromiter(map(lookup, values), dtype, count=len(values))
 
 
-def stage_class(stage: object) -> int:
-    """1 for a won stage, -1 for a lost one, 0 for anything else (open)."""
-    if not isinstance(stage, str):
-        return 0
-    key = _NON_WORD.sub("", stage).lower()
-    return WON_STAGES.get(key, 0)
+def stage_class(stage: object, stage_map: StageMap | None = None) -> int:
+    """1 for a won stage, -1 for a lost one, 0 for anything else (open): by ``stage_map``
+    (core.stages.StageMap; None = the built-in names)."""
+    return (stage_map or BUILT_IN).number(stage)
 
 
-# Keys are stage texts lower-cased with the characters of _NON_WORD removed (DESIGN.md).
-WON_STAGES = {"won": 1, "closedwon": 1, "успешнореализовано": 1,
-              "lost": -1, "closedlost": -1, "закрытоинереализовано": -1}
+# Keys are stage texts as core.stages.stage_key makes them (DESIGN.md): the built-in names.
+WON_STAGES = dict(BUILT_IN.numbers)
 
 
 class _Classes(dict):
     """Stage text → class; each distinct text is classified once, when first met."""
 
-    __slots__ = ()
+    __slots__ = ("stage_map",)
+
+    def __init__(self, stage_map: StageMap):
+        super().__init__()
+        self.stage_map = stage_map
 
     def __missing__(self, stage: object) -> int:
-        self[stage] = kind = stage_class(stage)
+        self[stage] = kind = self.stage_map.number(stage)
         return kind
 
 
-def to_stage_classes(values: Sequence, within: np.ndarray | None = None) -> np.ndarray:
-    """int8 column: 1 won, -1 lost, 0 open. Each distinct text is classified once.
+def to_stage_classes(values: Sequence, within: np.ndarray | None = None,
+                     stage_map: StageMap | None = None) -> np.ndarray:
+    """int8 column: 1 won, -1 lost, 0 open (by ``stage_map``; None = the built-in names).
+    Each distinct text is classified once.
 
     With ``within`` (a boolean mask as long as ``values``) the rows outside it read 0, and
     when it holds few rows only those are classified.
     """
-    return _lookup(values, _Classes(), stage_class, np.int8, within)
+    classes = _Classes(stage_map or BUILT_IN)
+    return _lookup(values, classes, classes.stage_map.number, np.int8, within)
 
 
 def owner_key(owner: object) -> str | None:

@@ -31,6 +31,7 @@ from xlkpi.core.cells import (
 )
 from xlkpi.core.errors import InputError
 from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date, parse_period
+from xlkpi.core.stages import StageMap
 
 Column = Sequence
 
@@ -143,11 +144,12 @@ def cost_per_lead(spend: Column, spend_dates: Column, lead_dates: Column,
 
 
 def customer_acquisition_cost(spend: Column, spend_dates: Column, stages: Column,
-                              close_dates: Column, period: object = None) -> float | None:
+                              close_dates: Column, period: object = None,
+                              stage_map: StageMap | None = None) -> float | None:
     """Σ spend in the period ÷ deals won with a close date in the period."""
     window = parse_period(period)
     total = _spend_in(spend, spend_dates, window)
-    return finite(ratio(total, deals_won(stages, close_dates, window)))
+    return finite(ratio(total, deals_won(stages, close_dates, window, stage_map=stage_map)))
 
 
 # --- leads and opportunities ---------------------------------------------------------------
@@ -181,64 +183,68 @@ def lead_to_sql_rate(lead_dates: Column, sql_dates: Column, period: object = Non
 
 
 def _stages_in(stages: Column, dates: Column, dates_argument: str, period: object,
-               owners: Column | None, owner: object) -> np.ndarray:
+               owners: Column | None, owner: object,
+               stage_map: StageMap | None = None) -> np.ndarray:
     """Stage classes (1 won, -1 lost, 0 open) of the rows in the period."""
     check_lengths(stages=stages, **{dates_argument: dates})
     rows = _rows(to_dates(dates, dates_argument), parse_period(period), owners, owner)
-    return to_stage_classes(stages, within=rows)[rows]
+    return to_stage_classes(stages, within=rows, stage_map=stage_map)[rows]
 
 
 def close_rate(stages: Column, dates: Column, period: object = None,
-               owners: Column | None = None, owner: object = None) -> float | None:
+               owners: Column | None = None, owner: object = None,
+               stage_map: StageMap | None = None) -> float | None:
     """won ÷ (won + lost) among the opportunities dated in the period; open ones left out."""
-    classes = _stages_in(stages, dates, "dates", period, owners, owner)
+    classes = _stages_in(stages, dates, "dates", period, owners, owner, stage_map)
     won = np.count_nonzero(classes == 1)
     return ratio(won, won + np.count_nonzero(classes == -1))
 
 
 def deals_won(stages: Column, close_dates: Column, period: object = None,
-              owners: Column | None = None, owner: object = None) -> int:
+              owners: Column | None = None, owner: object = None,
+              stage_map: StageMap | None = None) -> int:
     """Opportunities won with a close date in the period."""
-    classes = _stages_in(stages, close_dates, "close_dates", period, owners, owner)
+    classes = _stages_in(stages, close_dates, "close_dates", period, owners, owner, stage_map)
     return int(np.count_nonzero(classes == 1))
 
 
 def _won(stages: Column, close_dates: Column, period: object, owners: Column | None,
-         owner: object) -> np.ndarray:
+         owner: object, stage_map: StageMap | None = None) -> np.ndarray:
     """The rows won with a close date in the period (stages read only in the rows dated so)."""
     rows = _rows(to_dates(close_dates, "close_dates"), parse_period(period), owners, owner)
-    rows &= to_stage_classes(stages, within=rows) == 1
+    rows &= to_stage_classes(stages, within=rows, stage_map=stage_map) == 1
     return rows
 
 
 def won_revenue(amounts: Column, stages: Column, close_dates: Column, period: object = None,
-                owners: Column | None = None, owner: object = None) -> int | float:
+                owners: Column | None = None, owner: object = None,
+                stage_map: StageMap | None = None) -> int | float:
     """Σ amount of the opportunities won with a close date in the period (an amount is read
     only there)."""
     check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
-    rows = _won(stages, close_dates, period, owners, owner)
+    rows = _won(stages, close_dates, period, owners, owner, stage_map)
     return finite(whole(_sum(numbers_within(amounts, "amounts", rows))))
 
 
 def average_deal_size(amounts: Column, stages: Column, close_dates: Column,
                       period: object = None, owners: Column | None = None,
-                      owner: object = None) -> float | None:
+                      owner: object = None, stage_map: StageMap | None = None) -> float | None:
     """Won revenue ÷ deals won, close date in the period."""
     check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
-    rows = _won(stages, close_dates, period, owners, owner)
+    rows = _won(stages, close_dates, period, owners, owner, stage_map)
     return finite(ratio(_sum(numbers_within(amounts, "amounts", rows)), np.count_nonzero(rows)))
 
 
 def sales_cycle_days(created_dates: Column, stages: Column, close_dates: Column,
                      period: object = None, owners: Column | None = None,
-                     owner: object = None) -> float | None:
+                     owner: object = None, stage_map: StageMap | None = None) -> float | None:
     """Mean days from created date to close date over the deals won with a close date in the
     period. A won deal without a created date has no cycle to measure and is left out (not
     counted as 0 days); a time of day in either date counts, as a fraction of a day.
     """
     check_lengths(created_dates=created_dates, stages=stages, close_dates=close_dates)
     created = to_dates(created_dates, "created_dates")  # every cell checked, as for any date
-    rows = _won(stages, close_dates, period, owners, owner) & ~np.isnan(created)
+    rows = _won(stages, close_dates, period, owners, owner, stage_map) & ~np.isnan(created)
     counted = np.flatnonzero(rows)
     if len(counted) == 0:
         return None
@@ -247,7 +253,8 @@ def sales_cycle_days(created_dates: Column, stages: Column, close_dates: Column,
 
 
 def revenue_growth(amounts: Column, stages: Column, close_dates: Column, period: object,
-                   owners: Column | None = None, owner: object = None) -> float | None:
+                   owners: Column | None = None, owner: object = None,
+                   stage_map: StageMap | None = None) -> float | None:
     """(won revenue in the period − in the period before) ÷ won revenue in the period before."""
     window = _required_period(period)
     check_lengths(amounts=amounts, stages=stages, close_dates=close_dates)
@@ -257,7 +264,7 @@ def revenue_growth(amounts: Column, stages: Column, close_dates: Column, period:
     by_owner = owner_mask(owners, owner, len(dates), within=won)
     if by_owner is not None:
         won &= by_owner
-    won &= to_stage_classes(stages, within=won) == 1
+    won &= to_stage_classes(stages, within=won, stage_map=stage_map) == 1
     values = to_numbers(amounts, "amounts", within=won)
     this, before = _sum(values[won & now]), _sum(values[won & earlier])
     return finite(ratio(this - before, before))

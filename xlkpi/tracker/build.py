@@ -47,6 +47,7 @@ from xlkpi.tracker.model import (
     META,
     REP_KPIS,
     SETTINGS,
+    STAGES,
     START,
     TARGETS,
     TEAM,
@@ -62,6 +63,7 @@ from xlkpi.tracker.settings import (
     write_settings,
     write_targets,
 )
+from xlkpi.tracker.stages import ensure_stages, write_stages
 from xlkpi.tracker.start import write_start
 from xlkpi.tracker.tabs import TabRows, write_kpi_tab
 from xlkpi.xlsx.splice import RowsOutside, SplitBook, workbook_and_rows
@@ -83,6 +85,7 @@ def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook 
     write_settings(wb.create_sheet(SETTINGS), tracker.settings)
     write_targets(wb.create_sheet(TARGETS), tracker)
     write_data_sheets(wb, tracker, outside)
+    write_stages(wb.create_sheet(STAGES), tracker.stages)
     wb.properties.creator = MARKER
     wb.properties.title = "Sales KPI tracker"
     _generate(wb, tracker)
@@ -117,6 +120,7 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> None:
     settings_calculated(wb[SETTINGS])
     settings_validation(wb[SETTINGS])
     complete_targets(wb[TARGETS], tracker)
+    ensure_stages(wb)
     refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
     _generate(wb, tracker)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else START)

@@ -20,14 +20,17 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlkpi.core.cells import WON_STAGES, owner_key
+from xlkpi.core.cells import owner_key
 from xlkpi.core.errors import TrackerFileError
+from xlkpi.core.stages import STRIPPED
 from xlkpi.tracker.cells import print_setup, put_text, text_cell
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
     OPPORTUNITIES,
     STAGE_CLASS_COLUMN,
+    STAGES_CLASS_RANGE,
+    STAGES_KEY_RANGE,
     DataSheet,
     Tracker,
 )
@@ -35,13 +38,14 @@ from xlkpi.tracker.styles import HEADER_FILL, HEADER_FONT
 from xlkpi.xlsx.splice import RowsOutside
 from xlkpi.xlsx.stream import STREAM_FROM_ROWS, NewRows, plain_values
 
-# What core.cells.stage_class removes from a stage before matching (tests keep the two in step),
+# What core.stages.stage_key removes from a stage before matching (tests keep the two in step),
 # and how the StageClass formula writes each character. The no-break space is written as itself
 # in a string: UNICHAR needs the _xlfn. prefix in a file (without it LibreOffice and Excel show
 # #NAME?) and is missing from Excel 2010, and CHAR(160) is another character on a Mac.
-STAGE_STRIPPED = (" ", "\u00a0", "\t", "\n", "\r", "-", "_")
+STAGE_STRIPPED = STRIPPED
 _STRIPPED_IN_FORMULA = {" ": '" "', "\u00a0": '"\u00a0"', "\t": "CHAR(9)",
-                        "\n": "CHAR(10)", "\r": "CHAR(13)", "-": '"-"', "_": '"_"'}
+                        "\n": "CHAR(10)", "\r": "CHAR(13)", "-": '"-"', "_": '"_"', ":": '":"',
+                        ".": '"."'}
 
 
 def streams_rows(tracker: Tracker, streamed: bool | None) -> bool:
@@ -77,23 +81,23 @@ def refresh_data_sheets(wb: Workbook, reps: Sequence[str],
         _fix_data_sheet(wb[name], name, outside)
 
 
-def stage_class_formula(stage_cell: str) -> str:
-    """Won, Lost or Open for one stage cell, as columns.stage_class: lower case, the characters
-    of STAGE_STRIPPED (spaces, no-break spaces, tabs, line breaks, '-', '_') removed, then the
-    known spellings. Wildcard characters are replaced by '#' first so
-    that MATCH compares exactly ("w*n" is not "won")."""
-    won = [key for key, value in WON_STAGES.items() if value == 1]
-    lost = [key for key, value in WON_STAGES.items() if value == -1]
-    keys = won + lost
-    assert all(re.fullmatch(r"[^\"~*?#]+", key) for key in keys)
-    labels = ",".join(['"Won"'] * len(won) + ['"Lost"'] * len(lost))
-    key_list = ",".join(f'"{key}"' for key in keys)
+def stage_key_formula(stage_cell: str) -> str:
+    """The formula text (no '=') of core.stages.stage_key for one cell, prefixed with "k" so
+    that no key is empty: lower case, the characters of STAGE_STRIPPED removed, the wildcard
+    characters ~ * ? read as '#' so that MATCH compares exactly ("w*n" is not "won")."""
     squeezed = stage_cell
     for char in STAGE_STRIPPED:
         squeezed = f'SUBSTITUTE({squeezed},{_STRIPPED_IN_FORMULA[char]},"")'
-    tame = f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(LOWER({squeezed}),"~","#"),"*","#"),"?","#")'
-    return (f'=IF({stage_cell}="","",IFERROR(INDEX({{{labels}}},'
-            f'MATCH({tame},{{{key_list}}},0)),"Open"))')
+    return f'"k"&SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(LOWER({squeezed}),"~","#"),"*","#"),"?","#")'
+
+
+def stage_class_formula(stage_cell: str) -> str:
+    """Won, Lost or Open for one stage cell, as core.stages.StageMap classifies it: its key
+    (stage_key_formula) looked up in the Stages sheet's hidden key column, the class from the
+    hidden class column beside it; Open for a stage the sheet does not list."""
+    key = stage_key_formula(stage_cell)
+    return (f'=IF({stage_cell}="","",IFERROR(INDEX({STAGES_CLASS_RANGE},'
+            f'MATCH({key},{STAGES_KEY_RANGE},0)),"Open"))')
 
 # --- grouping rows by owner ----------------------------------------------------------------
 

@@ -51,7 +51,15 @@ FORMAT_VERSION = 1
 META_HEADER_ROW = 6
 KIND_START, KIND_TEAM, KIND_REP, KIND_LEADERBOARD = "start", "team", "rep", "leaderboard"
 
-FIXED_SHEETS = (START, SETTINGS, TARGETS, TEAM, LEADERBOARD, *DATA_SHEETS, META)
+# Stages (typed, kept by refresh; tracker.stages): stage name | class typed from row 2, hidden
+# columns C (the name's match key) and D (the class the formulas use) calculated beside them.
+STAGES = "Stages"
+STAGES_FIRST_ROW = 2
+STAGES_KEY_RANGE, STAGES_CLASS_RANGE = "Stages!$C:$C", "Stages!$D:$D"
+# Settings: each rep's aliases (other spellings, e-mails), ";"-separated, in column B.
+SETTINGS_ALIASES_COL = 2
+
+FIXED_SHEETS = (START, SETTINGS, TARGETS, TEAM, LEADERBOARD, *DATA_SHEETS, META, STAGES)
 
 # Settings: label in column A, the typed value in column B.
 SETTINGS_ROWS = {"year": 4, "fiscal_start": 5, "currency": 6, "as_of": 7}
@@ -110,6 +118,7 @@ class Settings:
     currency: str = "USD"
     reps: list[str] = field(default_factory=list)
     as_of: dt.date | None = None  # year to date runs through this date's month; None: today
+    aliases: dict[str, list[str]] = field(default_factory=dict)  # rep → other spellings
 
     def months(self) -> list[tuple[int, int]]:
         """The twelve (year, month) pairs of the fiscal year, in order."""
@@ -150,6 +159,7 @@ class Tracker:
     settings: Settings
     targets: list[TargetRow]
     data: dict[str, DataSheet]
+    stages: list[tuple[object, object]] | None = None  # the Stages sheet's rows; None: none
 
 
 def check_reps(reps: Sequence[str]) -> None:

@@ -38,6 +38,8 @@ from xlkpi.tracker.model import (
     Tracker,
     check_reps,
 )
+from xlkpi.tracker.settings import read_aliases
+from xlkpi.tracker.stages import read_stages
 from xlkpi.xlsx.splice import SplitBook, workbook_and_rows
 
 _AUTO_NAME = re.compile(r"Column\d+")
@@ -62,6 +64,7 @@ def read_tracker(book: Workbook | SplitBook, name: str = "the workbook") -> Trac
             raise TrackerFileError(f"{name}: the {sheet} sheet is missing (renamed or "
                                    f"deleted?); give it back its name or {_NEW}")
     settings = _read_settings(wb[SETTINGS], name)
+    settings.aliases = read_aliases(wb[SETTINGS])
     targets = _read_targets(wb[TARGETS], name)
     data = {sheet: _read_data(wb[sheet], sheet, name) for sheet in DATA_SHEETS}
     for sheet in DATA_SHEETS:
@@ -70,7 +73,7 @@ def read_tracker(book: Workbook | SplitBook, name: str = "the workbook") -> Trac
             # file the first time someone asks; `xlkpi refresh` never does
             data[sheet] = _LazyDataSheet(lambda sheet=sheet: _read_data(
                 book.values_sheet(sheet), sheet, name))
-    return Tracker(settings, targets, data)
+    return Tracker(settings, targets, data, stages=read_stages(wb))
 
 
 class _LazyDataSheet(DataSheet):

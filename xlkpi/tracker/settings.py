@@ -20,6 +20,7 @@ from xlkpi.tracker.model import (
     S_FIRST_DAY,
     S_FISCAL_START,
     S_YEAR,
+    SETTINGS_ALIASES_COL,
     SETTINGS_LABELS,
     SETTINGS_REPS_HEADER_ROW,
     SETTINGS_REPS_LABEL,
@@ -50,6 +51,25 @@ from xlkpi.tracker.styles import (
 )
 
 _VALIDATION_TAG = "xlkpi"  # promptTitle of the validations this module owns
+ALIASES_LABEL = "Also known as"
+ALIAS_SEPARATOR = "; "
+
+
+def read_aliases(ws) -> dict[str, list[str]]:
+    """Rep → the aliases typed beside the rep's name in Settings (";" or line breaks between
+    them). Any workbook reader.read_tracker takes."""
+    aliases: dict[str, list[str]] = {}
+    for name, typed in ws.iter_rows(min_row=SETTINGS_REPS_HEADER_ROW + 1,
+                                    max_col=SETTINGS_ALIASES_COL, values_only=True):
+        if isinstance(name, float) and name.is_integer():
+            name = int(name)  # as the reader reads the rep's name
+        if name is None or typed is None or not str(name).strip():
+            continue
+        found = [part.strip() for part in str(typed).replace("\n", ";").split(";")]
+        found = [part for part in found if part]
+        if found:
+            aliases.setdefault(str(name).strip(), []).extend(found)
+    return aliases
 
 
 def write_settings(ws: Worksheet, settings: Settings) -> None:
@@ -69,10 +89,17 @@ def write_settings(ws: Worksheet, settings: Settings) -> None:
               fmt="yyyy-mm-dd" if key == "as_of" else None)
         text_cell(ws, row, 3, notes[key], GREY)
     text_cell(ws, SETTINGS_REPS_HEADER_ROW, 1, SETTINGS_REPS_LABEL, HEADER_FONT, fill=HEADER_FILL)
-    text_cell(ws, SETTINGS_REPS_HEADER_ROW, 2,
-          "one name per row, as in the Owner columns (case does not matter)", GREY)
+    text_cell(ws, SETTINGS_REPS_HEADER_ROW, SETTINGS_ALIASES_COL, ALIASES_LABEL, HEADER_FONT,
+              fill=HEADER_FILL)
+    text_cell(ws, SETTINGS_REPS_HEADER_ROW, 3,
+              "one name per row, as in the Owner columns (case does not matter); beside it the "
+              "other spellings `xlkpi import` turns into that name, separated by ;", GREY)
     for offset, rep in enumerate(settings.reps, 1):
         text_cell(ws, SETTINGS_REPS_HEADER_ROW + offset, 1, rep, fill=INPUT_FILL)
+        aliases = settings.aliases.get(rep)
+        if aliases:
+            text_cell(ws, SETTINGS_REPS_HEADER_ROW + offset, SETTINGS_ALIASES_COL,
+                      ALIAS_SEPARATOR.join(aliases), fill=INPUT_FILL)
     for offset in range(len(settings.reps) + 1, len(settings.reps) + 11):
         ws.cell(SETTINGS_REPS_HEADER_ROW + offset, 1).fill = INPUT_FILL
     ws.column_dimensions["A"].width = 30

@@ -1,0 +1,262 @@
+"""``xlkpi import``'s writing half: records read from an export (xlkpi.imports) merged into a
+tracker's data sheets, the Stages sheet and nothing else.
+
+A record is known by its source and record ID, kept in a hidden column of the data sheet
+(ID_HEADER): a record seen before is updated in place (only the cells that differ), a new one
+appended below the last row. Rows without an ID (typed or pasted by a person) are never read
+for merging nor written. Owners go through the reps' aliases (Settings) to the rep's own name;
+every new stage name is added to the Stages sheet as Open. Importing the same records twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlkpi.core.errors import TrackerFileError
+from xlkpi.core.stages import (
+    OPEN,
+    Owners,
+    StageMap,
+    stage_key,
+    unknown_owners,
+    unknown_owners_message,
+)
+from xlkpi.tracker.cells import put_text, text_cell
+from xlkpi.tracker.model import DATA_COLUMNS, STAGES, Tracker
+from xlkpi.tracker.stages import add_stage_names, ensure_stages, read_stages_of
+from xlkpi.tracker.styles import GREY
+
+ID_HEADER = "xlkpi ID"  # hidden column: "source:record ID" of each imported row
+MAX_ROW = 1_048_576  # the last row of a sheet
+SAMPLE_ROWS = 5
+
+
+@dataclass
+class MergeSummary:
+    sheet: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stages_added: list[str] = field(default_factory=list)
+    open_stages: list[tuple[str, int]] = field(default_factory=list)  # name, deals
+    unknown_owners: list[tuple[str, int]] = field(default_factory=list)
+    aliased: int = 0  # owners written as the rep's own name
+    sample: list[list[object]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.stages_added)
+
+
+def _same(old: object, new: object) -> bool:
+    if isinstance(new, dt.date) and not isinstance(new, dt.datetime):
+        new = dt.datetime.combine(new, dt.time())
+    if isinstance(old, dt.date) and not isinstance(old, dt.datetime):
+        old = dt.datetime.combine(old, dt.time())
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)) and not isinstance(
+            old, bool) and not isinstance(new, bool):
+        return float(old) == float(new)
+    if old == "" and new is None:
+        return True
+    return old == new
+
+
+def _header(ws: Worksheet) -> list[str]:
+    values = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    return ["" if value is None else str(value).strip() for value in values]
+
+
+def _last_row(ws: Worksheet, columns: list[int]) -> int:
+    """The last row holding a value in one of ``columns`` (1: none)."""
+    last = 1
+    wanted = set(columns)
+    for (row, col), cell in ws._cells.items():  # noqa: SLF001 - openpyxl's cell store
+        if row > last and col in wanted and cell.value not in (None, ""):
+            last = row
+    return last
+
+
+def owner_resolver(tracker: Tracker) -> Owners:
+    return Owners(tracker.settings.reps, tracker.settings.aliases)
+
+
+def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict],
+                  write: bool = True) -> MergeSummary:
+    """Merge ``records`` (imports.ImportResult.records) into the data sheet ``sheet`` of
+    ``wb`` (``tracker``: what reader.read_tracker read from it, for the reps, aliases and
+    stages). ``write=False``: count only (a dry run)."""
+    from xlkpi.imports import RECORD_ID, SOURCE
+
+    ws = wb[sheet]
+    summary = MergeSummary(sheet)
+    header = _header(ws)
+    folded = [name.casefold() for name in header]
+    positions = {}
+    for name in DATA_COLUMNS[sheet]:
+        if name.casefold() not in folded:
+            raise TrackerFileError(f"{sheet}: no '{name}' column in row 1; put the header "
+                                   "back before importing")
+        positions[name] = folded.index(name.casefold()) + 1
+    if ID_HEADER.casefold() in folded:
+        id_col = folded.index(ID_HEADER.casefold()) + 1
+    else:
+        id_col = len(header) + 1
+        if write:
+            text_cell(ws, 1, id_col, ID_HEADER, GREY)
+            ws.column_dimensions[get_column_letter(id_col)].hidden = True
+    known: dict[str, int] = {}
+    for row, (value,) in enumerate(ws.iter_rows(min_row=2, min_col=id_col, max_col=id_col,
+                                                values_only=True), 2):
+        if value not in (None, ""):
+            known.setdefault(str(value), row)
+    last = _last_row(ws, [*positions.values(), id_col])
+    owners = owner_resolver(tracker)
+    new_rows = sum(1 for record in records
+                   if f"{record[SOURCE]}:{record[RECORD_ID]}" not in known)
+    if last + new_rows > MAX_ROW:
+        raise TrackerFileError(f"{sheet} holds {last - 1:,} rows; {new_rows:,} more would "
+                               f"pass the {MAX_ROW:,} rows a sheet holds; split the export or "
+                               "move old rows to another file")
+    seen_owners: list[object] = []
+    for record in records:
+        values = {name: record.get(name) for name in DATA_COLUMNS[sheet]}
+        if "Owner" in values and values["Owner"] is not None:
+            rep = owners.rep_of(values["Owner"])
+            if rep is not None and rep != values["Owner"]:
+                summary.aliased += 1
+                values["Owner"] = rep
+            seen_owners.append(values["Owner"])
+        key = f"{record[SOURCE]}:{record[RECORD_ID]}"
+        row = known.get(key)
+        if row is None:
+            last += 1
+            row = known[key] = last
+            summary.added += 1
+            if len(summary.sample) < SAMPLE_ROWS:
+                summary.sample.append(["added", *values.values()])
+            if write:
+                put_text(ws.cell(row, id_col), key)
+                for name, value in values.items():
+                    if value is not None:
+                        put_text(ws.cell(row, positions[name]), value)
+            continue
+        changed = [name for name, value in values.items()
+                   if not _same(ws.cell(row, positions[name]).value, value)]
+        if not changed:
+            summary.unchanged += 1
+            continue
+        summary.updated += 1
+        if len(summary.sample) < SAMPLE_ROWS:
+            summary.sample.append([f"updated row {row}", *values.values()])
+        if write:
+            for name in changed:
+                put_text(ws.cell(row, positions[name]), values[name])
+    if "Owner" in positions:
+        summary.unknown_owners = unknown_owners([seen_owners], tracker.settings.reps)
+    if "Stage" in positions:
+        _merge_stages(wb, records, summary, write)
+    return summary
+
+
+def _merge_stages(wb: Workbook, records: list[dict], summary: MergeSummary, write: bool
+                  ) -> None:
+    deals = Counter(record["Stage"] for record in records
+                    if isinstance(record.get("Stage"), str) and record["Stage"].strip())
+    if write:
+        ensure_stages(wb)
+        summary.stages_added = add_stage_names(wb[STAGES], list(deals))
+        rows = read_stages_of(wb[STAGES])
+    else:
+        rows = read_stages_of(wb[STAGES]) if STAGES in wb.sheetnames else None
+        mapping = StageMap() if rows is None else StageMap(rows)
+        summary.stages_added = [name for name in dict.fromkeys(deals)
+                                if not mapping.knows(name)]
+        rows = (rows or []) + [(name, OPEN) for name in summary.stages_added]
+    mapping = StageMap(rows)
+    by_key: Counter = Counter()
+    shown: dict[str, str] = {}
+    for name, count in deals.items():
+        if mapping.number(name) == 0:
+            key = stage_key(name)
+            by_key[key] += count
+            shown.setdefault(key, name)
+    summary.open_stages = sorted(((shown[key], count) for key, count in by_key.items()),
+                                 key=lambda item: (-item[1], item[0]))
+
+
+def editable(book, name: str) -> Workbook:
+    """The openpyxl workbook to merge into; a tracker whose data rows are held outside
+    openpyxl (a large one, xlsx.splice) is refused for now, with what to do."""
+    if isinstance(book, Workbook):
+        return book
+    raise TrackerFileError(f"{name} is too large to import into yet (its data rows are read "
+                           "outside openpyxl); import into a smaller tracker or split the data")
+
+
+def import_lines(result) -> list[str]:
+    """What the reading half decided: the source, the file, each column's format, skips."""
+    lines = [f"{result.path.name}: {result.title} ({result.profile}) → {result.sheet}; "
+             f"{result.file}; {result.rows_read:,} rows read"]
+    lines += [f"  {decision}" for decision in result.decisions]
+    if result.aggregation:
+        lines.append(f"  {result.aggregation}")
+    for skipped in result.skipped[:10]:
+        lines.append(f"  skipped row {skipped.row}: {skipped.reason}")
+    if len(result.skipped) > 10:
+        lines.append(f"  … {len(result.skipped) - 10} more rows skipped")
+    if result.formula_like:
+        lines.append(f"  {len(result.formula_like)} cells begin with = + - @: stored as text")
+    return lines
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def summary_lines(summary: MergeSummary, dry_run: bool = False) -> list[str]:
+    would = "would be " if dry_run else ""
+    lines = [f"{summary.sheet}: {summary.added:,} {would}added, {summary.updated:,} {would}"
+             f"updated, {summary.unchanged:,} unchanged"]
+    if summary.aliased:
+        lines.append(f"  {_plural(summary.aliased, 'owner')} written as the rep's own name "
+                     "(aliases in Settings)")
+    if dry_run and summary.sample:
+        lines.append("  sample: " + " | ".join(DATA_COLUMNS[summary.sheet]))
+        for row in summary.sample:
+            lines.append("    " + " | ".join("" if value is None else str(value)
+                                             for value in row))
+    if summary.stages_added:
+        lines.append(f"Stages: {_plural(len(summary.stages_added), 'new stage name')} "
+                     f"{would}added as Open: " + ", ".join(map(repr, summary.stages_added[:8]))
+                     + (" …" if len(summary.stages_added) > 8 else ""))
+    if summary.open_stages:
+        shown = ", ".join(f"{name!r} ({_plural(count, 'deal')})"
+                          for name, count in summary.open_stages[:5])
+        more = " …" if len(summary.open_stages) > 5 else ""
+        count = len(summary.open_stages)
+        lines.append(f"{_plural(count, 'stage name')} {'is' if count == 1 else 'are'} not "
+                     f"mapped to Won or Lost: {shown}{more}; if any is won or lost, map it on "
+                     "the Stages sheet (they count as Open until then)")
+    message = unknown_owners_message(summary.unknown_owners)
+    if message:
+        lines.append(message)
+    return lines
+
+
+def unknown_owner_note(tracker: Tracker) -> str | None:
+    """The one place ``report``, ``refresh`` and ``import`` ask which owners in the data sheets
+    match no rep: core.stages.unknown_owners_message over every Owner column."""
+    columns = []
+    for name, sheet in tracker.data.items():
+        if sheet is None or "Owner" not in DATA_COLUMNS[name]:
+            continue
+        index = list(sheet.header).index("Owner")
+        columns.append([row[index] if index < len(row) else None for row in sheet.rows])
+    return unknown_owners_message(unknown_owners(columns, tracker.settings.reps))

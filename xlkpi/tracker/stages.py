@@ -1,0 +1,136 @@
+"""The Stages sheet: stage name → Won / Lost / Open, typed by a manager, kept by refresh.
+
+Columns A (Stage) and B (Class) are typed, from row 2; pre-filled with the built-in names
+(core.stages.BUILT_IN_STAGES); ``xlkpi import`` appends the names it meets, as Open. Hidden
+columns C and D are calculated: the name's match key and the class the formulas use. Every
+StageClass cell of Opportunities looks its stage's key up in C (data.stage_class_formula), and
+``report`` and ``import`` classify with the same rows (core.stages.StageMap), so the three agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from openpyxl import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlkpi.core.errors import TrackerFileError
+from xlkpi.core.stages import BUILT_IN_STAGES, OPEN, StageMap, stage_key
+from xlkpi.tracker.cells import formula_cell, text_cell
+from xlkpi.tracker.data import stage_key_formula
+from xlkpi.tracker.model import DATA_SHEETS, STAGES, STAGES_FIRST_ROW, TARGETS, Tracker
+from xlkpi.tracker.styles import GREY, HEADER_FILL, HEADER_FONT, INPUT_FILL
+
+HEADER = ("Stage", "Class", "Match key (calculated)", "Class used (calculated)")
+SPARE_ROWS = 200  # rows below the list whose hidden cells are ready for names typed there
+_VALIDATION_TAG = "xlkpi"
+NOTE = ("One row per stage name of your pipelines: Won, Lost or Open. Case, spaces and - _ : . "
+        "do not matter. A stage not listed is Open. `xlkpi import` adds the names it meets as "
+        "Open: change them here; the tabs follow at once.")
+
+
+def write_stages(ws: Worksheet, rows: Iterable[tuple[object, object]] | None = None) -> None:
+    """A new Stages sheet holding ``rows`` (None: the built-in names)."""
+    for col, label in enumerate(HEADER, 1):
+        text_cell(ws, 1, col, label, HEADER_FONT, fill=HEADER_FILL)
+    text_cell(ws, 1, 6, NOTE, GREY)
+    row = STAGES_FIRST_ROW - 1
+    for row, (name, kind) in enumerate(BUILT_IN_STAGES if rows is None else rows,
+                                       STAGES_FIRST_ROW):
+        text_cell(ws, row, 1, name, fill=INPUT_FILL)
+        text_cell(ws, row, 2, kind, fill=INPUT_FILL)
+    ws.column_dimensions["A"].width = 32
+    ws.column_dimensions["B"].width = 10
+    ws.freeze_panes = "A2"
+    refresh_stages(ws)
+
+
+def refresh_stages(ws: Worksheet) -> None:
+    """The calculated columns C and D over the listed rows and SPARE_ROWS more, hidden, and
+    the Won/Lost/Open drop-down on B."""
+    last = _last_row(ws)
+    for row in range(STAGES_FIRST_ROW, last + SPARE_ROWS + 1):
+        formula_cell(ws, row, 3, f'=IF(A{row}="","",{stage_key_formula(f"A{row}")})')
+        formula_cell(ws, row, 4, f'=IF(B{row}="Won","Won",IF(B{row}="Lost","Lost","Open"))')
+    for letter in "CD":
+        ws.column_dimensions[letter].hidden = True
+    ws.data_validations.dataValidation = [
+        dv for dv in ws.data_validations.dataValidation if dv.promptTitle != _VALIDATION_TAG]
+    dv = DataValidation(type="list", formula1='"Won,Lost,Open"', allow_blank=True,
+                        showErrorMessage=True, showInputMessage=True, errorStyle="warning",
+                        promptTitle=_VALIDATION_TAG, prompt="Won, Lost or Open",
+                        errorTitle="Stages", error="Type Won, Lost or Open")
+    dv.add(f"B{STAGES_FIRST_ROW}:B{last + SPARE_ROWS}")
+    ws.add_data_validation(dv)
+
+
+def _last_row(ws: Worksheet) -> int:
+    last = STAGES_FIRST_ROW - 1
+    for row, (name, kind) in enumerate(ws.iter_rows(min_row=STAGES_FIRST_ROW, max_col=2,
+                                                    values_only=True), STAGES_FIRST_ROW):
+        if name not in (None, "") or kind not in (None, ""):
+            last = row
+    return last
+
+
+def ensure_stages(wb: Workbook) -> bool:
+    """Refresh: the Stages sheet's calculated columns brought up to date, or the sheet added
+    (with the built-in names, after the data sheets) to a tracker made before it existed. True when
+    it was added."""
+    if STAGES in wb.sheetnames:
+        ws = wb[STAGES]
+        if ws.cell(1, 1).value != HEADER[0] or ws.cell(1, 2).value != HEADER[1]:
+            raise TrackerFileError(f"the sheet '{STAGES}' does not start with the headers "
+                                   f"Stage, Class in A1:B1; put them back (or rename your "
+                                   f"sheet: xlkpi needs the name {STAGES})")
+        refresh_stages(ws)
+        return False
+    after = [wb.sheetnames.index(name) for name in (TARGETS, *DATA_SHEETS)
+             if name in wb.sheetnames]
+    write_stages(wb.create_sheet(STAGES, max(after) + 1 if after else None))
+    return True
+
+
+def read_stages(wb) -> list[tuple[object, object]] | None:
+    """The typed rows (name, class) of the Stages sheet, blank rows left out; None when the
+    tracker has no Stages sheet (its stages are the built-in names). Works on any workbook
+    reader.read_tracker takes."""
+    if STAGES not in wb.sheetnames:
+        return None
+    rows = []
+    for values in wb[STAGES].iter_rows(min_row=STAGES_FIRST_ROW, max_col=2, values_only=True):
+        values = tuple(values) + (None,) * (2 - len(values))
+        if values[0] not in (None, ""):
+            rows.append((values[0], values[1]))
+    return rows
+
+
+def stage_map(tracker: Tracker) -> StageMap:
+    """How the tracker classifies stages: its Stages rows, or the built-in names."""
+    return StageMap() if tracker.stages is None else StageMap(tracker.stages)
+
+
+def add_stage_names(ws: Worksheet, names: Sequence[str]) -> list[str]:
+    """Append each of ``names`` the sheet does not list yet (by match key), as Open; the
+    names added, in order."""
+    known = {stage_key(name) for name, _kind in read_stages_of(ws)}
+    last = _last_row(ws)
+    added = []
+    for name in names:
+        key = stage_key(name)
+        if key is None or not name.strip() or key in known:
+            continue
+        known.add(key)
+        last += 1
+        text_cell(ws, last, 1, name, fill=INPUT_FILL)
+        text_cell(ws, last, 2, OPEN, fill=INPUT_FILL)
+        added.append(name)
+    if added:
+        refresh_stages(ws)
+    return added
+
+
+def read_stages_of(ws: Worksheet) -> list[tuple[object, object]]:
+    return [(name, kind) for name, kind in ws.iter_rows(
+        min_row=STAGES_FIRST_ROW, max_col=2, values_only=True) if name not in (None, "")]
