@@ -21,7 +21,12 @@ from xlkpi.core.kpis import KPIS
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader
-from xlkpi.tracker.data import STAGE_STRIPPED, grouped_order, stage_class_formula
+from xlkpi.tracker.data import (
+    SPARE_STAGE_ROWS,
+    STAGE_STRIPPED,
+    grouped_order,
+    stage_class_formula,
+)
 from xlkpi.tracker.formulas import owner_criterion
 from xlkpi.tracker.meta import generated_sheets
 from xlkpi.tracker.model import (
@@ -293,7 +298,9 @@ def test_data_sheets_are_tables_named_after_the_sheet(book):
         header = [cell.value for cell in ws[1] if cell.value is not None]
         assert header[:len(DATA_COLUMNS[name])] == list(DATA_COLUMNS[name])
         assert table.column_names == header
-        assert table.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}{ws.max_row}"
+        spare = SPARE_STAGE_ROWS if name == OPPORTUNITIES else 0  # StageClass below the data
+        assert table.ref == (f"A1:{openpyxl.utils.get_column_letter(len(header))}"
+                             f"{ws.max_row - spare}")
     table = book[OPPORTUNITIES].tables[OPPORTUNITIES]
     stage = table.tableColumns[table.column_names.index("StageClass")]
     assert stage.calculatedColumnFormula.attr_text == stage_class_formula("E2")[1:]

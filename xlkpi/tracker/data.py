@@ -48,6 +48,12 @@ _STRIPPED_IN_FORMULA = {" ": '" "', "\u00a0": '"\u00a0"', "\t": "CHAR(9)",
                         ".": '"."'}
 
 
+# StageClass formulas are written this many rows below the data too, so that a row pasted there
+# in an application that does not extend the table (LibreOffice; openpyxl) counts at once as won
+# or lost (issue 10, item 7); refresh moves the spare rows below the data again.
+SPARE_STAGE_ROWS = 500
+
+
 def streams_rows(tracker: Tracker, streamed: bool | None) -> bool:
     """Whether ``new`` keeps the data rows outside openpyxl and writes them into the file as it
     is saved (xlsx.splice.SplitBook), in a fraction of the time and memory: as asked, or by
@@ -318,15 +324,17 @@ def _fix_data_sheet(ws: Worksheet, name: str, outside: RowsOutside | None = None
                2)
     if stage_col is not None and outside is not None:
         stage_letter = get_column_letter(names.index("stage") + 1)
-        outside.set_stage_class(stage_col, stage_class_formula(f"{stage_letter}\x00"), last)
+        outside.set_stage_class(stage_col, stage_class_formula(f"{stage_letter}\x00"),
+                                last + SPARE_STAGE_ROWS)
     elif stage_col is not None:
         stage_letter = get_column_letter(names.index("stage") + 1)
         template = stage_class_formula("\x00")  # one formula, its row filled in per row
-        for row in range(2, last + 1):
+        for row in range(2, last + SPARE_STAGE_ROWS + 1):
             cell = ws.cell(row, stage_col)
             cell._value = template.replace("\x00", f"{stage_letter}{row}")
             cell.data_type = "f"
-        for key in [key for key in ws._cells if key[1] == stage_col and key[0] > last]:
+        for key in [key for key in ws._cells
+                    if key[1] == stage_col and key[0] > last + SPARE_STAGE_ROWS]:
             del ws._cells[key]  # formulas left below the data by deleted rows
     # Table columns need unique, non-blank text headers. A blank header gets Excel's own
     # "Column7", a number becomes text; a header that repeats an earlier one (a person's
