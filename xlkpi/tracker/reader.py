@@ -226,7 +226,8 @@ def _read_targets(ws, name: str) -> list[TargetRow]:
         extra = values[first_month + 12:]
         while extra and extra[-1] is None:
             extra.pop()
-        targets.append(TargetRow(who=who, kpi_id=kpi.id, months=months, extra=extra))
+        targets.append(TargetRow(who=who, kpi_id=kpi.id, months=months, extra=extra,
+                                   row=row))
     return targets
 
 
