@@ -103,7 +103,7 @@ def stage_class_formula(stage_cell: str) -> str:
     hidden class column beside it; Open for a stage the sheet does not list."""
     key = stage_key_formula(stage_cell)
     return (f'=IF({stage_cell}="","",IFERROR(INDEX({STAGES_CLASS_RANGE},'
-            f'MATCH({key},{STAGES_KEY_RANGE},0)),"Open"))')
+            f'MATCH({key},{STAGES_KEY_RANGE},0),1),"Open"))')
 
 # --- grouping rows by owner ----------------------------------------------------------------
 
