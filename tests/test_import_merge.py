@@ -227,3 +227,15 @@ def test_import_is_idempotent_and_the_latest_export_wins(tmp_path_factory, first
     assert after[layout.TARGETS] == once[layout.TARGETS]
     typed = [row for row in data_rows(path, layout.OPPORTUNITIES) if row["Opportunity"] == "Typed"]
     assert len(typed) == 1 and typed[0]["Stage"] == "Won" and typed[0]["Amount"] == 5
+
+
+def test_import_into_a_large_tracker(tmp_path):
+    """A demo tracker's rows are held outside openpyxl by refresh (xlsx.splice); import opens
+    it whole and merges all the same, keeping every demo row."""
+    path = tmp_path / "demo.xlsx"
+    run("new", path, "--demo", "--year", "2026", "--as-of", "2026-12-31")
+    before = len(data_rows(path, layout.OPPORTUNITIES))
+    out = run("import", path, EXPORTS / "hubspot_deals.csv").stdout
+    assert "3 added, 0 updated" in out
+    assert len(data_rows(path, layout.OPPORTUNITIES)) == before + 3
+    assert "0 added, 0 updated" in run("import", path, EXPORTS / "hubspot_deals.csv").stdout

@@ -147,7 +147,8 @@ def test_formulas_gnumeric_reads_differently_are_not_used():
     assert "):Targets!" not in helpers and "INDEX(Targets!$B:$B,1048576)" in helpers
     for kpi in KPIS:
         assert ",1,Settings!$B$11)" in ytd_target_formula(kpi, 6)
-    assert '"Lost"},1,MATCH(' in stage_class_formula("E2")
+    # issue 9: StageClass looks the Stages sheet up (no inline array), INDEX(range, n, 1)
+    assert "{" not in stage_class_formula("E2") and ",0),1)," in stage_class_formula("E2")
 
 
 # --- the agreement, with such cells, in both engines ----------------------------------------------

@@ -313,7 +313,7 @@ def import_(path: Path, export: Path, as_sheet, dry_run: bool):
 
     _progress(f"Reading {export}...")
     result = read_export(export, as_sheet)
-    tracker = TrackerFile.open(path, writing=not dry_run)
+    tracker = TrackerFile.open(path, writing=not dry_run, whole=True)  # rows edited in place
     for line in merge.import_lines(result):
         click.echo(line)
     typed = reader.read_tracker(tracker.book, path.name)

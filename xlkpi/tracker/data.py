@@ -51,7 +51,7 @@ _STRIPPED_IN_FORMULA = {" ": '" "', "\u00a0": '"\u00a0"', "\t": "CHAR(9)",
 # StageClass formulas are written this many rows below the data too, so that a row pasted there
 # in an application that does not extend the table (LibreOffice; openpyxl) counts at once as won
 # or lost (issue 10, item 7); refresh moves the spare rows below the data again.
-SPARE_STAGE_ROWS = 500
+SPARE_STAGE_ROWS = 100  # ~40 KB of sheet XML: a small tracker stays below splice's threshold
 
 
 def streams_rows(tracker: Tracker, streamed: bool | None) -> bool:

@@ -54,13 +54,14 @@ from xlkpi.xlsx.stylemap import Unsupported
 TYPED_SHEETS = (SETTINGS, TARGETS, *DATA_SHEETS, STAGES)  # patched cell by cell by a refresh
 
 
-def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool = False
-                 ) -> Workbook | splice.SplitBook:
+def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool = False,
+                 whole: bool = False) -> Workbook | splice.SplitBook:
     """The tracker workbook at ``path``, checked (xlsx.guards.open_workbook: one-line
     TrackerFileErrors); with ``values``, openpyxl's read-only workbook of the values the
     formulas last showed. Otherwise a large tracker's data rows stay outside openpyxl: a
     splice.SplitBook (build.regenerate and reader.read_tracker take either)."""
-    return open_workbook(path, writing=writing, values=values, split=split_large)
+    return open_workbook(path, writing=writing, values=values,
+                         split=None if whole else split_large)  # whole: every row in openpyxl
 
 
 def split_large(path: Path, load) -> splice.SplitBook | None:
@@ -205,7 +206,8 @@ class TrackerFile:
         self.summary: RefreshSummary | None = None
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, writing: bool = True) -> TrackerFile:
+    def open(cls, path: str | os.PathLike, *, writing: bool = True,
+             whole: bool = False) -> TrackerFile:
         """The tracker at ``path``, checked and loaded (``writing``: refused when it is open in
         Excel or LibreOffice, as it is about to be replaced)."""
         def stamp():
@@ -216,7 +218,7 @@ class TrackerFile:
             return found.st_size, found.st_mtime_ns
 
         first = stamp()
-        book = open_tracker(path, writing=writing)
+        book = open_tracker(path, writing=writing, whole=whole)
         original = book.original if isinstance(book, splice.SplitBook) else None
         if original is None:
             try:
