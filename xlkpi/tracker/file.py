@@ -89,6 +89,7 @@ class RefreshSummary:
     tabs_added: list[str] = field(default_factory=list)
     tabs_removed: list[str] = field(default_factory=list)
     targets_added: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[str] = field(default_factory=list)  # data.RowMoves.lines(): rows moved or not
 
     def lines(self) -> list[str]:
         """The summary as the lines ``xlkpi refresh`` prints."""
@@ -99,7 +100,7 @@ class RefreshSummary:
                 f"tabs removed: {', '.join(self.tabs_removed) or 'none'}",
                 f"target rows added: {len(self.targets_added)}" + (
                     " (" + ", ".join(f"{who}: {count}" for who, count in by_who.items()) + ")"
-                    if by_who else "")]
+                    if by_who else "")] + self.rows
 
 
 class TrackerFile:
@@ -137,13 +138,14 @@ class TrackerFile:
         wb = self.workbook
         before = list(wb.sheetnames)
         targets_before = _target_rows(wb)
-        build.regenerate(self.book, tracker)
+        moves = build.regenerate(self.book, tracker)
         after = list(wb.sheetnames)
         return RefreshSummary(
             tabs_added=[name for name in after if name not in before],
             tabs_removed=[name for name in before if name not in after],
             targets_added=[key for row, key in _target_rows(wb).items()
-                           if targets_before.get(row) != key])
+                           if targets_before.get(row) != key],
+            rows=moves.lines())
 
     def save(self, backup: bool = True) -> Path | None:
         """Save atomically (xlsx.save.save_atomic); the backup's path, if one was kept."""
