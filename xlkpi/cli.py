@@ -28,6 +28,19 @@ def _progress(message: str) -> None:
         click.echo(message, err=True)
 
 
+def _say_saved(path: Path, lines: list[str]) -> None:
+    """Print what a command that saved ``path`` has to say; an error writing it (a full disk
+    behind `> file`) is not a failure to save the tracker, and is not reported as one."""
+    try:
+        for line in lines:
+            click.echo(line)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise XlkpiError(f"{path.name} was saved, but what xlkpi had to say about it could not "
+                         f"be written to the output ({exc.strerror or exc})") from None
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -124,7 +137,7 @@ def _empty_tracker(settings: layout.Settings) -> layout.Tracker:
 
 @cli.command(short_help="Create a tracker workbook (--demo: with a sample year).")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--year", type=click.IntRange(1901, 9998), default=None,
+@click.option("--year", type=click.IntRange(layout.FIRST_YEAR, layout.LAST_YEAR), default=None,
               help="The (fiscal) year the tracker follows.  [default: this year]")
 @click.option("--fiscal-start", type=click.IntRange(1, 12), default=1, show_default=True,
               metavar="1-12", help="Month the fiscal year starts in (4 = April).")
@@ -178,15 +191,16 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
     rows = sum(len(sheet.rows) for sheet in tracker.data.values())
     settings = tracker.settings
     reps_text = ", ".join(settings.reps) if settings.reps else "none yet"
-    click.echo(f"Created {path}: fiscal year {settings.year} from "
-               f"{dt.date(2000, settings.fiscal_start, 1):%B}, reps: {reps_text}"
-               + (f", {rows:,} demo data rows" if demo else ""))
+    lines = [f"Created {path}: fiscal year {settings.year} from "
+             f"{dt.date(2000, settings.fiscal_start, 1):%B}, reps: {reps_text}"
+             + (f", {rows:,} demo data rows" if demo else "")]
     if backup:
-        click.echo(f"The file it replaced is kept as {backup.name}.")
+        lines.append(f"The file it replaced is kept as {backup.name}.")
     if not demo:
-        click.echo("Next: paste your data into the data sheets and type targets on Targets"
-                   + ("" if settings.reps else "; add reps in Settings, then run "
-                      f"`xlkpi refresh {path.name}`") + ".")
+        lines.append("Next: paste your data into the data sheets and type targets on Targets"
+                     + ("" if settings.reps else "; add reps in Settings, then run "
+                        f"`xlkpi refresh {path.name}`") + ".")
+    _say_saved(path, lines)
 
 
 # --- refresh -------------------------------------------------------------------------------------
@@ -208,15 +222,16 @@ def refresh(path: Path, dry_run: bool):
 
     tracker = TrackerFile.open(path, writing=not dry_run)
     summary = tracker.refresh()  # a dry run is the same refresh, not saved
+    lines = ["  " + line for line in summary.lines()]
     if dry_run:
         click.echo(f"Dry run, nothing saved. Refreshing {path} would give:")
+        for line in lines:
+            click.echo(line)
     else:
         _progress(f"Saving {path}...")
         backup = tracker.save(backup=True)
-        click.echo(f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
-                                           if backup else "") + ":")
-    for line in summary.lines():
-        click.echo("  " + line)
+        _say_saved(path, [f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
+                                                  if backup else "") + ":", *lines])
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -251,6 +266,9 @@ def report(path: Path, period, rep, output):
     from xlkpi import report as reports
     from xlkpi.tracker.values import paused_gc, read_tracker_values
     from xlkpi.xlsx.save import lock_files
+
+    if rep is not None and not rep.strip():
+        raise InputError("--rep: give a rep's name or Team")
 
     if path.exists() and lock_files(path):
         click.echo(f"Note: {path.name} is open in Excel; changes not saved there are not in "

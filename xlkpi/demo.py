@@ -79,6 +79,16 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+# Excel's calendar (and openpyxl's conversion of it) from March 1900, where serials and dates
+# agree, to 9999-12-31: the demo's dates stay within it at the ends of the years allowed.
+_FIRST_DAY, _LAST_DAY = dt.date(1900, 3, 1), dt.date(9999, 12, 31)
+
+
+def _later(day: dt.date, days: int) -> dt.date:
+    """``day`` plus ``days`` days, or the last day of Excel's calendar if that is later."""
+    return day + dt.timedelta(days=days) if (_LAST_DAY - day).days >= days else _LAST_DAY
+
+
 def _month_starts(first: dt.date, count: int) -> list[dt.date]:
     return [_add_months(first, i) for i in range(count)]
 
@@ -201,6 +211,8 @@ class _Year:
         after the year are still open."""
         rng, rows = self.rng, []
         for first in _month_starts(_add_months(self.start, -14), 26):
+            if first < _FIRST_DAY:
+                continue  # the year before 1901's fiscal year starts with Excel's calendar
             growth = 0.88 if first < self.start else 1.0  # the team grew since last year
             for rep in self.reps:
                 for _ in range(_poisson(rng, rep.deals * ACTIVITY[first.month] * growth)):
@@ -212,9 +224,9 @@ class _Year:
         rng = self.rng
         created = _weekday_in_month(rng, first)
         cycle = int(rng.lognormvariate(math.log(38), 0.5))
-        close = created + dt.timedelta(days=max(3, cycle))
+        close = _later(created, max(3, cycle))
         if close.month in (7, 8):  # deals slip over the summer holidays
-            close += dt.timedelta(days=rng.randrange(0, 21))
+            close = _later(close, rng.randrange(0, 21))
         amount = round(rng.lognormvariate(math.log(rep.deal_size), 0.75) / 50) * 50
         name = f"{_company(rng)} - {rng.choice(PRODUCTS)}"
         if close >= self.end or rng.random() < 0.03:  # still open, or stalled
@@ -232,7 +244,8 @@ class _Year:
         history = _add_months(self.start, -14)
         for rep in self.reps:
             for _ in range(rng.randint(28, 45)):
-                started = history - dt.timedelta(days=rng.randrange(1, 3 * 365))
+                started = max(history - dt.timedelta(days=rng.randrange(1, 3 * 365)),
+                              _FIRST_DAY)
                 rows.append(self._customer(rep, _company(rng), started))
         by_name = {rep.name.lower(): rep for rep in self.reps}
         for name, owner, _created, close, stage, _amount in opportunities:

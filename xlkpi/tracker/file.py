@@ -30,6 +30,7 @@ from xlkpi.tracker.model import (
     TARGETS_FIRST_ROW,
     Tracker,
 )
+from xlkpi.tracker.settings import resolve_formula_reps
 from xlkpi.xlsx import splice
 from xlkpi.xlsx.guards import open_workbook
 from xlkpi.xlsx.save import backup_path, check_not_open, save_atomic
@@ -130,6 +131,7 @@ class TrackerFile:
         """What a person typed into the tracker (reader.read_tracker), read once."""
         if self._tracker is None:
             self._tracker = reader.read_tracker(self.book, self.path.name)
+            resolve_formula_reps(self._tracker, self.workbook, self.path, self.path.name)
         return self._tracker
 
     def refresh(self) -> RefreshSummary:

@@ -176,7 +176,8 @@ def check_reps(reps: Sequence[str], other_sheets: int = 0) -> None:
 
     room = parts.MAX_SHEETS - len(FIXED_SHEETS) - other_sheets
     if len(reps) > room:
-        mine = f" and the {other_sheets:,} sheets you added" if other_sheets else ""
+        mine = (f" and the {other_sheets:,} sheet{'s' * (other_sheets != 1)} you added"
+                if other_sheets else "")
         raise InputError(
             f"reps: {len(reps):,} reps{mine} make {len(reps) + len(FIXED_SHEETS) + other_sheets:,}"
             f" sheets, more than a tracker may have ({parts.MAX_SHEETS:,}); list at most "

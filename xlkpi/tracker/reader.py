@@ -22,6 +22,8 @@ from xlkpi.tracker.meta import generated_sheets
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
+    FIRST_YEAR,
+    LAST_YEAR,
     SETTINGS,
     SETTINGS_LABELS,
     SETTINGS_REPS_HEADER_ROW,
@@ -135,9 +137,10 @@ def _read_settings(ws, name: str) -> Settings:
     values = {key: _cell(rows, row, 2) for key, row in SETTINGS_ROWS.items()}
 
     year = _whole(values["year"])
-    if year is None or not 1900 <= year <= 9999:
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
         raise TrackerFileError(f"{name}: Settings!B{SETTINGS_ROWS['year']} (Year) holds "
-                               f"{values['year']!r}; type a year such as 2026")
+                               f"{values['year']!r}; type a year such as 2026 (from "
+                               f"{FIRST_YEAR} to {LAST_YEAR})")
     fiscal_start = _whole(values["fiscal_start"])
     if fiscal_start is None or not 1 <= fiscal_start <= 12:
         raise TrackerFileError(

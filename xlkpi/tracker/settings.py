@@ -243,3 +243,48 @@ def _targets_generated(ws: Worksheet) -> None:
                         error=message + " Put notes in the Notes column.")
     dv.add(f"{first_col}{TARGETS_FIRST_ROW}:{last_col}{last}")
     ws.add_data_validation(dv)
+
+
+# --- reps typed as formulas ----------------------------------------------------------------
+
+def resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
+    """Reps typed as formulas in Settings (=UPPER("frank")) as the values they last showed,
+    read from the file at ``path`` (openpyxl keeps a formula's text, not its value); a
+    TrackerFileError naming the cell when the file holds no value for it. ``tracker`` is
+    what reader.read_tracker read from ``wb`` (its reps in the order of their rows)."""
+    from xlkpi.core.errors import TrackerFileError
+    from xlkpi.tracker.model import SETTINGS, check_reps
+
+    ws = wb[SETTINGS]
+    typed = sorted((row, cell) for (row, col), cell in ws._cells.items()
+                   if col == 1 and row > SETTINGS_REPS_HEADER_ROW
+                   and cell.value is not None and str(cell.value).strip())
+    formulas = {row: cell.value for row, cell in typed if cell.data_type == "f"}
+    if not formulas or len(typed) != len(tracker.settings.reps):
+        return
+    import openpyxl
+
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        shown = {row: value for row, (value,) in enumerate(values[SETTINGS].iter_rows(
+            min_row=1, max_col=1, values_only=True), 1) if row in formulas}
+    finally:
+        values.close()
+    reps = list(tracker.settings.reps)
+    for index, (row, _cell) in enumerate(typed):
+        if row not in formulas:
+            continue
+        value = shown.get(row)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if value is None or not str(value).strip():
+            raise TrackerFileError(
+                f"{name}: Settings!A{row} holds the formula {formulas[row]} and the file "
+                "holds no value for it; type the rep's name there (or open and save the "
+                "tracker in Excel or LibreOffice first)")
+        reps[index] = str(value).strip()
+    try:
+        check_reps(reps)
+    except InputError as error:
+        raise TrackerFileError(f"{name}: Settings {error}; fix the list under Reps") from None
+    tracker.settings.reps = reps
