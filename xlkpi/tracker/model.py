@@ -208,8 +208,8 @@ def check_reps(reps: Sequence[str], other_sheets: int = 0) -> None:
 # month names or am/pm with digits ("Oct 1", "1-Oct-2026", "10 am"), TRUE and FALSE. A whole
 # number written as Excel writes it ("7", "-3") is allowed: it matches 7 and "7" in both.
 # Wildcards (* ? ~) are escaped and a leading = < > is matched as text (formulas.owner_criterion).
-_NUMBER_CHARS = r"\d\s.,:/\-+%()'\u00a0\u2009\u202f$\u20ac\u00a3\u00a5\u20bd\u20b9\u20a9\u00a2"
-_NUMBER_LIKE = re.compile(f"[{_NUMBER_CHARS}]*\\d[{_NUMBER_CHARS}]*")
+_NUMBER_CHARS = r"\d\s.,:/\-%()'\u00a0\u2009\u202f$\u20ac\u00a3\u00a5\u20bd\u20b9\u20a9\u00a2"
+_NUMBER_LIKE = re.compile(f"[+]?[{_NUMBER_CHARS}]*\\d[{_NUMBER_CHARS}]*")  # + leads only
 _EXPONENT = re.compile(r"[-+]?(?:\d+[.,]?\d*|[.,]\d+)e[-+]?\d+\s*%?", re.IGNORECASE)
 _MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
            "dec", "january", "february", "march", "april", "june", "july", "august",
