@@ -1,6 +1,7 @@
 """The three places a number appears agree: the tracker's formulas (recalculated by
-LibreOffice), ``xlkpi report --format json`` (the Python engine over the data rows) and the
-Excel functions of xlkpi.udfs (called as classic xlwings calls them: 2-D lists of cell values).
+LibreOffice and by Gnumeric), ``xlkpi report --format json`` (the Python engine over the data
+rows) and the Excel functions of xlkpi.udfs (called as classic xlwings calls them: 2-D lists
+of cell values).
 
 A demo tracker is built with ``xlkpi new --demo`` and a fixed as-of date, so that the year to
 date is the same on any day. No number -> a blank cell -> null in JSON -> "#DIV/0!" from a
@@ -25,9 +26,12 @@ from xlkpi.core.kpis import KPI_BY_ID, KPIS
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 
-from .libreoffice import recalculate
+from . import gnumeric, libreoffice
 
 pytestmark = pytest.mark.libreoffice
+
+# The engines that recalculate the workbook: every number must be the same in each.
+ENGINES = {"libreoffice": libreoffice.recalculate, "gnumeric": gnumeric.recalculate}
 
 REL = 1e-9
 
@@ -68,13 +72,22 @@ def run(*args) -> str:
 
 
 @pytest.fixture(scope="module", params=CONFIGS, ids=lambda config: config.id)
-def built(request, tmp_path_factory) -> Built:
+def demo(request, tmp_path_factory) -> tuple[Config, Path]:
     config = request.param
     folder = tmp_path_factory.mktemp(config.id)
     path = folder / "tracker.xlsx"
     run("new", path, "--demo", "--year", config.year, "--fiscal-start", config.fiscal_start,
         "--as-of", config.as_of)
-    recalculated = recalculate(path, folder / "recalculated")
+    return config, path
+
+
+@pytest.fixture(scope="module", params=list(ENGINES))
+def built(request, demo) -> Built:
+    config, path = demo
+    engine = request.param
+    if engine == "gnumeric" and gnumeric.ssconvert() is None:
+        pytest.skip("Gnumeric (ssconvert) is not installed")
+    recalculated = ENGINES[engine](path, path.parent / f"recalculated-{engine}")
     rows = json.loads(run("report", path, "--period", "all", "--format", "json"))
     report = {(row["rep"], row["kpi"], row["period"]): row for row in rows}
     settings = layout.Settings(config.year, config.fiscal_start)

@@ -320,13 +320,18 @@ def test_bad_number_names_sheet_row_and_column():
     assert str(error.value) == "Emails row 3: Sent 'fifty' is not a number"
 
 
-def test_iso_date_text_and_serials_are_dates():
+def test_serials_are_dates_and_iso_date_text_is_not_counted():
+    """Issue 10 item 6: the workbook's COUNTIFS skip a date typed as text, so the report does
+    too (it counted it before) and names it; a serial is a date."""
     leads = [list(row) for row in tracker().data[layout.LEADS].rows]
-    leads[0][2] = "2026-01-05"  # ISO text
+    leads[0][2] = "2026-01-05"  # ISO text: no date to the workbook, none to the report
     leads[3][2] = 46055  # the serial of 2026-02-02
     t = tracker(**{layout.LEADS: leads})
-    assert report.actual(t, "cost_per_lead", "Team", JAN) == pytest.approx(400 / 3)
+    assert report.actual(t, "cost_per_lead", "Team", JAN) == pytest.approx(400 / 2)
     assert report.actual(t, "cost_per_lead", "Team", FEB) == pytest.approx(250 / 2)
+    assert [problem.message() for problem in Report(t).problems()] == [
+        "Leads row 2 (LeadDate): dates stored as text; they are not counted — retype them as "
+        "dates, or run `xlkpi refresh --convert-text`"]
 
 
 def test_missing_sheet_counts_as_empty():

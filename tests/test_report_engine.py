@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 
 from xlkpi import report
 from xlkpi.core import engine
+from xlkpi.core.cells import number_from_text
 from xlkpi.core.kpis import KPIS
+from xlkpi.core.periods import parse_iso_date
 from xlkpi.report import Report
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Settings, Tracker
@@ -62,8 +64,15 @@ def trackers(draw) -> Tracker:
 
 
 def column(tracker: Tracker, sheet: str, name: str) -> list:
+    """The column as the workbook's formulas read it, for the Excel function: a date or number
+    typed as text is blank (the tracker's rule; the functions themselves take ISO date text)."""
     index = layout.DATA_COLUMNS[sheet].index(name)
-    return [row[index] for row in tracker.data[sheet].rows]
+    cells = [row[index] for row in tracker.data[sheet].rows]
+    if name in layout.DATE_COLUMNS or name in layout.NUMBER_COLUMNS:
+        as_text = parse_iso_date if name in layout.DATE_COLUMNS else number_from_text
+        cells = [None if isinstance(cell, str) and as_text(cell) is not None else cell
+                 for cell in cells]
+    return cells
 
 
 def engine_actual(tracker: Tracker, kpi: str, who: str, period) -> object:

@@ -436,7 +436,7 @@ def test_without_python_calamine_openpyxl_reads_it(messy, monkeypatch):
     calls = []
     real = values._read_with_openpyxl
     monkeypatch.setattr(values, "_read_with_openpyxl",
-                        lambda path: calls.append(path) or real(path))
+                        lambda path, *rest: calls.append(path) or real(path, *rest))
     assert typed(values.read_tracker_values(messy)) == typed(with_openpyxl(messy))
     assert calls == [messy]
 

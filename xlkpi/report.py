@@ -32,12 +32,18 @@ from operator import itemgetter
 import numpy as np
 
 from xlkpi.core import recipes
-from xlkpi.core.cells import owner_key, to_dates, to_numbers, to_stage_classes
+from xlkpi.core.cells import (
+    number_from_text,
+    owner_key,
+    to_dates,
+    to_numbers,
+    to_stage_classes,
+)
 from xlkpi.core.engine import ratio, whole  # the engine's rules: None for x/0, 12 not 12.0
 from xlkpi.core.errors import InputError
 from xlkpi.core.goals import attainment, target_number, ytd_target
 from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
-from xlkpi.core.periods import Period, parse_period
+from xlkpi.core.periods import Period, parse_iso_date, parse_period
 from xlkpi.core.recipes import (
     Actual,
     Before,
@@ -52,6 +58,7 @@ from xlkpi.core.recipes import (
 )
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Tracker
+from xlkpi.tracker.problems import CellProblem, group, text_targets
 
 YTD = "YTD"
 ALL = "all"
@@ -72,6 +79,7 @@ class _Sheet:
         self._columns: dict[str, np.ndarray] = {}
         self._groups: dict[str | None, np.ndarray] | None = None
         self._dated: dict[tuple[str, str | None, int | None], _Dated] = {}
+        self.problems: list[CellProblem] = []  # dates and numbers typed as text
 
     def _values(self, column: str) -> list[object]:
         if column in self.header:
@@ -88,24 +96,37 @@ class _Sheet:
             return [row[index] if index < len(row) else None for row in self.rows]
 
     def _convert(self, column: str, convert: Callable, kind: str) -> np.ndarray:
+        """The column converted; as the workbook's formulas read it: a date or number typed as
+        text is blank (COUNTIFS and SUMIFS skip text), and noted in ``problems``. Any other
+        cell that is no date or number stops the report, naming the row."""
         values = self._values(column)
         try:
             return convert(values, column)
         except InputError:
-            for number, value in enumerate(values, FIRST_DATA_ROW):
-                try:
-                    convert([value], column)
-                except InputError:
-                    raise InputError(f"{self.name} row {number}: {column} {value!r} is not "
-                                     f"a {kind}") from None
-            raise
+            pass
+        values = list(values)
+        as_text = parse_iso_date if kind == "date" else number_from_text
+        texts = []
+        for index, value in enumerate(values):
+            number = index + FIRST_DATA_ROW
+            if isinstance(value, str) and value.strip() and as_text(value) is not None:
+                texts.append(number)
+                values[index] = None
+                continue
+            try:
+                convert([value], column)
+            except InputError:
+                raise InputError(f"{self.name} row {number}: {column} {value!r} is not "
+                                 f"a {kind}") from None
+        self.problems += group([(self.name, column, row, f"text {kind}") for row in texts])
+        return convert(values, column)
 
     def column(self, column: str) -> np.ndarray:
         """Dates as day serials (NaN blank), numbers as floats (blank 0), stages as classes
         (WON, LOST, 0 open)."""
         if column not in self._columns:
             if column in layout.DATE_COLUMNS:
-                converted = self._convert(column, to_dates, "date")
+                converted = self._convert(column, _tracker_dates, "date")
             elif column in layout.NUMBER_COLUMNS:
                 converted = self._convert(column, to_numbers, "number")
             else:  # Stage
@@ -130,6 +151,11 @@ class _Sheet:
                 rows = rows[self.column("Stage")[rows] == stage]
             self._dated[column, key, stage] = _Dated(self, rows, self.column(column)[rows])
         return self._dated[column, key, stage]
+
+
+def _tracker_dates(values: list[object], column: str) -> np.ndarray:
+    """Dates as the tracker's formulas read them: ISO date text is not a date."""
+    return to_dates(values, column, text=False)
 
 
 def _groups(owners: list[object]) -> dict[str, np.ndarray]:
@@ -232,8 +258,10 @@ class Report:
     """Targets and actuals of one tracker; ``today`` fixes the year to date when the tracker's
     Settings have no as-of date."""
 
-    def __init__(self, tracker: Tracker, today: dt.date | None = None):
+    def __init__(self, tracker: Tracker, today: dt.date | None = None,
+                 problems: list[CellProblem] | None = None):
         self.tracker = tracker
+        self._file_problems = list(problems or [])  # found in the file (values.read_checked)
         self.settings = tracker.settings
         self.today = today or dt.date.today()
         self.months = self.settings.month_periods()
@@ -295,6 +323,18 @@ class Report:
                 return [month]
         raise InputError(f"period {text!r} is not a month of this tracker's year ({first} to "
                          f"{last}); use a month such as {self.months[-1].label}, YTD or all")
+
+    def problems(self) -> list[CellProblem]:
+        """Every cell the report leaves out, as the workbook does, because of its form (see
+        xlkpi.tracker.problems): formulas without a stored result (given), then dates and
+        numbers typed as text in the data sheets, then targets typed as text."""
+        found = list(self._file_problems)
+        for sheet in self._sheets.values():
+            for column in layout.DATA_COLUMNS[sheet.name]:
+                if column in layout.DATE_COLUMNS or column in layout.NUMBER_COLUMNS:
+                    sheet.column(column)
+            found += sheet.problems
+        return found + text_targets(self.tracker)
 
     # --- numbers -----------------------------------------------------------------------------
 

@@ -161,8 +161,9 @@ def check_lengths(**columns: Sequence) -> int:
     return len(columns[first])
 
 
-def _date_serial(value: object, argument: str, row: int) -> float:
-    """One cell as a whole-day serial (NaN for a blank), or an InputError naming the row."""
+def _date_serial(value: object, argument: str, row: int, text: bool = True) -> float:
+    """One cell as a whole-day serial (NaN for a blank), or an InputError naming the row;
+    ISO date text is a date only with ``text``."""
     if _is_blank(value):
         return math.nan
     if isinstance(value, dt.date):
@@ -172,7 +173,7 @@ def _date_serial(value: object, argument: str, row: int) -> float:
         return float(value.toordinal() - EXCEL_EPOCH_ORDINAL)
     if _is_number(value) and is_finite(value) and 1 <= value < MAX_SERIAL + 1:
         return float(math.floor(value))
-    if isinstance(value, str) and (day := parse_iso_date(value)) is not None:
+    if text and isinstance(value, str) and (day := parse_iso_date(value)) is not None:
         return float(day.toordinal() - EXCEL_EPOCH_ORDINAL)
     raise InputError(f"{argument} row {row}: {shown(value)} is not a date")
 
@@ -185,8 +186,42 @@ def _number(value: object, argument: str, row: int) -> float:
     raise InputError(not_a_number(f"{argument} row {row}", value))
 
 
-def to_dates(values: Sequence, argument: str) -> np.ndarray:
-    """Whole-day Excel serials as float64, NaN where the cell is blank. Every cell is checked."""
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_GROUP_SPACES = re.compile("[ \u00a0\u202f\u2009']")
+
+
+def number_from_text(text: str) -> float | None:
+    """A number typed as text as the number a person meant: "1 000" and "1,000" 1000, "1 000,5"
+    and "1.000,5" and "1,000.5" 1000.5, "0,125" 0.125, "10%" 0.1, "-5" -5; None for any other
+    text. A lone comma before exactly three digits ("1,234") groups thousands."""
+    text = text.strip()
+    percent = text.endswith("%")
+    if percent:
+        text = text[:-1].rstrip()
+    text = _GROUP_SPACES.sub("", text)
+    if "," in text and "." in text:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+        text = text.replace("." if decimal == "," else ",", "").replace(",", ".")
+    elif text.count(",") > 1 or re.fullmatch(r"[+-]?[1-9]\d{0,2},\d{3}", text):
+        text = text.replace(",", "")
+    elif text.count(".") > 1:
+        text = text.replace(".", "")
+    else:
+        text = text.replace(",", ".")
+    if not _NUMBER_TEXT.fullmatch(text):
+        return None
+    number = float(text)
+    if not math.isfinite(number):
+        return None
+    return number / 100 if percent else number
+
+
+def to_dates(values: Sequence, argument: str, text: bool = True) -> np.ndarray:
+    """Whole-day Excel serials as float64, NaN where the cell is blank. Every cell is checked.
+
+    ``text``: whether ISO date text ("2026-10-15") is a date. The Excel functions take it
+    (DESIGN.md); a tracker's report does not, as the workbook's COUNTIFS do not (see
+    xlkpi.tracker.problems): there a text date is an InputError for the caller to sort out."""
     if isinstance(values, OneCellRows) and (serials := _range_of_cells(values)) is not None:
         return serials
     values = _cells(values)
@@ -201,7 +236,7 @@ def to_dates(values: Sequence, argument: str) -> np.ndarray:
     elif (serials := _number_serials(values)) is not None:
         return serials
     return np.fromiter(
-        (_date_serial(value, argument, row) for row, value in enumerate(values, 1)),
+        (_date_serial(value, argument, row, text) for row, value in enumerate(values, 1)),
         np.float64, count=len(values))
 
 

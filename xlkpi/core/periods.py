@@ -23,7 +23,11 @@ MIN_YEAR, MAX_YEAR = 1900, 9999
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-?q([1-4])$", re.IGNORECASE)
 _YEAR = re.compile(r"^(\d{4})$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ t].*)?$", re.IGNORECASE)
+# A date, then at most a time of day ("13:45", "13:45:00", "13:45:00.250") and a time zone
+# ("Z", "+02:00"): "2026-12-07 garbage" is no date.
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})"
+                       r"(?:[ t](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
+                       r"(?:z|[+-]\d{2}(?::?\d{2})?)?)?$", re.IGNORECASE)
 
 
 def date_to_serial(value: dt.date) -> int:
@@ -36,12 +40,18 @@ def serial_to_date(serial: float) -> dt.date:
 
 
 def parse_iso_date(text: str) -> dt.date | None:
-    """'2026-10-15' (a time may follow) as a date; None when the text is not an ISO date."""
+    """'2026-10-15' as a date, also with a time of day after a space or "T" ('2026-10-15
+    13:45', '2026-10-15T13:45:00', a time zone allowed); None when the text is anything else
+    ('2026-10-15 garbage', '2026-02-30', '2026-10-15 25:00')."""
     match = _ISO_DATE.match(text.strip())
     if not match:
         return None
+    year, month, day, hour, minute, second = match.groups()
+    if hour is not None and (int(hour) > 23 or int(minute) > 59
+                             or (second is not None and int(second) > 59)):
+        return None
     try:
-        return dt.date(*(int(part) for part in match.groups()))
+        return dt.date(int(year), int(month), int(day))
     except ValueError:
         return None
 

@@ -36,7 +36,7 @@ from xlkpi.tracker.data import (
     write_data_sheets,
 )
 from xlkpi.tracker.leaderboard import write_leaderboard
-from xlkpi.tracker.meta import generated_sheets, write_meta
+from xlkpi.tracker.meta import generated_sheets, mark_generated, write_meta
 from xlkpi.tracker.model import (
     FIXED_SHEETS,
     KIND_LEADERBOARD,
@@ -191,4 +191,5 @@ def _generate(wb: Workbook, tracker: Tracker) -> None:
                        *((titles[rep], KIND_REP, rep) for rep in settings.reps),
                        (LEADERBOARD, KIND_LEADERBOARD, None)])
     meta.sheet_state = "veryHidden"
+    mark_generated(wb, [START, TEAM, *(titles[rep] for rep in settings.reps), LEADERBOARD])
     wb.calculation.fullCalcOnLoad = True

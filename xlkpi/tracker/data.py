@@ -129,7 +129,7 @@ def stage_class_formula(stage_cell: str) -> str:
     for char in STAGE_STRIPPED:
         squeezed = f'SUBSTITUTE({squeezed},{_STRIPPED_IN_FORMULA[char]},"")'
     tame = f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(LOWER({squeezed}),"~","#"),"*","#"),"?","#")'
-    return (f'=IF({stage_cell}="","",IFERROR(INDEX({{{labels}}},'
+    return (f'=IF({stage_cell}="","",IFERROR(INDEX({{{labels}}},1,'
             f'MATCH({tame},{{{key_list}}},0)),"Open"))')
 
 # --- grouping rows by owner ----------------------------------------------------------------

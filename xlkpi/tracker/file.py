@@ -7,10 +7,22 @@ the one thing the ``xlkpi`` command holds.
 
 A large tracker's data rows stay sheet XML, outside openpyxl (xlsx.splice), and are put back as
 the file is saved. A dry run is a refresh that is not saved: its summary is the refresh's own.
+
+Saving a refreshed tracker edits the file's own package (xlsx.package_edit): the generated tabs
+and ``_xlkpi`` are replaced, Settings, Targets and the data sheets get only the cells refresh
+wrote, and every other part (a person's sheets, pictures, comments, x14 validations, macros,
+cached values) is carried byte for byte. What the editor cannot do exactly is saved as openpyxl
+saves it, and the summary says so. Every .bak is therefore a whole previous version.
+
+The file's identity (size, mtime, SHA-256) is read when it is opened and checked again just
+before it is replaced: a tracker saved by someone else meanwhile is left alone, the refreshed
+version saved beside it as ``<name>.refreshed.xlsx`` (TrackerFileError, exit 1).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +31,7 @@ from openpyxl import Workbook
 
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.tracker import build, reader
+from xlkpi.tracker.meta import generated_sheets, marked_in_xml
 from xlkpi.tracker.model import (
     DATA_SHEETS,
     MARKER,
@@ -33,7 +46,12 @@ from xlkpi.tracker.model import (
 from xlkpi.tracker.settings import resolve_formula_reps
 from xlkpi.xlsx import splice
 from xlkpi.xlsx.guards import open_workbook
+from xlkpi.xlsx.package import Package
+from xlkpi.xlsx.package_edit import Plan, edit_package
 from xlkpi.xlsx.save import backup_path, check_not_open, save_atomic
+from xlkpi.xlsx.stylemap import Unsupported
+
+TYPED_SHEETS = (SETTINGS, TARGETS, *DATA_SHEETS)  # patched cell by cell by a refresh
 
 
 def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool = False
@@ -48,7 +66,18 @@ def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool
 def split_large(path: Path, load) -> splice.SplitBook | None:
     """The tracker at ``path`` with its data rows held outside openpyxl when they are large
     (splice.load_split), its generated tabs loaded without their cells; None: load it whole."""
-    return splice.load_split(path, DATA_SHEETS, load, generated=_generated_titles,
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book_xml = archive.read("xl/workbook.xml")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        book_xml = b""
+
+    def generated(cells_of: splice.SheetCells) -> set[str]:
+        return marked_in_xml(book_xml, _generated_titles(cells_of))
+
+    return splice.load_split(path, DATA_SHEETS, load, generated=generated,
                              rewritten_column=STAGE_CLASS_COLUMN)
 
 
@@ -85,12 +114,14 @@ def check_new_path(path: Path, force: bool) -> None:
 @dataclass
 class RefreshSummary:
     """What a refresh changed: tabs added and removed (in workbook order) and the Targets rows
-    it appended, as (who, KPI name) in the order they were written."""
+    it appended, as (who, KPI name) in the order they were written; ``notes``: what saving it
+    adds (a save that could not keep every part byte for byte)."""
 
     tabs_added: list[str] = field(default_factory=list)
     tabs_removed: list[str] = field(default_factory=list)
     targets_added: list[tuple[str, str]] = field(default_factory=list)
     rows: list[str] = field(default_factory=list)  # data.RowMoves.lines(): rows moved or not
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The summary as the lines ``xlkpi refresh`` prints."""
@@ -101,22 +132,102 @@ class RefreshSummary:
                 f"tabs removed: {', '.join(self.tabs_removed) or 'none'}",
                 f"target rows added: {len(self.targets_added)}" + (
                     " (" + ", ".join(f"{who}: {count}" for who, count in by_who.items()) + ")"
-                    if by_who else "")] + self.rows
+                    if by_who else ""), *self.rows, *self.notes]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a file was when it was read: size, modification time and SHA-256 of its bytes."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path, data: bytes | None = None) -> Identity | None:
+        try:
+            before = path.stat()
+            if data is None:
+                data = path.read_bytes()
+        except OSError:
+            return None
+        return cls(before.st_size, before.st_mtime_ns, hashlib.sha256(data).hexdigest())
+
+    def unchanged(self, path: Path) -> bool:
+        """Whether ``path`` still is this file (size and mtime first, then its hash)."""
+        try:
+            now = path.stat()
+        except OSError:
+            return False
+        if (now.st_size, now.st_mtime_ns) == (self.size, self.mtime_ns):
+            return True
+        if now.st_size != self.size:
+            return False
+        found = Identity.of(path)
+        return found is not None and found.sha256 == self.sha256
+
+
+class _Edited:
+    """A refreshed tracker saved as save.save_atomic saves a workbook: the generated package
+    (openpyxl) put into the original one (xlsx.package_edit) as it is written, so that a
+    failure of either is a failure of the save (named after the tracker)."""
+
+    def __init__(self, file: TrackerFile, plan: Plan):
+        self.file = file
+        self.plan = plan
+        self.vba_archive = getattr(file.book, "vba_archive", None)
+
+    def save(self, handle) -> None:
+        generated = io.BytesIO()
+        self.file.book.save(generated)
+        try:
+            data = edit_package(self.file.original, generated.getvalue(), self.plan)
+        except Unsupported as why:
+            data = generated.getvalue()
+            if self.file.summary is not None:
+                self.file.summary.notes.append(
+                    f"note: saved as openpyxl writes it, not part for part ({why}); pictures, "
+                    "comments and other content xlkpi does not write may be lost: the "
+                    f"previous file is {backup_path(self.file.path).name}")
+        handle.write(data)
 
 
 class TrackerFile:
     """A tracker workbook and the file it is saved to."""
 
-    def __init__(self, path: str | os.PathLike, book: Workbook | splice.SplitBook):
+    def __init__(self, path: str | os.PathLike, book: Workbook | splice.SplitBook,
+                 original: bytes | None = None):
         self.path = Path(path)
         self.book = book  # an openpyxl Workbook, or a SplitBook for a large tracker
         self._tracker: Tracker | None = None
+        self.original = original  # the file's bytes as opened (None: a new tracker)
+        self.identity = Identity.of(self.path, original) if original is not None else None
+        self._replaced: set[str] | None = None  # the generated tabs before refresh
+        self.summary: RefreshSummary | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, writing: bool = True) -> TrackerFile:
         """The tracker at ``path``, checked and loaded (``writing``: refused when it is open in
         Excel or LibreOffice, as it is about to be replaced)."""
-        return cls(path, open_tracker(path, writing=writing))
+        def stamp():
+            try:
+                found = Path(path).stat()
+            except OSError:
+                return None
+            return found.st_size, found.st_mtime_ns
+
+        first = stamp()
+        book = open_tracker(path, writing=writing)
+        original = book.original if isinstance(book, splice.SplitBook) else None
+        if original is None:
+            try:
+                original = Path(path).read_bytes()
+            except OSError:
+                original = None
+        if first != stamp():
+            raise TrackerFileError(f"{Path(path).name} changed while it was being read (saved "
+                                   "in Excel?); try again")
+        return cls(path, book, original)
 
     @classmethod
     def new(cls, path: str | os.PathLike, tracker: Tracker) -> TrackerFile:
@@ -140,18 +251,40 @@ class TrackerFile:
         wb = self.workbook
         before = list(wb.sheetnames)
         targets_before = _target_rows(wb)
+        self._replaced = {title for title in generated_sheets(wb) if title in before}
         moves = build.regenerate(self.book, tracker)
         after = list(wb.sheetnames)
-        return RefreshSummary(
+        self.summary = RefreshSummary(
             tabs_added=[name for name in after if name not in before],
             tabs_removed=[name for name in before if name not in after],
             targets_added=[key for row, key in _target_rows(wb).items()
                            if targets_before.get(row) != key],
             rows=moves.lines())
+        return self.summary
+
+    def package(self) -> _Edited | Workbook | splice.SplitBook:
+        """What to save: the refreshed original package (xlsx.package_edit), or the workbook
+        itself for a new tracker or when the editor cannot keep every part exactly (noted in
+        the summary)."""
+        if self.original is None or self._replaced is None:
+            return self.book
+        if getattr(self.book, "vba_archive", None) is not None and \
+                b"macroEnabled" not in Package(self.original).read("[Content_Types].xml"):
+            return self.book  # macros without their content type: openpyxl's save mends it
+        wb = self.workbook
+        plan = Plan(replaced=self._replaced | {META},
+                    generated=set(generated_sheets(wb)) | {META},
+                    typed={title for title in TYPED_SHEETS if title in wb.sheetnames})
+        return _Edited(self, plan)
 
     def save(self, backup: bool = True) -> Path | None:
-        """Save atomically (xlsx.save.save_atomic); the backup's path, if one was kept."""
-        return save_atomic(self.book, self.path, backup=backup)
+        """Save atomically (xlsx.save.save_atomic); the backup's path, if one was kept. A file
+        changed since it was opened is not replaced (module doc)."""
+        unchanged = None
+        if self.identity is not None:
+            identity = self.identity
+            unchanged = lambda: identity.unchanged(self.path)  # noqa: E731
+        return save_atomic(self.package(), self.path, backup=backup, unchanged=unchanged)
 
 
 def _target_rows(wb: Workbook) -> dict[int, tuple[str, str]]:

@@ -296,7 +296,7 @@ def target_helper_formulas(row: int) -> list[tuple[int, str]]:
         (TAB_TARGET_COUNT_COL, f'=COUNTIFS(Targets!$A:$A,{who},Targets!$B:$B,"="&{kpi})'),
         (TAB_TARGET_CANDIDATE_COL,
          f"=IF(OR({count}<>1,{first}=0),0,IFERROR({first}-1+MATCH({kpi},"
-         f"INDEX(Targets!$B:$B,{first}):Targets!$B$1048576,0),0))"),
+         f"INDEX(Targets!$B:$B,{first}):INDEX(Targets!$B:$B,1048576),0),0))"),
         (TAB_TARGET_ROW_COL,
          f"=IF({candidate}=0,0,IF(COUNTIFS(INDEX(Targets!$A:$A,{candidate}),{who},"
          f'INDEX(Targets!$B:$B,{candidate}),"="&{kpi})=1,{candidate},0))'),
@@ -308,7 +308,7 @@ def ytd_target_formula(kpi: Kpi, row: int) -> str:
     month."""
     first = get_column_letter(TAB_FIRST_MONTH_COL)
     last = get_column_letter(TAB_YTD_COL - 1)
-    months = f"{first}{row}:INDEX({first}{row}:{last}{row},{S_MONTHS_TO_DATE})"
+    months = f"{first}{row}:INDEX({first}{row}:{last}{row},1,{S_MONTHS_TO_DATE})"
     empty = f'IF(COUNT({months})=0,"",'
     if kpi.ytd_target == "sum":
         return f"={empty}SUM({months}))"

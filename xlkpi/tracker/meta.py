@@ -1,15 +1,59 @@
 """The very hidden ``_xlkpi`` sheet: the marker that makes a workbook a tracker, its format
-version, and the list of sheets xlkpi generated (which ``refresh`` may throw away)."""
+version, and the list of sheets xlkpi generated (which ``refresh`` may throw away).
+
+A generated tab also carries a hidden name local to it (TAB_MARK), which Excel and LibreOffice
+delete with the sheet and never give a sheet a person makes. So a sheet a person made with the
+name of a generated tab they had deleted ("Leaderboard", "Boris") is not generated, though
+``_xlkpi`` still lists its name: once a workbook has any such mark, a listed sheet without it
+is a person's (a tracker from before the marks trusts the list alone)."""
 
 from __future__ import annotations
 
+import re
+
 from openpyxl import Workbook
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlkpi import __version__
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.tracker.cells import text_cell
 from xlkpi.tracker.model import FORMAT_VERSION, MARKER, META, META_HEADER_ROW
+
+TAB_MARK = "_xlkpi_tab"  # the hidden sheet-local name on every generated tab
+
+
+def mark_generated(wb: Workbook, titles: list[str]) -> None:
+    """Put TAB_MARK on each of the sheets ``titles`` (just generated)."""
+    for title in titles:
+        wb[title].defined_names[TAB_MARK] = DefinedName(TAB_MARK, attr_text='"generated"',
+                                                        hidden=True)
+
+
+def marked(wb: Workbook, titles) -> set[str]:
+    """Those of ``titles`` that are generated tabs: the marked ones, or all of them when no
+    sheet of the workbook carries a mark (a tracker made before the marks)."""
+    sheets = getattr(wb, "worksheets", None)
+    if sheets is None:  # a reader of values only (tracker.values): nothing to throw away
+        return set(titles)
+    have = {ws.title for ws in sheets if TAB_MARK in getattr(ws, "defined_names", {})}
+    return set(titles) & have if have else set(titles)
+
+
+def marked_in_xml(book_xml: bytes, titles) -> set[str]:
+    """``marked`` read from xl/workbook.xml (for a file not loaded by openpyxl)."""
+    names = [m.group(1).decode("utf-8", "replace") for m in re.finditer(
+        rb'<sheet\b[^>]*?\sname\s*=\s*"([^"]*)"', book_xml)]
+    have = set()
+    for found in re.finditer(rb'<definedName\b[^>]*?\sname\s*=\s*"%s"[^>]*>' %
+                             TAB_MARK.encode(), book_xml):
+        local = re.search(rb'localSheetId\s*=\s*"(\d+)"', found.group(0))
+        if local is not None and int(local.group(1)) < len(names):
+            have.add(names[int(local.group(1))])
+    from xlkpi.xlsx.parts import xml_text
+
+    have = {xml_text(title.encode()) for title in have}
+    return set(titles) & have if have else set(titles)
 
 
 def generated_sheets(wb: Workbook) -> dict[str, str]:
@@ -26,7 +70,9 @@ def generated_sheets(wb: Workbook) -> dict[str, str]:
     for row in rows[META_HEADER_ROW:]:
         if row and isinstance(row[0], str) and row[0] and len(row) > 1:
             sheets[row[0]] = str(row[1])
-    return sheets
+    keep = marked(wb, [title for title in sheets if title in wb.sheetnames])
+    return {title: kind for title, kind in sheets.items()
+            if title in keep or title not in wb.sheetnames}
 
 
 def write_meta(ws: Worksheet, sheets: list[tuple[str, str, str | None]]) -> None:

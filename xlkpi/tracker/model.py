@@ -138,6 +138,7 @@ class TargetRow:
     kpi_id: str
     months: list[object]  # 12 cells as typed (None where blank), in fiscal order
     extra: list[object] = field(default_factory=list)  # cells a person typed right of the months
+    row: int | None = field(default=None, compare=False)  # its Targets row, when read from one
 
 
 @dataclass

@@ -40,6 +40,7 @@ from xlkpi.tracker.model import (
     Tracker,
     check_reps,
 )
+from xlkpi.xlsx.extent import last_value_row
 from xlkpi.xlsx.splice import SplitBook, workbook_and_rows
 
 _AUTO_NAME = re.compile(r"Column\d+")
@@ -108,7 +109,8 @@ def _blank(value: object) -> bool:
 
 
 def _rows(ws, min_row: int = 1, max_col: int | None = None) -> list[tuple]:
-    return list(ws.iter_rows(min_row=min_row, max_col=max_col, values_only=True))
+    return list(ws.iter_rows(min_row=min_row, max_col=max_col, max_row=last_value_row(ws),
+                             values_only=True))
 
 
 def _cell(rows: list[tuple], row: int, col: int, first_row: int = 1) -> object:
@@ -227,14 +229,15 @@ def _read_targets(ws, name: str) -> list[TargetRow]:
         extra = values[first_month + 12:]
         while extra and extra[-1] is None:
             extra.pop()
-        targets.append(TargetRow(who=who, kpi_id=kpi.id, months=months, extra=extra))
+        targets.append(TargetRow(who=who, kpi_id=kpi.id, months=months, extra=extra,
+                                   row=row))
     return targets
 
 
 # --- data sheets -----------------------------------------------------------------------------
 
 def _read_data(ws, sheet: str, name: str) -> DataSheet:
-    rows = iter(ws.iter_rows(values_only=True))
+    rows = iter(ws.iter_rows(max_row=last_value_row(ws), values_only=True))
     header = list(next(rows, ()))
     keys = [str(h).strip().lower() if not _blank(h) else "" for h in header]
     known = DATA_COLUMNS[sheet]

@@ -54,9 +54,21 @@ from itertools import repeat
 from pathlib import Path
 
 import numpy as np
+from openpyxl.utils import get_column_letter
 
 from xlkpi.tracker import reader
-from xlkpi.tracker.model import DATA_COLUMNS, DATA_SHEETS, SETTINGS, TARGETS, DataSheet, Tracker
+from xlkpi.tracker.model import (
+    DATA_COLUMNS,
+    DATA_SHEETS,
+    SETTINGS,
+    STAGE_CLASS_COLUMN,
+    TARGETS,
+    TARGETS_FIRST_MONTH_COL,
+    TARGETS_FIRST_ROW,
+    DataSheet,
+    Tracker,
+)
+from xlkpi.tracker.problems import CellProblem, group
 from xlkpi.xlsx.guards import check_archive, open_workbook
 from xlkpi.xlsx.parts import column_index, sheet_parts, xml_text
 from xlkpi.xlsx.save import EXTENSIONS
@@ -93,22 +105,26 @@ def read_tracker_values(path: str | os.PathLike) -> Tracker:
     showed: what :func:`xlkpi.tracker.reader.read_tracker` gives for ``file.open_tracker(path,
     values=True)``, read about ten times faster. A TrackerFileError (one line: what is wrong and
     what to do) when the file is missing, not an xlsx, damaged, too large or not a tracker."""
-    path = Path(path)
+    return _read_values(Path(path), {})
+
+
+def _read_values(path: Path, headers: dict[str, Sequence]) -> Tracker:
+    """read_tracker_values; ``headers`` gets each data sheet's row 1 as it stands."""
     check_file(path)
     try:
         from python_calamine import CalamineError, CalamineWorkbook
     except ImportError:  # not installed (or no wheel for the platform): openpyxl reads it
-        return _read_with_openpyxl(path)
+        return _read_with_openpyxl(path, headers)
     with paused_gc():
         try:
             try:
-                return _read_with_calamine(CalamineWorkbook, path, columns_only=True)
+                return _read_with_calamine(CalamineWorkbook, path, True, headers)
             except _Unusual:  # the reader made something unforeseen of the columns
-                return _read_with_calamine(CalamineWorkbook, path, columns_only=False)
+                return _read_with_calamine(CalamineWorkbook, path, False, headers)
         except (CalamineError, zipfile.BadZipFile, ElementTree.ParseError, _Unusual):
             # calamine cannot read it, or it is unusual enough to leave to openpyxl, which
             # then reads it or gives its own one-line message for what is damaged
-            return _read_with_openpyxl(path)
+            return _read_with_openpyxl(path, headers)
 
 
 @contextlib.contextmanager
@@ -143,20 +159,30 @@ def check_file(path: Path) -> None:
     check_archive(path)
 
 
-def _read_with_calamine(calamine, path: Path, columns_only: bool) -> Tracker:
+def _read_with_calamine(calamine, path: Path, columns_only: bool,
+                        headers: dict[str, Sequence]) -> Tracker:
     with ValuesWorkbook(calamine.from_path(str(path)), path, columns_only) as wb:
         tracker = reader.read_tracker(wb, path.name)
         for name, sheet in tracker.data.items():
             sheet.rows = wb.data_rows(name, sheet)
+        _headers(wb, headers)
     return tracker
 
 
-def _read_with_openpyxl(path: Path) -> Tracker:
+def _read_with_openpyxl(path: Path, headers: dict[str, Sequence] | None = None) -> Tracker:
     wb = open_workbook(path, values=True)
     try:
-        return reader.read_tracker(wb, path.name)
+        tracker = reader.read_tracker(wb, path.name)
+        _headers(wb, headers)
+        return tracker
     finally:
         wb.close()
+
+
+def _headers(wb, headers: dict[str, Sequence] | None) -> None:
+    """Each data sheet's row 1, as read, into ``headers``."""
+    for name in DATA_SHEETS if headers is not None else ():
+        headers[name] = next(iter(wb[name].iter_rows(max_row=1, values_only=True)), ())
 
 
 class _Unusual(Exception):
@@ -446,3 +472,88 @@ def as_openpyxl_values(grid: list[list]) -> list[tuple]:
         return []
     columns = map(as_openpyxl_column, _columns(grid, len(grid[0])))
     return list(zip(*columns, strict=True))
+
+
+# --- formulas without a stored result ----------------------------------------------------------
+
+# A formula cell and what follows its formula: its value, if any. A cell with no value, or an
+# empty one without t="str" (openpyxl writes <v></v> for every formula), has none stored.
+_FORMULA_CELL = (rb"<(?:[\w.-]+:)?c\b(?![^>]*\br\s*=\s*[\"']\$?(?:%s)\$?[0-9])([^>]*)>\s*"
+                 rb"<(?:[\w.-]+:)?f\b(?:[^>]*/>|[^>]*>[^<]*</(?:[\w.-]+:)?f>)\s*"
+                 rb"(?:<(?:[\w.-]+:)?v>([^<]*)<|<(?:[\w.-]+:)?v\s*/>)?")
+_STR_TYPE = re.compile(rb"\bt\s*=\s*[\"']str[\"']")
+_FORMULA_MARK = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
+
+
+def uncached_formulas(path: str | os.PathLike, headers: dict[str, Sequence]
+                      ) -> list[CellProblem]:
+    """The cells of the data sheets' known columns and of Targets' month columns that hold a
+    formula whose result the file does not store (a file saved by a script: openpyxl keeps no
+    results). A reader sees them blank; Excel and LibreOffice compute them: the report cannot
+    count them and says so. ``headers``: each data sheet's row 1 as read."""
+    problems: list[CellProblem] = []
+    with zipfile.ZipFile(path) as archive:
+        parts = sheet_parts(archive, Path(path))
+        for name, header in headers.items():
+            if name not in parts:
+                continue
+            wanted = _wanted_columns(name, header)
+            if not wanted or not _has_formula(archive, parts[name]):
+                continue
+            skip = b"|".join(letter.encode() for letter in _skipped_columns(name, header))
+            pattern = re.compile(_FORMULA_CELL % (skip or b"(?!)"), re.S)
+            found = []
+            for match in pattern.finditer(archive.read(parts[name])):
+                attributes, value = match.groups()
+                if value or (value is not None and _STR_TYPE.search(attributes)):
+                    continue
+                ref = _REF.search(attributes)
+                if ref is None:
+                    continue
+                letters, number = ref.groups()
+                column = wanted.get(letters.decode().upper())
+                first = TARGETS_FIRST_ROW if name == TARGETS else 2
+                if column is not None and int(number) >= first:
+                    found.append((name, column, int(number), "no cached value"))
+            problems += group(found)
+    return problems
+
+
+def _wanted_columns(name: str, header: Sequence) -> dict[str, str]:
+    """Column letter → name of the columns whose formulas matter: a data sheet's known
+    columns; Targets' twelve month columns."""
+    if name == TARGETS:
+        return {get_column_letter(TARGETS_FIRST_MONTH_COL + i): "month columns"
+                for i in range(12)}
+    known = {column.lower(): column for column in DATA_COLUMNS[name]}
+    return {get_column_letter(index + 1): known[str(label).strip().lower()]
+            for index, label in enumerate(header)
+            if label is not None and str(label).strip().lower() in known}
+
+
+def _skipped_columns(name: str, header: Sequence) -> list[str]:
+    """The columns of generated formulas (StageClass), which the report does not read: the
+    search passes over them in C."""
+    return [get_column_letter(index + 1) for index, label in enumerate(header)
+            if name != TARGETS and label is not None
+            and str(label).strip().lower() == STAGE_CLASS_COLUMN.lower()]
+
+
+def _has_formula(archive: zipfile.ZipFile, part: str) -> bool:
+    with archive.open(part) as xml:
+        tail = b""
+        while chunk := xml.read(_CHUNK):
+            if _FORMULA_MARK.search(chunk) or _FORMULA_MARK.search(tail + chunk[:_SEAM]):
+                return True
+            tail = chunk[-_SEAM:]
+    return False
+
+
+def read_checked(path: str | os.PathLike) -> tuple[Tracker, list[CellProblem]]:
+    """read_tracker_values, and the formula cells without a stored result it read as blank
+    (uncached_formulas): what ``xlkpi report`` and ``refresh`` name with Report.problems."""
+    path = Path(path)
+    headers: dict[str, Sequence] = {}
+    tracker = _read_values(path, headers)
+    headers[TARGETS] = ()
+    return tracker, uncached_formulas(path, headers)

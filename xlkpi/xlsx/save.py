@@ -17,6 +17,7 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from xlkpi.core.errors import TrackerFileError
@@ -100,7 +101,13 @@ def _about_the_tracker(exc: OSError, path: Path) -> OSError:
     return type(exc)(exc.errno, exc.strerror, str(target))
 
 
-def save_atomic(wb, path: str | os.PathLike, backup: bool = True) -> Path | None:
+def refreshed_path(path: Path) -> Path:
+    """Where a save that must not replace ``path`` goes: tracker.xlsx -> tracker.refreshed.xlsx."""
+    return path.with_name(f"{path.stem}.refreshed{path.suffix}")
+
+
+def save_atomic(wb, path: str | os.PathLike, backup: bool = True,
+                unchanged: Callable[[], bool] | None = None) -> Path | None:
     """Save ``wb`` (an openpyxl Workbook or a splice.SplitBook: anything with ``save(file)``)
     to ``path`` without ever leaving a half-written file there.
 
@@ -110,6 +117,10 @@ def save_atomic(wb, path: str | os.PathLike, backup: bool = True) -> Path | None
     A ``path`` that is a symbolic link saves to the file it points to (the link stays). A
     read-only file is not replaced (as on Windows). An error names ``path`` (or the backup),
     never the temporary file, and leaves no temporary file behind.
+
+    ``unchanged``: asked just before ``path`` is replaced whether it still is the file that was
+    read; when not (saved by someone else meanwhile), ``path`` and its backup are left alone,
+    the new file is saved as refreshed_path(path) and a TrackerFileError says so.
     """
     path = Path(path)
     link = path
@@ -149,6 +160,14 @@ def save_atomic(wb, path: str | os.PathLike, backup: bool = True) -> Path | None
             wb.save(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        if unchanged is not None and path.exists() and not unchanged():
+            aside = refreshed_path(path)
+            os.replace(temp, aside)
+            temp = None
+            raise TrackerFileError(
+                f"{path.name} changed while xlkpi was working on it (saved in Excel?), so it "
+                f"was not replaced; the refreshed version is saved as {aside.name}: run "
+                f"`xlkpi refresh {path.name}` again to refresh the new version")
         if path.exists():
             shutil.copymode(path, temp)  # keep the tracker's permissions
             if backup:
