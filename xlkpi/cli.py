@@ -210,7 +210,10 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
 @click.option("--dry-run", is_flag=True,
               help="Only say what would change (tabs added or removed, target rows added); "
                    "save nothing.")
-def refresh(path: Path, dry_run: bool):
+@click.option("--convert-text", is_flag=True,
+              help="Turn dates and numbers typed as text (which the formulas do not count) "
+                   "into real dates and numbers, cell by cell.")
+def refresh(path: Path, dry_run: bool, convert_text: bool):
     """Rebuild the Team, rep and leaderboard tabs of the tracker at PATH.
 
     Run it after adding or removing reps in Settings. Everything a person typed is
@@ -218,20 +221,23 @@ def refresh(path: Path, dry_run: bool):
     one step and the previous version is kept as NAME.bak.xlsx. Close the workbook
     in Excel first.
     """
+    from xlkpi.report import read_report
     from xlkpi.tracker.file import TrackerFile
 
-    tracker = TrackerFile.open(path, writing=not dry_run)
-    summary = tracker.refresh()  # a dry run is the same refresh, not saved
+    tracker = TrackerFile.open(path, writing=not dry_run, whole=convert_text)
+    summary = tracker.refresh(convert_text)  # a dry run is the same refresh, not saved
     lines = ["  " + line for line in summary.lines()]
     if dry_run:
         click.echo(f"Dry run, nothing saved. Refreshing {path} would give:")
         for line in lines:
             click.echo(line)
-    else:
-        _progress(f"Saving {path}...")
-        backup = tracker.save(backup=True)
-        _say_saved(path, [f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
-                                                  if backup else "") + ":", *lines])
+        return
+    _progress(f"Saving {path}...")
+    backup = tracker.save(backup=True)
+    # what the saved file's formulas leave out because of a cell's form, and how to fix it
+    notes = [f"  note: {problem.message()}" for problem in read_report(path).problems()]
+    _say_saved(path, [f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
+                                              if backup else "") + ":", *lines, *notes])
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -264,7 +270,7 @@ def report(path: Path, period, rep, output):
       xlkpi report tracker.xlsx --period YTD --format csv > ytd.csv
     """
     from xlkpi import report as reports
-    from xlkpi.tracker.values import paused_gc, read_tracker_values
+    from xlkpi.tracker.values import paused_gc
     from xlkpi.xlsx.save import lock_files
 
     if rep is not None and not rep.strip():
@@ -276,9 +282,11 @@ def report(path: Path, period, rep, output):
     if path.exists() and path.stat().st_size > 2_000_000:
         _progress(f"Reading {path}...")
     with paused_gc(freeze=True):  # the rows live until the command ends: no collection
-        tracker = read_tracker_values(path)  # python-calamine: the values, ten times faster
-        computed = reports.Report(tracker)
+        computed = reports.read_report(path)  # python-calamine: the values, ten times faster
+        tracker = computed.tracker
         rows = computed.rows(period, rep)
+        for problem in computed.problems():
+            click.echo(f"Note: {problem.message()}", err=True)
         if output == "json":
             text = reports.to_json(rows) + "\n"
         elif output == "csv":

@@ -26,6 +26,7 @@ import datetime as dt
 import io
 import json
 import math
+import os
 from collections.abc import Callable, Iterator
 from operator import itemgetter
 
@@ -59,6 +60,7 @@ from xlkpi.core.recipes import (
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Tracker
 from xlkpi.tracker.problems import CellProblem, group, text_targets
+from xlkpi.tracker.values import read_checked
 
 YTD = "YTD"
 ALL = "all"
@@ -488,6 +490,13 @@ def report(tracker: Tracker, period: str | None = None, rep: str | None = None,
            today: dt.date | None = None) -> list[dict]:
     """The report's rows (see Report.rows)."""
     return Report(tracker, today).rows(period, rep)
+
+
+def read_report(path: str | os.PathLike) -> Report:
+    """The report of the tracker file at ``path``, read with its cell-form problems
+    (formulas without a stored result, dates, numbers and targets typed as text)."""
+    tracker, found = read_checked(path)
+    return Report(tracker, problems=found)
 
 
 def actual(tracker: Tracker, kpi_id: str, who: str, period: object,
