@@ -14,18 +14,33 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 from hypothesis import settings  # noqa: E402
 
+# CI runs every property 200 times (the lossless-refresh property found a bug at that count);
+# a person at a terminal, 50 times.
 settings.register_profile("ci", max_examples=200, deadline=None)
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture scope
 def pytest_collection_modifyitems(config, items):
-    """LibreOffice tests skip on a machine without soffice, and fail in CI instead."""
+    """The longest tests first, so that pytest-xdist's workers start them at once and the
+    short ones fill in around them (`--dist worksteal`) instead of one worker finishing a long
+    property alone at the end. The sort is stable and the same in every worker.
+
+    LibreOffice tests skip on a machine without soffice, and fail in CI instead."""
+    items.sort(key=expected_length)
     if shutil.which("soffice"):
         return
     if os.environ.get("CI"):
         return  # let them run and fail loudly: CI must have LibreOffice
     skip = pytest.mark.skip(reason="LibreOffice (soffice) is not installed")
     for item in items:
-        if "libreoffice" in item.keywords:
+        if item.get_closest_marker("libreoffice"):
             item.add_marker(skip)
+
+
+def expected_length(item) -> int:
+    """0 for a test marked slow, 1 for one that runs LibreOffice, 2 for the rest."""
+    if item.get_closest_marker("slow"):
+        return 0
+    return 1 if item.get_closest_marker("libreoffice") else 2
