@@ -23,8 +23,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture scope
 def pytest_collection_modifyitems(config, items):
-    """The longest tests first, so that pytest-xdist's workers start them at once and the
-    short ones fill in around them (`--dist worksteal`) instead of one worker finishing a long
+    """The longest tests first. pytest-xdist's `--dist loadgroup` (addopts) hands the tests
+    out one at a time, in this order, to whichever worker is free: so each worker starts on a
+    long one and the short ones fill in around them, instead of one worker running a long
     property alone at the end. The sort is stable and the same in every worker.
 
     LibreOffice tests skip on a machine without soffice, and fail in CI instead."""

@@ -102,7 +102,7 @@ def targets(imported: Import) -> list[str]:
 
 
 def where(path: Path, line: int) -> str:
-    return f"{path.relative_to(ROOT)}:{line}"
+    return f"{path.relative_to(ROOT).as_posix()}:{line}"
 
 
 def arrows_up(path: Path) -> list[str]:
@@ -198,7 +198,7 @@ def test_no_module_uses_another_modules_private_names():
                                         "...) are being split")
 def test_every_module_is_at_most_600_lines():
     sizes = {path: len(path.read_text(encoding="utf-8").splitlines()) for path in modules()}
-    offenders = [f"{path.relative_to(ROOT)}: {lines} lines" for path, lines in sizes.items()
+    offenders = [f"{where(path, lines)} lines" for path, lines in sizes.items()
                  if lines > MAX_LINES]
     print(report(offenders))
     assert not offenders, report(offenders)
