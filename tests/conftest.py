@@ -21,6 +21,11 @@ settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+def pytest_report_header(config):
+    return (f"hypothesis: {settings.default.max_examples} examples per property. The slowest "
+            "tests start first: the dots pick up speed after them.")
+
+
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture scope
 def pytest_collection_modifyitems(config, items):
     """The longest tests first. pytest-xdist's `--dist loadgroup` (addopts) hands the tests
