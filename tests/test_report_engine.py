@@ -124,6 +124,7 @@ def assert_same_number(got, want):
         assert type(got) is float and got == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(trackers())
 def test_report_actuals_are_the_engines(tracker):

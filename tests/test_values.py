@@ -256,6 +256,7 @@ def in_date_range(cell) -> bool:
             or 0 <= cell < 2958466)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(CELLS, min_size=1, max_size=4), min_size=1, max_size=8),
