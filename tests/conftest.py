@@ -50,3 +50,15 @@ def expected_length(item) -> int:
     if item.get_closest_marker("slow"):
         return 0
     return 1 if item.get_closest_marker("libreoffice") else 2
+
+
+def require(program: str, what: str) -> str:
+    """The path of ``program``; without it, a skip on a person's machine and a failure in CI
+    (CI installs every program the tests use, so a missing one there is a broken setup)."""
+    found = shutil.which(program)
+    if found is None:
+        message = f"{what} ({program}) is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(message + ": .ci/run must install it", pytrace=False)
+        pytest.skip(message)
+    return found

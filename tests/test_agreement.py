@@ -20,6 +20,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import require
 from xlkpi import udfs
 from xlkpi.cli import cli
 from xlkpi.core.kpis import KPI_BY_ID, KPIS
@@ -85,8 +86,8 @@ def demo(request, tmp_path_factory) -> tuple[Config, Path]:
 def built(request, demo) -> Built:
     config, path = demo
     engine = request.param
-    if engine == "gnumeric" and gnumeric.ssconvert() is None:
-        pytest.skip("Gnumeric (ssconvert) is not installed")
+    if engine == "gnumeric":
+        require("ssconvert", "Gnumeric")
     recalculated = ENGINES[engine](path, path.parent / f"recalculated-{engine}")
     rows = json.loads(run("report", path, "--period", "all", "--format", "json"))
     report = {(row["rep"], row["kpi"], row["period"]): row for row in rows}

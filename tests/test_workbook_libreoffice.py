@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -18,6 +17,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
+from tests.conftest import require
 from tests.libreoffice import recalculate
 from tests.test_workbook import sample_tracker, tab_rows
 from xlkpi.core import engine, goals
@@ -337,8 +337,7 @@ def test_template_computes_without_errors(tmp_path):
 
 def test_pdf_of_team_tab(tmp_path):
     """Render the recalculated tracker to PDF (looked at by eye during development)."""
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm is not installed")
+    require("pdftoppm", "poppler-utils' pdftoppm")
     from tests.libreoffice import convert
     path = tmp_path / "tracker.xlsx"
     workbook.new_workbook(sample_tracker(seed=1, rows=100, reps=["Anna", "Boris"])).save(path)
