@@ -516,3 +516,34 @@ def test_save_refuses_macros_in_an_xlsx(tmp_path):
     wb.vba_archive = zipfile.ZipFile(tmp_path / "vba.zip", "w")
     with pytest.raises(TrackerFileError, match="save it as t.xlsm"):
         saving.save_atomic(wb, tmp_path / "t.xlsx")
+
+
+def test_refresh_names_text_dates_and_converts_them_on_request(tmp_path):
+    """A lead date typed as text is not counted by the workbook's COUNTIFS: refresh says which
+    cell and the fix; --convert-text turns it into a date, cell by cell, and report counts it."""
+    path = tmp_path / "t.xlsx"
+    assert run("new", path, "--year", YEAR, "--reps", "Anna").exit_code == 0
+    wb = openpyxl.load_workbook(path)
+    wb[layout.LEADS].append(["Acme", "Anna", "2025-03-04", None, "Web"])  # row 2, text date
+    wb.save(path)
+
+    checked = run("refresh", path)
+    assert checked.exit_code == 0, checked.stderr
+    assert "check: Leads row 2 (LeadDate): dates stored as text" in checked.stdout
+    before = json.loads(run("report", path, "--period", "2025-03", "--rep", "Team",
+                            "--format", "json").stdout)
+    assert [row["actual"] for row in before if row["kpi"] == "cost_per_lead"] == [None]
+
+    converted = run("refresh", path, "--convert-text")
+    assert converted.exit_code == 0, converted.stderr
+    assert "converted Leads!C2: '2025-03-04' → 2025-03-04" in converted.stdout
+    assert "check:" not in converted.stdout
+    cell = openpyxl.load_workbook(path)[layout.LEADS]["C2"].value
+    assert (cell.year, cell.month, cell.day) == (2025, 3, 4)
+    wb = openpyxl.load_workbook(path)
+    wb[layout.SPEND].append(["2025-03-10", 500, "Ads"])  # text date too: not counted
+    wb[layout.SPEND]["A2"].value = openpyxl.utils.datetime.from_excel(45726)  # 2025-03-10
+    wb.save(path)
+    after = json.loads(run("report", path, "--period", "2025-03", "--rep", "Team",
+                           "--format", "json").stdout)
+    assert [row["actual"] for row in after if row["kpi"] == "cost_per_lead"] == [500.0]  # 500/1

@@ -221,7 +221,6 @@ def refresh(path: Path, dry_run: bool, convert_text: bool):
     one step and the previous version is kept as NAME.bak.xlsx. Close the workbook
     in Excel first.
     """
-    from xlkpi.report import read_report
     from xlkpi.tracker.file import TrackerFile
 
     tracker = TrackerFile.open(path, writing=not dry_run, whole=convert_text)
@@ -234,10 +233,20 @@ def refresh(path: Path, dry_run: bool, convert_text: bool):
         return
     _progress(f"Saving {path}...")
     backup = tracker.save(backup=True)
-    # what the saved file's formulas leave out because of a cell's form, and how to fix it
-    notes = [f"  note: {problem.message()}" for problem in read_report(path).problems()]
     _say_saved(path, [f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
-                                              if backup else "") + ":", *lines, *notes])
+                                              if backup else "") + ":", *lines,
+                      *_checks(path)])
+
+
+def _checks(path: Path) -> list[str]:
+    """What the saved tracker's formulas leave out because of a cell's form, and the fix; or
+    why `xlkpi report` cannot read it."""
+    from xlkpi.report import read_report
+
+    try:
+        return [f"  check: {problem.message()}" for problem in read_report(path).problems()]
+    except XlkpiError as exc:
+        return [f"  check: `xlkpi report` cannot read it: {exc}"]
 
 
 # --- report --------------------------------------------------------------------------------------
