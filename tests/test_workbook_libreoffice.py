@@ -91,6 +91,12 @@ def engine_actual(tracker: Tracker, kpi_id: str, period: Period, owner: str | No
                                                   **owned(OPPORTUNITIES)),
         "revenue_growth": lambda: engine.revenue_growth(amounts, stages, close, period,
                                                         **owned(OPPORTUNITIES)),
+        "lead_to_sql_rate": lambda: engine.lead_to_sql_rate(
+            col(LEADS, "LeadDate"), col(LEADS, "SQLDate"), period, **owned(LEADS)),
+        "average_deal_size": lambda: engine.average_deal_size(amounts, stages, close, period,
+                                                              **owned(OPPORTUNITIES)),
+        "sales_cycle_days": lambda: engine.sales_cycle_days(
+            col(OPPORTUNITIES, "CreatedDate"), stages, close, period, **owned(OPPORTUNITIES)),
     }
     return calls[kpi_id]()
 

@@ -253,9 +253,10 @@ def _checks(path: Path) -> list[str]:
 
 @cli.command(short_help="Print target, actual and attainment per rep, KPI and month.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--period", metavar="2026-10|YTD|all",
-              help="One month of the fiscal year, YTD (year to date), or all (every month "
-                   "and YTD).  [default: each month so far, then YTD]")
+@click.option("--period", metavar="2026-10|2026-Q4|YTD|all",
+              help="One month of the fiscal year, one of its quarters (2026-Q4: the fourth "
+                   "of the fiscal year that Settings' year 2026 labels), YTD (year to date), "
+                   "or all (every month and YTD).  [default: each month so far, then YTD]")
 @click.option("--rep", metavar="NAME|Team",
               help="Only this rep (as named in Settings), or Team for the whole team.  "
                    "[default: the team, then every rep]")
