@@ -165,7 +165,7 @@ def test_report_table(demo_file):
     assert "fiscal year 2025" in lines[0] and "through 2025-06" in lines[0]
     assert lines[2].split() == ["Rep", "KPI", "Period", "Target", "Actual", "Attainment"]
     body = lines[4:]
-    assert len(body) == 12  # the rep's KPIs, YTD only
+    assert len(body) == len(layout.REP_KPIS)  # the rep's KPIs, YTD only
     assert all(line.startswith("Anna") for line in body)
     assert any("USD" in line for line in body) and any("%" in line for line in body)
 
@@ -176,14 +176,14 @@ def test_report_csv(demo_file):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "rep,kpi,period,target,actual,attainment"
-    assert len(lines) == 1 + 14
+    assert len(lines) == 1 + len(KPIS)
     assert all(line.startswith("Team,") and f",{YEAR}-03," in line for line in lines[1:])
 
 
 def test_report_all_periods(demo_file):
     rows = json.loads(run("report", demo_file, "--period", "all", "--rep", "Team",
                           "--format", "json").stdout)
-    assert len(rows) == 14 * 13
+    assert len(rows) == len(KPIS) * 13
 
 
 def test_report_agrees_with_the_report_module(demo_file):
@@ -317,7 +317,8 @@ def test_refresh_dry_run_changes_nothing(tracker_file):
     assert "Dry run" in result.stdout
     assert "tabs added: Chen" in result.stdout
     assert "tabs removed: none" in result.stdout
-    assert "target rows added: 12 (Chen: 12)" in result.stdout
+    n = len(layout.REP_KPIS)
+    assert f"target rows added: {n} (Chen: {n})" in result.stdout
     assert tracker_file.read_bytes() == before
     assert not saving.backup_path(tracker_file).exists()
 
@@ -345,7 +346,8 @@ def test_refresh_dry_run_says_what_refresh_does_with_caseless_names(tracker_file
     assert dry.exit_code == 0, dry.stderr
     real = run("refresh", tracker_file)
     assert real.exit_code == 0, real.stderr
-    assert "target rows added: 12 (Straße: 12)" in real.stdout
+    n = len(layout.REP_KPIS)
+    assert f"target rows added: {n} (Straße: {n})" in real.stdout
     assert summary_lines(dry.stdout) == summary_lines(real.stdout)
 
 
@@ -355,7 +357,7 @@ def test_tracker_file_dry_run_summary_equals_the_saved_refresh(tracker_file):
     refreshed = TrackerFile.open(tracker_file)
     assert refreshed.refresh() == dry
     refreshed.save()
-    assert dry.tabs_added == ["Chen"] and len(dry.targets_added) == 12
+    assert dry.tabs_added == ["Chen"] and len(dry.targets_added) == len(layout.REP_KPIS)
     assert TrackerFile.open(tracker_file).refresh().lines() == [
         "tabs added: none", "tabs removed: none", "target rows added: 0"]
 
@@ -516,3 +518,34 @@ def test_save_refuses_macros_in_an_xlsx(tmp_path):
     wb.vba_archive = zipfile.ZipFile(tmp_path / "vba.zip", "w")
     with pytest.raises(TrackerFileError, match="save it as t.xlsm"):
         saving.save_atomic(wb, tmp_path / "t.xlsx")
+
+
+def test_refresh_names_text_dates_and_converts_them_on_request(tmp_path):
+    """A lead date typed as text is not counted by the workbook's COUNTIFS: refresh says which
+    cell and the fix; --convert-text turns it into a date, cell by cell, and report counts it."""
+    path = tmp_path / "t.xlsx"
+    assert run("new", path, "--year", YEAR, "--reps", "Anna").exit_code == 0
+    wb = openpyxl.load_workbook(path)
+    wb[layout.LEADS].append(["Acme", "Anna", "2025-03-04", None, "Web"])  # row 2, text date
+    wb.save(path)
+
+    checked = run("refresh", path)
+    assert checked.exit_code == 0, checked.stderr
+    assert "check: Leads row 2 (LeadDate): dates stored as text" in checked.stdout
+    before = json.loads(run("report", path, "--period", "2025-03", "--rep", "Team",
+                            "--format", "json").stdout)
+    assert [row["actual"] for row in before if row["kpi"] == "cost_per_lead"] == [None]
+
+    converted = run("refresh", path, "--convert-text")
+    assert converted.exit_code == 0, converted.stderr
+    assert "converted Leads!C2: '2025-03-04' → 2025-03-04" in converted.stdout
+    assert "check:" not in converted.stdout
+    cell = openpyxl.load_workbook(path)[layout.LEADS]["C2"].value
+    assert (cell.year, cell.month, cell.day) == (2025, 3, 4)
+    wb = openpyxl.load_workbook(path)
+    wb[layout.SPEND].append(["2025-03-10", 500, "Ads"])  # text date too: not counted
+    wb[layout.SPEND]["A2"].value = openpyxl.utils.datetime.from_excel(45726)  # 2025-03-10
+    wb.save(path)
+    after = json.loads(run("report", path, "--period", "2025-03", "--rep", "Team",
+                           "--format", "json").stdout)
+    assert [row["actual"] for row in after if row["kpi"] == "cost_per_lead"] == [500.0]  # 500/1

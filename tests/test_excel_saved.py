@@ -294,6 +294,7 @@ def test_the_fixture_looks_like_excel(excel_files):
     assert book[LEADS]["A4"].value.startswith("Lead ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fill_down", [False, True], ids=["fast", "shared-fill-down"])
 def test_refresh_of_an_excel_saved_file_equals_the_slow_path(excel_files, tmp_path,
                                                              monkeypatch, fill_down):

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import require
 from xlkpi.cli import cli
 from xlkpi.core.cells import number_from_text
 from xlkpi.core.kpis import KPIS
@@ -160,8 +161,7 @@ ENGINES = {"libreoffice": libreoffice.recalculate, "gnumeric": gnumeric.recalcul
 def saved_by_libreoffice(demo, tmp_path_factory):
     """The edited demo as a person has it once LibreOffice saved it: its formula cells with
     their results stored."""
-    if libreoffice.soffice() is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    require("soffice", "LibreOffice")
     folder = tmp_path_factory.mktemp("edited")
     path = edited(demo, folder)
     return libreoffice.recalculate(path, folder / "saved")
@@ -171,8 +171,8 @@ def saved_by_libreoffice(demo, tmp_path_factory):
 @pytest.mark.parametrize("engine", list(ENGINES))
 def test_workbook_equals_report_with_text_and_formula_cells(saved_by_libreoffice, engine,
                                                             tmp_path):
-    if engine == "gnumeric" and gnumeric.ssconvert() is None:
-        pytest.skip("Gnumeric (ssconvert) is not installed")
+    if engine == "gnumeric":
+        require("ssconvert", "Gnumeric")
     source = tmp_path / "tracker.xlsx"
     shutil.copy(saved_by_libreoffice, source)
     tracker, problems = values.read_checked(source)

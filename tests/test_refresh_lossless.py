@@ -403,8 +403,8 @@ def test_refresh_command_exits_1_when_the_file_changed_meanwhile(tmp_path, monke
     path = small_tracker(tmp_path)
     real = TrackerFile.refresh
 
-    def and_someone_saves(self):
-        summary = real(self)
+    def and_someone_saves(self, *args, **kwargs):
+        summary = real(self, *args, **kwargs)
         path.write_bytes(path.read_bytes() + b"")  # the same bytes, but a new mtime
         wb = openpyxl.load_workbook(path)
         wb["Leads"]["A2"] = "new deal"

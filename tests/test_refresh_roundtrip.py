@@ -256,6 +256,7 @@ def split_load(wb: openpyxl.Workbook) -> splice.SplitBook:
 
 # Both ways `xlkpi refresh` loads a tracker: every cell in openpyxl (small trackers, and files
 # the fast path declines) and the data rows kept as XML (large trackers).
+@pytest.mark.slow
 @pytest.mark.parametrize("load", ["cells", "split"])
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(change=edits())

@@ -104,6 +104,15 @@ def engine_actual(tracker: Tracker, kpi: str, who: str, period) -> object:
     if kpi == "new_opportunities":
         return engine.new_opportunities(col(opps, "CreatedDate"), period, col(opps, "Owner"),
                                         **by)
+    if kpi == "lead_to_sql_rate":
+        return engine.lead_to_sql_rate(col(leads, "LeadDate"), col(leads, "SQLDate"), period,
+                                       col(leads, "Owner"), **by)
+    if kpi == "average_deal_size":
+        return engine.average_deal_size(col(opps, "Amount"), col(opps, "Stage"),
+                                        col(opps, "CloseDate"), period, col(opps, "Owner"), **by)
+    if kpi == "sales_cycle_days":
+        return engine.sales_cycle_days(col(opps, "CreatedDate"), col(opps, "Stage"),
+                                       col(opps, "CloseDate"), period, col(opps, "Owner"), **by)
     if kpi in ("retention_rate", "churn_rate"):
         function = getattr(engine, kpi)
         return function(col(customers, "StartDate"), col(customers, "EndDate"), period,
@@ -124,6 +133,7 @@ def assert_same_number(got, want):
         assert type(got) is float and got == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(trackers())
 def test_report_actuals_are_the_engines(tracker):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import shutil
 import sys
 import zipfile
@@ -256,6 +257,7 @@ def in_date_range(cell) -> bool:
             or 0 <= cell < 2958466)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(CELLS, min_size=1, max_size=4), min_size=1, max_size=8),
@@ -444,37 +446,25 @@ def test_without_python_calamine_openpyxl_reads_it(messy, monkeypatch):
 def test_a_part_calamine_cannot_parse_goes_to_openpyxl(copy, monkeypatch):
     import python_calamine
 
-    def refuse(self, name):
+    def refuse(self, title):
         raise python_calamine.CalamineError("bad XML")
 
-    monkeypatch.setattr(values.ValuesWorkbook, "_read", refuse)
+    monkeypatch.setattr(values.CalamineSheets, "sheet", refuse)
     assert typed(values.read_tracker_values(copy)) == typed(with_openpyxl(copy))
 
 
-def test_columns_the_reader_makes_something_else_of_are_read_row_by_row(messy, monkeypatch):
-    """Should reader.read_tracker ever change what it does with a data sheet's rows, the one-row
-    shortcut is noticed and every row is handed to it instead."""
-    modes = []
-    real = values.ValuesWorkbook.__init__
-
-    def init(self, book, path, columns_only=True):
-        modes.append(columns_only)
-        real(self, book, path, columns_only)
-
-    monkeypatch.setattr(values.ValuesWorkbook, "__init__", init)
-    real_read = reader.read_tracker
-
-    def odd_reader(wb, name="the workbook"):
-        tracker = real_read(wb, name)
-        for sheet in tracker.data.values():
-            sheet.rows = [[str(cell) for cell in row] for row in sheet.rows]
-        return tracker
-
-    monkeypatch.setattr(values.reader, "read_tracker", odd_reader)
-    tracker = values.read_tracker_values(messy)
-    assert modes == [True, False]
-    assert tracker.data[layout.LEADS].rows[0][0] == str(with_openpyxl(messy).data[
-        layout.LEADS].rows[0][0])
+def test_error_cells_not_found_in_the_xml_go_to_openpyxl(copy, monkeypatch):
+    """An error cell without a reference: calamine's blank cannot be given its text."""
+    wb = openpyxl.load_workbook(copy)
+    wb[workbook.TARGETS]["D6"] = "#DIV/0!"
+    wb.save(copy)
+    calls = []
+    real = values._read_with_openpyxl
+    monkeypatch.setattr(values, "_read_with_openpyxl",
+                        lambda path, *rest: calls.append(path) or real(path, *rest))
+    monkeypatch.setattr(values, "_REF", re.compile(rb"(?!)"))  # no reference found
+    assert typed(values.read_tracker_values(copy)) == typed(with_openpyxl(copy))
+    assert calls == [copy]
 
 
 # --- the pieces ---------------------------------------------------------------------------------
@@ -504,21 +494,37 @@ def test_columns_by_kind(column, expected):
     assert typed(list(converted)) == typed(expected)
 
 
-def test_sheet_rows_as_openpyxl_read_only_gives_them(tmp_path):
+@pytest.mark.parametrize("cells", [
+    {},
+    {"A1": "a"},
+    {"A1": "a", "C1": 1, "B3": "b", "D4": D(2026, 1, 1)},
+    {"B2": 2.5, "A5": "x"},  # nothing in row 1
+    {"A1": "h", "B1": "g", "E1": "f", "B3": 1, "B4": dt.datetime(2026, 1, 5, 8, 30)},
+])
+def test_sheet_rows_from_calamine_as_from_openpyxl(tmp_path, cells):
+    """CalamineRows gives the reader what reader.ListedRows gives of openpyxl's read-only,
+    data-only worksheet: rows, row 1, the columns holding a value, any columns' rows."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "S"
-    ws["A1"], ws["C1"], ws["B3"], ws["D4"] = "a", 1, "b", D(2026, 1, 1)
+    for ref, value in cells.items():
+        ws[ref] = value
     path = save(wb, tmp_path / "s.xlsx")
     opened = openpyxl.load_workbook(path, read_only=True, data_only=True)
     import python_calamine
 
-    with values.ValuesWorkbook(python_calamine.CalamineWorkbook.from_path(str(path)), path,
-                               columns_only=False) as ours:
-        for options in [{}, {"min_row": 2}, {"max_col": 2}, {"min_row": 3, "max_col": 6},
-                        {"min_row": 9}, {"min_col": 2, "max_col": 3, "max_row": 3}]:
-            expected = list(opened["S"].iter_rows(values_only=True, **options))
-            assert list(ours["S"].iter_rows(values_only=True, **options)) == expected, options
-        with pytest.raises(KeyError):
-            ours["T"]
+    expected = reader.ListedRows.of_worksheet(opened["S"])
+    with values.CalamineSheets(python_calamine.CalamineWorkbook.from_path(str(path)),
+                               path) as book:
+        ours = book.sheet("S")
+        width = len(expected.filled())
+
+        def padded(rows):  # openpyxl pads every row to the sheet's width
+            return [tuple(row) + (None,) * (width - len(row)) for row in rows]
+
+        assert padded(ours.rows()) == padded(expected.rows())
+        assert padded([ours.header()]) == padded([expected.header()])
+        assert ours.filled() == expected.filled()
+        for order in [[0], [max(width - 1, 0), 0], list(range(width)), [width + 2, 1]]:
+            assert ours.body(order) == expected.body(order), order
     opened.close()

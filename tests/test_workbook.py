@@ -138,7 +138,7 @@ def sample_tracker(seed: int = 1, rows: int = 300, year: int = 2026, fiscal_star
         CUSTOMERS: DataSheet(list(DATA_COLUMNS[CUSTOMERS]), customers),
     }
     targets = []
-    scale = {"count": 40, "currency": 20000, "ratio": 0.3}
+    scale = {"count": 40, "currency": 20000, "ratio": 0.3, "days": 30}
     for who in ["Team", *reps, "Zoe (left)"]:
         for kpi in KPIS:
             if who != "Team" and kpi.team_only:
@@ -260,6 +260,8 @@ def test_number_formats(book):
                 assert fmt == "0.0%"
             elif kpi.unit == "count":
                 assert fmt == "#,##0"
+            elif kpi.unit == "days":  # the sales cycle, to a tenth of a day
+                assert fmt == "0.0"
             else:
                 assert "€" in fmt
         assert ws.cell(rows[(kpi.name, "Attainment")], 15).number_format == "0%"

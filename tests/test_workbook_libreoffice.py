@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -18,6 +17,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
+from tests.conftest import require
 from tests.libreoffice import recalculate
 from tests.test_workbook import sample_tracker, tab_rows
 from xlkpi.core import engine, goals
@@ -91,6 +91,12 @@ def engine_actual(tracker: Tracker, kpi_id: str, period: Period, owner: str | No
                                                   **owned(OPPORTUNITIES)),
         "revenue_growth": lambda: engine.revenue_growth(amounts, stages, close, period,
                                                         **owned(OPPORTUNITIES)),
+        "lead_to_sql_rate": lambda: engine.lead_to_sql_rate(
+            col(LEADS, "LeadDate"), col(LEADS, "SQLDate"), period, **owned(LEADS)),
+        "average_deal_size": lambda: engine.average_deal_size(amounts, stages, close, period,
+                                                              **owned(OPPORTUNITIES)),
+        "sales_cycle_days": lambda: engine.sales_cycle_days(
+            col(OPPORTUNITIES, "CreatedDate"), stages, close, period, **owned(OPPORTUNITIES)),
     }
     return calls[kpi_id]()
 
@@ -337,8 +343,7 @@ def test_template_computes_without_errors(tmp_path):
 
 def test_pdf_of_team_tab(tmp_path):
     """Render the recalculated tracker to PDF (looked at by eye during development)."""
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm is not installed")
+    require("pdftoppm", "poppler-utils' pdftoppm")
     from tests.libreoffice import convert
     path = tmp_path / "tracker.xlsx"
     workbook.new_workbook(sample_tracker(seed=1, rows=100, reps=["Anna", "Boris"])).save(path)

@@ -28,6 +28,19 @@ def _progress(message: str) -> None:
         click.echo(message, err=True)
 
 
+def _say_saved(path: Path, lines: list[str]) -> None:
+    """Print what a command that saved ``path`` has to say; an error writing it (a full disk
+    behind `> file`) is not a failure to save the tracker, and is not reported as one."""
+    try:
+        for line in lines:
+            click.echo(line)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise XlkpiError(f"{path.name} was saved, but what xlkpi had to say about it could not "
+                         f"be written to the output ({exc.strerror or exc})") from None
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -124,7 +137,7 @@ def _empty_tracker(settings: layout.Settings) -> layout.Tracker:
 
 @cli.command(short_help="Create a tracker workbook (--demo: with a sample year).")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--year", type=click.IntRange(1901, 9998), default=None,
+@click.option("--year", type=click.IntRange(layout.FIRST_YEAR, layout.LAST_YEAR), default=None,
               help="The (fiscal) year the tracker follows.  [default: this year]")
 @click.option("--fiscal-start", type=click.IntRange(1, 12), default=1, show_default=True,
               metavar="1-12", help="Month the fiscal year starts in (4 = April).")
@@ -178,15 +191,16 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
     rows = sum(len(sheet.rows) for sheet in tracker.data.values())
     settings = tracker.settings
     reps_text = ", ".join(settings.reps) if settings.reps else "none yet"
-    click.echo(f"Created {path}: fiscal year {settings.year} from "
-               f"{dt.date(2000, settings.fiscal_start, 1):%B}, reps: {reps_text}"
-               + (f", {rows:,} demo data rows" if demo else ""))
+    lines = [f"Created {path}: fiscal year {settings.year} from "
+             f"{dt.date(2000, settings.fiscal_start, 1):%B}, reps: {reps_text}"
+             + (f", {rows:,} demo data rows" if demo else "")]
     if backup:
-        click.echo(f"The file it replaced is kept as {backup.name}.")
+        lines.append(f"The file it replaced is kept as {backup.name}.")
     if not demo:
-        click.echo("Next: paste your data into the data sheets and type targets on Targets"
-                   + ("" if settings.reps else "; add reps in Settings, then run "
-                      f"`xlkpi refresh {path.name}`") + ".")
+        lines.append("Next: paste your data into the data sheets and type targets on Targets"
+                     + ("" if settings.reps else "; add reps in Settings, then run "
+                        f"`xlkpi refresh {path.name}`") + ".")
+    _say_saved(path, lines)
 
 
 # --- refresh -------------------------------------------------------------------------------------
@@ -196,7 +210,10 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
 @click.option("--dry-run", is_flag=True,
               help="Only say what would change (tabs added or removed, target rows added); "
                    "save nothing.")
-def refresh(path: Path, dry_run: bool):
+@click.option("--convert-text", is_flag=True,
+              help="Turn dates and numbers typed as text (which the formulas do not count) "
+                   "into real dates and numbers, cell by cell.")
+def refresh(path: Path, dry_run: bool, convert_text: bool):
     """Rebuild the Team, rep and leaderboard tabs of the tracker at PATH.
 
     Run it after adding or removing reps in Settings. Everything a person typed is
@@ -206,31 +223,44 @@ def refresh(path: Path, dry_run: bool):
     """
     from xlkpi.tracker.file import TrackerFile
 
-    tracker = TrackerFile.open(path, writing=not dry_run)
-    summary = tracker.refresh()  # a dry run is the same refresh, not saved
+    tracker = TrackerFile.open(path, writing=not dry_run, whole=convert_text)
+    summary = tracker.refresh(convert_text)  # a dry run is the same refresh, not saved
+    lines = ["  " + line for line in summary.lines()]
     if dry_run:
         click.echo(f"Dry run, nothing saved. Refreshing {path} would give:")
-    else:
-        _progress(f"Saving {path}...")
-        backup = tracker.save(backup=True)
-        click.echo(f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
-                                           if backup else "") + ":")
-    for line in summary.lines():
-        click.echo("  " + line)
-    from openpyxl import Workbook
+        for line in lines:
+            click.echo(line)
+        return
+    _progress(f"Saving {path}...")
+    backup = tracker.save(backup=True)
+    _say_saved(path, [f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
+                                              if backup else "") + ":", *lines,
+                      *_checks(path)])
 
+
+def _checks(path: Path) -> list[str]:
+    """What the saved tracker's formulas leave out because of a cell's form, and the fix; or
+    why `xlkpi report` cannot read it."""
+    from xlkpi.report import read_report
     from xlkpi.tracker.merge import unknown_owner_note
-    if isinstance(tracker.book, Workbook) and (note := unknown_owner_note(tracker.read())):
-        click.echo(f"Note: {note}", err=True)
+
+    try:
+        computed = read_report(path)
+        note = unknown_owner_note(computed.tracker)  # owners no rep's figures count (issue 9)
+        return [f"  check: {problem.message()}" for problem in computed.problems()] + (
+            [f"  check: {note}"] if note else [])
+    except XlkpiError as exc:
+        return [f"  check: `xlkpi report` cannot read it: {exc}"]
 
 
 # --- report --------------------------------------------------------------------------------------
 
 @cli.command(short_help="Print target, actual and attainment per rep, KPI and month.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--period", metavar="2026-10|YTD|all",
-              help="One month of the fiscal year, YTD (year to date), or all (every month "
-                   "and YTD).  [default: each month so far, then YTD]")
+@click.option("--period", metavar="2026-10|2026-Q4|YTD|all",
+              help="One month of the fiscal year, one of its quarters (2026-Q4: the fourth "
+                   "of the fiscal year that Settings' year 2026 labels), YTD (year to date), "
+                   "or all (every month and YTD).  [default: each month so far, then YTD]")
 @click.option("--rep", metavar="NAME|Team",
               help="Only this rep (as named in Settings), or Team for the whole team.  "
                    "[default: the team, then every rep]")
@@ -255,8 +285,11 @@ def report(path: Path, period, rep, output):
     """
     from xlkpi import report as reports
     from xlkpi.tracker.merge import unknown_owner_note
-    from xlkpi.tracker.values import paused_gc, read_tracker_values
+    from xlkpi.tracker.values import paused_gc
     from xlkpi.xlsx.save import lock_files
+
+    if rep is not None and not rep.strip():
+        raise InputError("--rep: give a rep's name or Team")
 
     if path.exists() and lock_files(path):
         click.echo(f"Note: {path.name} is open in Excel; changes not saved there are not in "
@@ -264,10 +297,12 @@ def report(path: Path, period, rep, output):
     if path.exists() and path.stat().st_size > 2_000_000:
         _progress(f"Reading {path}...")
     with paused_gc(freeze=True):  # the rows live until the command ends: no collection
-        tracker = read_tracker_values(path)  # python-calamine: the values, ten times faster
-        note = unknown_owner_note(tracker)  # owners no rep's figures count (issue 9)
-        computed = reports.Report(tracker)
+        computed = reports.read_report(path)  # python-calamine: the values, ten times faster
+        tracker = computed.tracker
         rows = computed.rows(period, rep)
+        for problem in computed.problems():
+            click.echo(f"Note: {problem.message()}", err=True)
+        note = unknown_owner_note(tracker)  # owners no rep's figures count (issue 9)
         if output == "json":
             text = reports.to_json(rows) + "\n"
         elif output == "csv":

@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass
 
 from xlkpi.core.cells import stage_class
-from xlkpi.core.kpis import KPIS
+from xlkpi.core.kpis import KPI_BY_ID, KPIS
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Settings, TargetRow, Tracker
 
@@ -77,6 +77,16 @@ class _Rep:
 def _add_months(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+# Excel's calendar (and openpyxl's conversion of it) from March 1900, where serials and dates
+# agree, to 9999-12-31: the demo's dates stay within it at the ends of the years allowed.
+_FIRST_DAY, _LAST_DAY = dt.date(1900, 3, 1), dt.date(9999, 12, 31)
+
+
+def _later(day: dt.date, days: int) -> dt.date:
+    """``day`` plus ``days`` days, or the last day of Excel's calendar if that is later."""
+    return day + dt.timedelta(days=days) if (_LAST_DAY - day).days >= days else _LAST_DAY
 
 
 def _month_starts(first: dt.date, count: int) -> list[dt.date]:
@@ -201,6 +211,8 @@ class _Year:
         after the year are still open."""
         rng, rows = self.rng, []
         for first in _month_starts(_add_months(self.start, -14), 26):
+            if first < _FIRST_DAY:
+                continue  # the year before 1901's fiscal year starts with Excel's calendar
             growth = 0.88 if first < self.start else 1.0  # the team grew since last year
             for rep in self.reps:
                 for _ in range(_poisson(rng, rep.deals * ACTIVITY[first.month] * growth)):
@@ -212,9 +224,9 @@ class _Year:
         rng = self.rng
         created = _weekday_in_month(rng, first)
         cycle = int(rng.lognormvariate(math.log(38), 0.5))
-        close = created + dt.timedelta(days=max(3, cycle))
+        close = _later(created, max(3, cycle))
         if close.month in (7, 8):  # deals slip over the summer holidays
-            close += dt.timedelta(days=rng.randrange(0, 21))
+            close = _later(close, rng.randrange(0, 21))
         amount = round(rng.lognormvariate(math.log(rep.deal_size), 0.75) / 50) * 50
         name = f"{_company(rng)} - {rng.choice(PRODUCTS)}"
         if close >= self.end or rng.random() < 0.03:  # still open, or stalled
@@ -232,7 +244,8 @@ class _Year:
         history = _add_months(self.start, -14)
         for rep in self.reps:
             for _ in range(rng.randint(28, 45)):
-                started = history - dt.timedelta(days=rng.randrange(1, 3 * 365))
+                started = max(history - dt.timedelta(days=rng.randrange(1, 3 * 365)),
+                              _FIRST_DAY)
                 rows.append(self._customer(rep, _company(rng), started))
         by_name = {rep.name.lower(): rep for rep in self.reps}
         for name, owner, _created, close, stage, _amount in opportunities:
@@ -292,7 +305,7 @@ def demo_tracker(year: int, reps: list[str] | tuple[str, ...] | None = None, fis
     }
     tracker = Tracker(settings, [], {name: DataSheet(list(layout.DATA_COLUMNS[name]), rows)
                                      for name, rows in data.items()})
-    tracker.targets = _targets(rng, tracker)
+    tracker.targets = _targets(rng, tracker, seed)
     return tracker
 
 
@@ -306,6 +319,8 @@ def _nice(kpi, value: float) -> float | int:
     if kpi.unit == "currency":
         step = 10 ** max(0, int(math.log10(max(value, 1))) - 1)  # two significant digits
         return max(step, int(round(value / step) * step))
+    if kpi.unit == "days":
+        return max(1, int(round(value)))
     if kpi.id == "retention_rate":
         return min(0.995, round(value * 200) / 200)
     return round(value * 200) / 200
@@ -322,7 +337,13 @@ def _attainment_draw(rng: random.Random) -> float:
     return rng.uniform(0.6, 0.8)
 
 
-def _targets(rng: random.Random, tracker: Tracker) -> list[TargetRow]:
+# The funnel KPIs came after the others: their targets are drawn from a stream of their own, so
+# that the other targets of a demo stay what they were.
+_FUNNEL = ("lead_to_sql_rate", "average_deal_size", "sales_cycle_days")
+
+
+def _targets(rng: random.Random, tracker: Tracker, seed: int = DEFAULT_SEED
+             ) -> list[TargetRow]:
     from xlkpi.report import Report  # the report computes what the data gives
 
     settings = tracker.settings
@@ -331,7 +352,7 @@ def _targets(rng: random.Random, tracker: Tracker) -> list[TargetRow]:
     rows = []
     for who in [layout.TEAM_NAME, *settings.reps]:
         for kpi in KPIS:
-            if kpi.team_only and who != layout.TEAM_NAME:
+            if (kpi.team_only and who != layout.TEAM_NAME) or kpi.id in _FUNNEL:
                 continue
             actuals = [report.actual(kpi.id, who, month) for month in months]
             rows.append(TargetRow(who, kpi.id, [_target(rng, kpi, actuals, i)
@@ -343,7 +364,35 @@ def _targets(rng: random.Random, tracker: Tracker) -> list[TargetRow]:
     rep_rows = [row for row in rows if row.who != layout.TEAM_NAME]
     if rep_rows:
         rng.choice(rep_rows).months[11] = "TBD"
+    funnel = random.Random(f"{seed} funnel targets")
+    for who in [layout.TEAM_NAME, *settings.reps]:
+        for kpi_id in _FUNNEL:
+            kpi = KPI_BY_ID[kpi_id]
+            actuals = [report.actual(kpi.id, who, month) for month in months]
+            rows.append(TargetRow(who, kpi.id, _funnel_targets(funnel, kpi, actuals)))
+    who_order = {who: index for index, who in enumerate([layout.TEAM_NAME, *settings.reps])}
+    kpi_order = {kpi.id: index for index, kpi in enumerate(KPIS)}
+    rows.sort(key=lambda row: (who_order[row.who], kpi_order[row.kpi_id]))  # stable
     return rows
+
+
+def _funnel_targets(rng: random.Random, kpi, actuals: list[float | None]) -> list[object]:
+    """Twelve monthly targets as a manager sets a rate, a deal size or a cycle length: near the
+    trailing three months' actuals (the year's mean where there are none yet) blended with the
+    year's mean, so that they move smoothly, and a little better than either (5 % more, or a
+    cycle 5 % shorter)."""
+    known = [value for value in actuals if value is not None]
+    if not known:
+        return [None] * 12
+    mean = sum(known) / len(known)
+    stretch = 0.95 if kpi.direction == "down" else 1.05
+    targets: list[object] = []
+    for month in range(12):
+        trailing = [value for value in actuals[max(0, month - 3):month] if value is not None]
+        recent = sum(trailing) / len(trailing) if trailing else mean
+        base = (0.5 * recent + 0.5 * mean) * stretch * rng.uniform(0.98, 1.02)
+        targets.append(_nice(kpi, base) if base > 0 else None)
+    return targets
 
 
 def _target(rng: random.Random, kpi, actuals: list[float | None], month: int) -> object:

@@ -26,6 +26,8 @@ import datetime as dt
 import io
 import json
 import math
+import os
+import re
 from collections.abc import Callable, Iterator
 from operator import itemgetter
 
@@ -43,7 +45,7 @@ from xlkpi.core.engine import ratio, whole  # the engine's rules: None for x/0, 
 from xlkpi.core.errors import InputError
 from xlkpi.core.goals import attainment, target_number, ytd_target
 from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
-from xlkpi.core.periods import Period, parse_iso_date, parse_period
+from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date, parse_period, serial_to_date
 from xlkpi.core.recipes import (
     Actual,
     Before,
@@ -60,6 +62,7 @@ from xlkpi.core.stages import StageMap
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Tracker
 from xlkpi.tracker.problems import CellProblem, group, text_targets
+from xlkpi.tracker.values import read_checked
 
 YTD = "YTD"
 ALL = "all"
@@ -79,8 +82,9 @@ class _Sheet:
         self.header = list(sheet.header) if sheet else list(layout.DATA_COLUMNS[name])
         self.rows = sheet.rows if sheet else []
         self._columns: dict[str, np.ndarray] = {}
+        self._raw: dict[str, list[object]] = {}  # cells as read, for moments
         self._groups: dict[str | None, np.ndarray] | None = None
-        self._dated: dict[tuple[str, str | None, int | None], _Dated] = {}
+        self._dated: dict[tuple[str, str | None, int | None, str | None], _Dated] = {}
         self.problems: list[CellProblem] = []  # dates and numbers typed as text
 
     def _values(self, column: str) -> list[object]:
@@ -144,15 +148,44 @@ class _Sheet:
             self._groups = _groups(self._values("Owner"))
         return self._groups.get(key, np.empty(0, dtype=np.intp))
 
-    def dated(self, column: str, key: str | None, stage: int | None = None) -> _Dated:
-        """The rows of ``key`` (only those of the ``stage`` class when given) in the order of
-        their ``column`` date."""
-        if (column, key, stage) not in self._dated:
+    def dated(self, column: str, key: str | None, stage: int | None = None,
+              filled: str | None = None) -> _Dated:
+        """The rows of ``key`` (only those of the ``stage`` class when given, and those whose
+        date column ``filled`` holds a date when given) in the order of their ``column``
+        date."""
+        known = (column, key, stage, filled)
+        if known not in self._dated:
             rows = self.owner_rows(key)
             if stage is not None:
                 rows = rows[self.column("Stage")[rows] == stage]
-            self._dated[column, key, stage] = _Dated(self, rows, self.column(column)[rows])
-        return self._dated[column, key, stage]
+            if filled is not None:
+                assert filled in layout.DATE_COLUMNS, filled
+                rows = rows[~np.isnan(self.column(filled)[rows])]
+            self._dated[known] = _Dated(self, rows, self.column(column)[rows])
+        return self._dated[known]
+
+    def moments(self, column: str, rows: np.ndarray) -> np.ndarray:
+        """The date cells of ``column`` in ``rows`` as serials with their time of day, what
+        SUMIFS adds up over a date column (and what Excel subtracts in =B2-A2); 0 where blank
+        (or a date typed as text, which SUMIFS skips)."""
+        days = self.column(column)[rows]
+        moments = np.nan_to_num(days)
+        if column not in self._raw:
+            self._raw[column] = self._values(column)
+        values = self._raw[column]
+        for index, row in enumerate(rows.tolist()):
+            cell = values[row]
+            if days[index] != days[index]:  # blank
+                continue
+            if isinstance(cell, dt.datetime):
+                moments[index] = (cell.replace(tzinfo=None) - _EPOCH_MOMENT) / _DAY
+            elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
+                moments[index] = float(cell)
+        return moments
+
+
+_EPOCH_MOMENT = dt.datetime.combine(EXCEL_EPOCH, dt.time())
+_DAY = dt.timedelta(days=1)
 
 
 def _tracker_dates(values: list[object], column: str) -> np.ndarray:
@@ -208,13 +241,19 @@ class _Dated:
         self._sheet = sheet
         self.rows = rows[order]
         self.dates = dates[order]
-        self._sorted: dict[str, np.ndarray] = {}
+        self._sorted: dict[object, np.ndarray] = {}
 
     def values(self, column: str) -> np.ndarray:
         """The converted ``column`` of these rows, in this order."""
         if column not in self._sorted:
             self._sorted[column] = self._sheet.column(column)[self.rows]
         return self._sorted[column]
+
+    def moments(self, column: str) -> np.ndarray:
+        """The date ``column`` of these rows with the time of day (see _Sheet.moments)."""
+        if (column, "moments") not in self._sorted:
+            self._sorted[column, "moments"] = self._sheet.moments(column, self.rows)
+        return self._sorted[column, "moments"]
 
     def spans(self, windows: _Windows) -> list[tuple[int, int]]:
         """(first, end) of the rows dated in each window: rows[first:end]."""
@@ -226,7 +265,7 @@ class _Dated:
         return (found[len(windows):] - found[:len(windows)]).tolist()
 
     def totals(self, column: str, windows: _Windows) -> list[float]:
-        values = self.values(column)
+        values = self.moments(column) if column in layout.DATE_COLUMNS else self.values(column)
         return [float(values[first:end].sum()) for first, end in self.spans(windows)]
 
     def through(self, day: int) -> int:
@@ -254,6 +293,19 @@ class _Windows:
         if self._previous is None:
             self._previous = _Windows([period.previous() for period in self.periods])
         return self._previous
+
+
+_QUARTER = re.compile(r"^(\d{4})-?q([1-4])$", re.IGNORECASE)
+
+
+class _Quarter(Period):
+    """A fiscal quarter: three months from any month; the period before is the three months
+    before it (Period.previous knows only calendar quarters)."""
+
+    def previous(self) -> Period:
+        first = serial_to_date(self.start)
+        before = first.year * 12 + first.month - 1 - 3
+        return Period.months(before // 12, before % 12 + 1, 3)
 
 
 class Report:
@@ -299,17 +351,30 @@ class Report:
                          f"Settings: {known}")
 
     def period(self, period: object) -> Period:
-        """A Period from "YTD", a month such as "2026-10" (or anything the functions take)."""
+        """A Period from "YTD", a fiscal quarter such as "2026-Q4" (see fiscal_quarter), a
+        month such as "2026-10" (or anything else the functions take)."""
         if isinstance(period, str) and period.strip().upper() == YTD:
             return self.ytd
+        if isinstance(period, str) and (match := _QUARTER.match(period.strip())):
+            return self.fiscal_quarter(int(match[1]), int(match[2]))
         parsed = parse_period(period)
         if parsed is None:
             raise InputError("period: give a month such as 2026-10 or YTD")
         return parsed
 
+    def fiscal_quarter(self, year: int, quarter: int) -> Period:
+        """Quarter ``quarter`` (1-4) of the fiscal year labelled ``year``, the year in which it
+        starts, as Settings' year labels the tracker's: with the fiscal year starting in April,
+        "2026-Q1" is April-June 2026 and "2026-Q4" January-March 2027. With a calendar fiscal
+        year these are the calendar quarters the Excel functions take."""
+        first = year * 12 + self.settings.fiscal_start - 1 + 3 * (quarter - 1)
+        months = Period.months(first // 12, first % 12 + 1, 3)
+        return _Quarter(months.start, months.end, f"{year:04d}-Q{quarter}", "quarter")
+
     def report_periods(self, period: str | None = None) -> list[Period]:
         """What a report covers: by default the months of the fiscal year through the as-of
-        month plus the year to date; "all" every month plus YTD; "YTD"; or one month."""
+        month plus the year to date; "all" every month plus YTD; "YTD"; one month; or one
+        quarter of the fiscal year ("2026-Q4", see fiscal_quarter)."""
         first, last = self.months[0].label, self.months[-1].label
         if period is None or not str(period).strip():
             return [*self.months[:self.months_to_date], self.ytd]
@@ -318,6 +383,13 @@ class Report:
             return [*self.months, self.ytd]
         if text.upper() == YTD:
             return [self.ytd]
+        if match := _QUARTER.match(text):
+            if int(match[1]) == self.settings.year:
+                return [self.fiscal_quarter(self.settings.year, int(match[2]))]
+            raise InputError(
+                f"period {text!r} is not a quarter of this tracker's fiscal year "
+                f"{self.settings.year} ({first} to {last}); use {self.settings.year}-Q1 to "
+                f"{self.settings.year}-Q4, a month, YTD or all")
         try:
             parsed = parse_period(text)
         except InputError:
@@ -326,7 +398,8 @@ class Report:
             if parsed is not None and parsed == month:
                 return [month]
         raise InputError(f"period {text!r} is not a month of this tracker's year ({first} to "
-                         f"{last}); use a month such as {self.months[-1].label}, YTD or all")
+                         f"{last}); use a month such as {self.months[-1].label}, a quarter "
+                         f"such as {self.settings.year}-Q4, YTD or all")
 
     def problems(self) -> list[CellProblem]:
         """Every cell the report leaves out, as the workbook does, because of its form (see
@@ -349,10 +422,16 @@ class Report:
                             self.period(period))
 
     def _target(self, kpi: Kpi, row: layout.TargetRow | None, window: Period) -> float | None:
+        """A month's typed target; over the year to date or a fiscal quarter, the months'
+        targets by the KPI's year-to-date rule (goals.ytd_target)."""
         if row is None:
             return None
         if window == self.ytd:
             return ytd_target(kpi, row.months[:self.months_to_date])
+        if isinstance(window, _Quarter):
+            first = next((index for month, index in self._month_index.items()
+                          if month.start == window.start), None)
+            return None if first is None else ytd_target(kpi, row.months[first:first + 3])
         index = self._month_index.get(window)
         if index is None or index >= len(row.months):
             return None
@@ -434,10 +513,10 @@ class _Recipes:
 
     def evaluate(self, term: Term, key: str | None, windows: _Windows) -> list:
         match term:
-            case Count(sheet, dated_by, stage):
-                return self._dated(sheet, dated_by, key, stage).counts(windows)
-            case Total(sheet, column, dated_by, stage):
-                return self._dated(sheet, dated_by, key, stage).totals(column, windows)
+            case Count(sheet, dated_by, stage, filled):
+                return self._dated(sheet, dated_by, key, stage, filled).counts(windows)
+            case Total(sheet, column, dated_by, stage, filled):
+                return self._dated(sheet, dated_by, key, stage, filled).totals(column, windows)
             case Retained():
                 return self._retained(term, key, windows)
             case Actual(kpi_id):
@@ -463,9 +542,10 @@ class _Recipes:
         return zip(self.evaluate(left, key, windows), self.evaluate(right, key, windows),
                    strict=True)
 
-    def _dated(self, sheet: str, column: str, key: str | None, stage: str | None) -> _Dated:
+    def _dated(self, sheet: str, column: str, key: str | None, stage: str | None,
+               filled: str | None = None) -> _Dated:
         owner = key if sheet in _OWNED_SHEETS else _TEAM
-        return self._sheets[sheet].dated(column, owner, _STAGE_CLASSES[stage])
+        return self._sheets[sheet].dated(column, owner, _STAGE_CLASSES[stage], filled)
 
     def _retained(self, term: Retained, key: str | None, windows: _Windows) -> list:
         """Of the rows active on the first day, the share still active on the last."""
@@ -492,6 +572,13 @@ def report(tracker: Tracker, period: str | None = None, rep: str | None = None,
            today: dt.date | None = None) -> list[dict]:
     """The report's rows (see Report.rows)."""
     return Report(tracker, today).rows(period, rep)
+
+
+def read_report(path: str | os.PathLike) -> Report:
+    """The report of the tracker file at ``path``, read with its cell-form problems
+    (formulas without a stored result, dates, numbers and targets typed as text)."""
+    tracker, found = read_checked(path)
+    return Report(tracker, problems=found)
 
 
 def actual(tracker: Tracker, kpi_id: str, who: str, period: object,
@@ -558,6 +645,8 @@ def format_value(value: float | None, kpi: Kpi, currency: str = "") -> str:
         return f"{value * 100:.1f}%"
     if kpi.unit == "currency":  # cents only where the catalogue says so, as in the workbook
         return f"{currency} {value:,.{kpi.decimals}f}".strip()
+    if kpi.unit == "days":
+        return f"{value:,.{kpi.decimals}f} days"
     return _plain(value, 2)
 
 

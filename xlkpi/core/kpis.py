@@ -29,6 +29,7 @@ DIRECTIONS = ("up", "down", "growth")
 # "mean" for rates, "compound" for retention (kept all year = kept each month), "compound loss"
 # for churn (1 − Π(1 − monthly churn)).
 YTD_RULES = ("sum", "mean", "compound", "compound loss")
+UNITS = ("count", "currency", "ratio", "days")
 
 
 @dataclass(frozen=True)
@@ -36,17 +37,21 @@ class Kpi:
     id: str
     function: str  # the Excel function name
     name: str  # what a sales manager reads
-    direction: str  # "up": higher is better; "down": lower is better
-    unit: str  # "count", "currency" or "ratio"
+    # "up": higher is better; "down": lower is better; "growth": a rate of growth, whose
+    # attainment is (1 + actual) ÷ (1 + target) (goals.attainment)
+    direction: str
+    unit: str  # one of UNITS
     team_only: bool  # spend has no owner, so spend-based KPIs exist only for the team
     ytd_target: str  # one of YTD_RULES
     definition: str
     recipe: Term  # the definition as data: what the report computes, what the tabs' formulas say
-    decimals: int = 0  # shown after the decimal point (currency and counts; rates show 0.0 %)
+    decimals: int = 0  # shown after the decimal point (currency, counts, days; rates: 0.0 %)
 
 
 _SPEND = Total("Spend", "Spend", "SpendDate")
 _DELIVERED = Actual("emails_delivered")
+# Won deals closed in the period that have a created date: those with a sales cycle to measure.
+_MEASURED = {"stage": WON, "filled": "CreatedDate"}
 
 
 def _emails(column: str) -> Total:
@@ -96,9 +101,25 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("won_revenue", "WON_REVENUE", "Won revenue", "up", "currency", False, "sum",
         "Σ amount of opportunities won, close date in period",
         Total("Opportunities", "Amount", "CloseDate", WON)),
-    Kpi("revenue_growth", "REVENUE_GROWTH", "Revenue growth", "up", "ratio", False, "mean",
+    Kpi("revenue_growth", "REVENUE_GROWTH", "Revenue growth", "growth", "ratio", False, "mean",
         "(won revenue in period − in the period before) ÷ won revenue in the period before",
         growth(Actual("won_revenue"))),
+    # The funnel measures beyond the seed's nine. Their year-to-date targets are the mean of
+    # the monthly ones: an average deal size or a sales cycle planned month by month is a
+    # typical month's figure, whatever the months' volumes (there is no per-month weight to
+    # pool them by in Targets).
+    Kpi("lead_to_sql_rate", "LEAD_TO_SQL_RATE", "Lead-to-SQL rate", "up", "ratio", False, "mean",
+        "of the leads created in period, the share that have an SQL date (the cohort view)",
+        Ratio(Count("Leads", "LeadDate", filled="SQLDate"), Count("Leads", "LeadDate"))),
+    Kpi("average_deal_size", "AVERAGE_DEAL_SIZE", "Average deal size", "up", "currency", False,
+        "mean", "won revenue ÷ deals won, close date in period",
+        Ratio(Actual("won_revenue"), Actual("deals_won"))),
+    Kpi("sales_cycle_days", "SALES_CYCLE_DAYS", "Sales cycle (days)", "down", "days", False,
+        "mean", "mean days from created date to close date over deals won with close date in "
+        "period (deals without a created date left out)",
+        Ratio(Minus(Total("Opportunities", "CloseDate", "CloseDate", **_MEASURED),
+                    Total("Opportunities", "CreatedDate", "CloseDate", **_MEASURED)),
+              Count("Opportunities", "CloseDate", **_MEASURED)), decimals=1),
 )
 
 KPI_BY_ID: dict[str, Kpi] = {kpi.id: kpi for kpi in KPIS}

@@ -22,21 +22,26 @@ WON, LOST = "Won", "Lost"  # stage classes, as the StageClass column shows them
 @dataclass(frozen=True)
 class Count:
     """The rows of ``sheet`` whose ``dated_by`` date is in the period (and whose stage is of
-    the class ``stage``, when given)."""
+    the class ``stage``, when given; and whose date column ``filled`` holds a date, when given:
+    a blank cell, or a date typed as text, is not filled, as for any date the tabs read)."""
 
     sheet: str
     dated_by: str
     stage: str | None = None
+    filled: str | None = None
 
 
 @dataclass(frozen=True)
 class Total:
-    """Σ ``column`` over the rows that :class:`Count` would count."""
+    """Σ ``column`` over the rows that :class:`Count` would count. A date column adds up its
+    serials, time of day included (as SUMIFS does): a difference of two such totals over the
+    same rows is the total of the days between."""
 
     sheet: str
     column: str
     dated_by: str
     stage: str | None = None
+    filled: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker.cells import select_only
 from xlkpi.tracker.data import (
+    RowMoves,
     data_column_letters,
     refresh_data_sheets,
     streams_rows,
@@ -54,6 +55,7 @@ from xlkpi.tracker.model import (
     TEAM_NAME,
     Settings,
     Tracker,
+    check_fiscal_year,
     check_reps,
 )
 from xlkpi.tracker.settings import (
@@ -78,6 +80,7 @@ def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook 
     ``streamed`` (default: see data.streams_rows): the data sheets hold only their header row in
     memory and their rows are written into the file as it is saved: a SplitBook, not a
     Workbook, in a fraction of the time and memory."""
+    check_fiscal_year(tracker.settings.year, tracker.settings.fiscal_start)
     check_reps(tracker.settings.reps)
     wb = Workbook()
     outside: dict[str, RowsOutside] | None = {} if streams_rows(tracker, streamed) else None
@@ -94,21 +97,24 @@ def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook 
     return SplitBook(wb, outside) if outside is not None else wb
 
 
-def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> None:
+def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     """Rebuild every generated part of a loaded tracker in place; keep whatever a person typed.
 
     ``tracker`` is what ``reader.read_tracker`` read from ``wb``. Start, Team, the rep tabs,
     Leaderboard and ``_xlkpi`` are written again (rep tabs for the reps now in Settings);
     Settings' calculated cells, Targets' month headers and missing Targets rows, and each data
     sheet's StageClass column and table range are brought up to date, and each data sheet's
-    rows are grouped by owner again (see grouped_order). Nothing else changes: typed cells
-    (a data row moves as a whole), Targets rows of reps no longer in Settings, extra columns,
-    a person's own sheets.
+    rows are grouped by owner again (see grouped_order) where nothing points at them (see
+    pinned.py). Nothing else changes: typed cells (a data row moves as a whole), Targets rows
+    of reps no longer in Settings, extra columns, a person's own sheets. Returns what moved.
     """
-    check_reps(tracker.settings.reps)
     wb, outside_rows = workbook_and_rows(book)
     active = getattr(wb.active, "title", START)
     generated = generated_sheets(wb)
+    check_fiscal_year(tracker.settings.year, tracker.settings.fiscal_start)
+    check_reps(tracker.settings.reps, other_sheets=len(
+        [title for title in wb.sheetnames if title not in generated
+         and title not in FIXED_SHEETS]))
     for title in (START, TEAM, LEADERBOARD):
         if title in wb.sheetnames and title not in generated:
             raise TrackerFileError(
@@ -121,10 +127,11 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> None:
     settings_validation(wb[SETTINGS])
     complete_targets(wb[TARGETS], tracker)
     ensure_stages(wb)
-    refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
+    moves = refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
     _generate(wb, tracker)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else START)
     select_only(wb)
+    return moves
 
 
 def template_workbook() -> Workbook:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
@@ -28,12 +29,14 @@ from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
     OPPORTUNITIES,
+    OWNED_SHEETS,
     STAGE_CLASS_COLUMN,
     STAGES_CLASS_RANGE,
     STAGES_KEY_RANGE,
     DataSheet,
     Tracker,
 )
+from xlkpi.tracker.pinned import find_pins
 from xlkpi.tracker.styles import HEADER_FILL, HEADER_FONT
 from xlkpi.xlsx.splice import RowsOutside
 from xlkpi.xlsx.stream import STREAM_FROM_ROWS, NewRows, plain_values
@@ -75,16 +78,50 @@ def write_data_sheets(wb: Workbook, tracker: Tracker,
 
 
 def refresh_data_sheets(wb: Workbook, reps: Sequence[str],
-                        outside_rows: dict[str, RowsOutside]) -> None:
-    """Group each data sheet's rows by owner again, and bring its StageClass column and table
-    up to date. ``outside_rows``: the sheets whose rows are held outside openpyxl."""
+                        outside_rows: dict[str, RowsOutside]) -> RowMoves:
+    """Group each data sheet's rows by owner again, where nothing points at them (see
+    pinned.py), and bring its StageClass column and table up to date; what moved, or why not.
+    ``outside_rows``: the sheets whose rows are held outside openpyxl."""
+    moves = RowMoves()
+    pins = find_pins(wb, {name: _rows_span(wb[name], outside_rows.get(name))
+                          for name in OWNED_SHEETS}, outside_rows)
     for name in DATA_SHEETS:
         outside = outside_rows.get(name)
         if outside is None:
-            _group_sheet_rows(wb[name], reps)
+            moved = _group_sheet_rows(wb[name], reps, pins.get(name))
         else:
-            _group_outside_rows(wb[name], outside, reps)
+            moved = _group_outside_rows(wb[name], outside, reps, pins.get(name))
+        if isinstance(moved, str):
+            moves.held[name] = moved
+        elif moved:
+            moves.moved[name] = moved
         _fix_data_sheet(wb[name], name, outside)
+    return moves
+
+
+@dataclass
+class RowMoves:
+    """What grouping the rows by owner did: data sheet → how many rows moved, or why its rows
+    were left where they are although they are not grouped."""
+
+    moved: dict[str, int] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        return [f"{name}: {self.moved[name]:,} rows moved to group them by owner"
+                if name in self.moved else
+                f"{name}: rows not regrouped by owner ({self.held[name]}); rep tabs read the "
+                "whole columns (slower to recalculate in LibreOffice)"
+                for name in DATA_SHEETS if name in self.moved or name in self.held]
+
+
+def _rows_span(ws: Worksheet, outside: RowsOutside | None) -> tuple[int, int]:
+    """(the last data row, the StageClass column or 0) of a data sheet."""
+    names = [str(h).strip().lower() if h is not None else "" for h in _header_values(ws)]
+    stage_key = STAGE_CLASS_COLUMN.lower()
+    stage_col = names.index(stage_key) + 1 if stage_key in names else None
+    last = _data_last_row(ws, stage_col) if outside is None else outside.last_row(stage_col)
+    return last, stage_col or 0
 
 
 def stage_key_formula(stage_cell: str) -> str:
@@ -219,8 +256,10 @@ def _data_last_row(ws: Worksheet, skip_col: int | None) -> int:
     return last
 
 
-def _group_sheet_rows(ws: Worksheet, reps: Sequence[str]) -> None:
-    """Put a data sheet's rows (2 to the last one holding a value) in grouped_order, in place.
+def _group_sheet_rows(ws: Worksheet, reps: Sequence[str], pinned: str | None = None
+                      ) -> int | str:
+    """Put a data sheet's rows (2 to the last one holding a value) in grouped_order, in place;
+    how many rows moved, or ``pinned`` (why they must stay) when they would have moved.
 
     A row moves as a whole: every cell of it (extra columns too) with its style, comment and
     hyperlink, and its height. A formula a person typed in a data row moves as Excel's own sort
@@ -229,16 +268,16 @@ def _group_sheet_rows(ws: Worksheet, reps: Sequence[str]) -> None:
     those either); the rep tabs then read whole columns, which is slower but as right."""
     names = [str(h).strip().lower() if h is not None else "" for h in _header_values(ws)]
     if "owner" not in names:
-        return
+        return 0
     owner_col = names.index("owner") + 1
     stage_key = STAGE_CLASS_COLUMN.lower()
     stage_col = names.index(stage_key) + 1 if stage_key in names else None
     last = _data_last_row(ws, stage_col)
     if last < 3:
-        return
+        return 0
     for merged in ws.merged_cells.ranges:
         if merged.max_row >= 2 and merged.min_row <= last:
-            return
+            return 0
     count = last - 1
     owners: list[object] = [None] * count
     blank = [True] * count
@@ -247,14 +286,16 @@ def _group_sheet_rows(ws: Worksheet, reps: Sequence[str]) -> None:
             value = cell._value
             if isinstance(cell, MergedCell) or isinstance(value, (ArrayFormula,
                                                                   DataTableFormula)):
-                return  # leave the rows be
+                return 0  # leave the rows be
             if col == owner_col:
                 owners[row - 2] = value
             if col != stage_col and value is not None and value != "":
                 blank[row - 2] = False
     order = grouped_order(owners, reps, blank)
     if order == list(range(count)):
-        return
+        return 0
+    if pinned is not None:
+        return pinned
     new_row = {old + 2: new + 2 for new, old in enumerate(order)}
     formulas = {}
     for (row, col), cell in ws._cells.items():
@@ -265,7 +306,7 @@ def _group_sheet_rows(ws: Worksheet, reps: Sequence[str]) -> None:
                                                   ).translate_formula(
                     f"{get_column_letter(col)}{new_row[row]}")
             except Exception:  # a formula openpyxl cannot parse: move nothing
-                return
+                return 0
     cells = {}
     for (row, col), cell in ws._cells.items():
         if 2 <= row <= last and new_row[row] != row:
@@ -284,17 +325,31 @@ def _group_sheet_rows(ws: Worksheet, reps: Sequence[str]) -> None:
     for index, dimension in dimensions:
         dimension.index = new_row[index]
         ws.row_dimensions[new_row[index]] = dimension
+    return sum(new != old for new, old in enumerate(order))
 
 
-def _group_outside_rows(ws: Worksheet, outside, reps: Sequence[str]) -> None:
+def _group_outside_rows(ws: Worksheet, outside, reps: Sequence[str],
+                        pinned: str | None = None) -> int | str:
     """_group_sheet_rows for rows held outside openpyxl (xlsx.kept.KeptRows)."""
     names = [str(h).strip().lower() if h is not None else "" for h in _header_values(ws)]
     if "owner" not in names:
-        return
+        return 0
     stage_key = STAGE_CLASS_COLUMN.lower()
     stage_col = names.index(stage_key) + 1 if stage_key in names else None
-    outside.group(names.index("owner") + 1, stage_col,
-                  lambda owners, blank: grouped_order(owners, reps, blank))
+    held = []
+
+    def order_of(owners, blank):
+        order = grouped_order(owners, reps, blank)
+        if pinned is not None and order != list(range(len(order))):
+            held.append(pinned)
+            return list(range(len(order)))  # KeptRows leaves rows in this order alone
+        return order
+
+    outside.group(names.index("owner") + 1, stage_col, order_of)
+    if held:
+        return held[0]
+    order = outside.order or []
+    return sum(new != old for new, old in enumerate(order))
 
 
 def _header_values(ws: Worksheet) -> list[object]:

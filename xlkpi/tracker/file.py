@@ -30,7 +30,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from xlkpi.core.errors import TrackerFileError
-from xlkpi.tracker import build, reader
+from xlkpi.tracker import build, problems, reader
 from xlkpi.tracker.meta import generated_sheets, marked_in_xml
 from xlkpi.tracker.model import (
     DATA_SHEETS,
@@ -44,6 +44,7 @@ from xlkpi.tracker.model import (
     TARGETS_FIRST_ROW,
     Tracker,
 )
+from xlkpi.tracker.settings import resolve_formula_reps
 from xlkpi.xlsx import splice
 from xlkpi.xlsx.guards import open_workbook
 from xlkpi.xlsx.package import Package
@@ -58,10 +59,10 @@ def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool
                  whole: bool = False) -> Workbook | splice.SplitBook:
     """The tracker workbook at ``path``, checked (xlsx.guards.open_workbook: one-line
     TrackerFileErrors); with ``values``, openpyxl's read-only workbook of the values the
-    formulas last showed. Otherwise a large tracker's data rows stay outside openpyxl: a
-    splice.SplitBook (build.regenerate and reader.read_tracker take either)."""
+    formulas last showed. Otherwise a large tracker's data rows stay outside openpyxl (a
+    splice.SplitBook, which build.regenerate and reader.read_tracker take), unless ``whole``."""
     return open_workbook(path, writing=writing, values=values,
-                         split=None if whole else split_large)  # whole: every row in openpyxl
+                         split=None if whole else split_large)
 
 
 def split_large(path: Path, load) -> splice.SplitBook | None:
@@ -121,6 +122,8 @@ class RefreshSummary:
     tabs_added: list[str] = field(default_factory=list)
     tabs_removed: list[str] = field(default_factory=list)
     targets_added: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[str] = field(default_factory=list)  # data.RowMoves.lines(): rows moved or not
+    converted: list[str] = field(default_factory=list)  # problems.convert_text, cell by cell
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -132,7 +135,8 @@ class RefreshSummary:
                 f"tabs removed: {', '.join(self.tabs_removed) or 'none'}",
                 f"target rows added: {len(self.targets_added)}" + (
                     " (" + ", ".join(f"{who}: {count}" for who, count in by_who.items()) + ")"
-                    if by_who else ""), *self.notes]
+                    if by_who else ""), *self.rows,
+                *(f"converted {line}" for line in self.converted), *self.notes]
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,8 @@ class TrackerFile:
     def open(cls, path: str | os.PathLike, *, writing: bool = True,
              whole: bool = False) -> TrackerFile:
         """The tracker at ``path``, checked and loaded (``writing``: refused when it is open in
-        Excel or LibreOffice, as it is about to be replaced)."""
+        Excel or LibreOffice, as it is about to be replaced; ``whole``: every cell in openpyxl,
+        even for a large tracker, e.g. to convert cells)."""
         def stamp():
             try:
                 found = Path(path).stat()
@@ -243,22 +248,27 @@ class TrackerFile:
         """What a person typed into the tracker (reader.read_tracker), read once."""
         if self._tracker is None:
             self._tracker = reader.read_tracker(self.book, self.path.name)
+            resolve_formula_reps(self._tracker, self.workbook, self.path, self.path.name)
         return self._tracker
 
-    def refresh(self) -> RefreshSummary:
-        """Rebuild the generated tabs in memory (build.regenerate) and say what changed."""
+    def refresh(self, convert_text: bool = False) -> RefreshSummary:
+        """Rebuild the generated tabs in memory (build.regenerate) and say what changed; with
+        ``convert_text``, first turn dates and numbers typed as text into real ones
+        (problems.convert_text; a large tracker must be opened ``whole`` for it)."""
+        converted = problems.convert_text(self.workbook) if convert_text else []
         tracker = self.read()
         wb = self.workbook
         before = list(wb.sheetnames)
         targets_before = _target_rows(wb)
         self._replaced = {title for title in generated_sheets(wb) if title in before}
-        build.regenerate(self.book, tracker)
+        moves = build.regenerate(self.book, tracker)
         after = list(wb.sheetnames)
         self.summary = RefreshSummary(
             tabs_added=[name for name in after if name not in before],
             tabs_removed=[name for name in before if name not in after],
             targets_added=[key for row, key in _target_rows(wb).items()
-                           if targets_before.get(row) != key])
+                           if targets_before.get(row) != key],
+            rows=moves.lines(), converted=converted)
         return self.summary
 
     def package(self) -> _Edited | Workbook | splice.SplitBook:

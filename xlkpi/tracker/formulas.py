@@ -124,12 +124,21 @@ class _Columns:
             return ""
         return f",{self.col(sheet, 'Owner')},{self.criterion}"
 
-    def criteria(self, sheet: str, dated_by: str, stage: str | None, w: Window) -> str:
-        """The rows of ``sheet`` dated in ``w`` (and of the stage class ``stage``)."""
-        ref = self.col(sheet, dated_by)
+    def criteria(self, term: Count | Total, w: Window) -> str:
+        """The rows of the term's sheet dated in ``w`` (and of its stage class, and with its
+        ``filled`` date column holding a date).
+
+        "Filled" is the criterion ">0", not "<>": a date is a number ≥ 1, and a numeric
+        criterion matches numbers only, alike in Excel, LibreOffice and Gnumeric, whereas "<>"
+        also matches text (a date typed as text, which the report and every other date
+        criterion read as blank) and, in Excel, a formula's "" result."""
+        sheet = term.sheet
+        ref = self.col(sheet, term.dated_by)
         dated = f'{ref},">="&{w.start},{ref},"<"&{w.end}'
-        if stage is not None:
-            dated += f',{self.col(OPPORTUNITIES, STAGE_CLASS_COLUMN)},"{stage}"'
+        if term.stage is not None:
+            dated += f',{self.col(OPPORTUNITIES, STAGE_CLASS_COLUMN)},"{term.stage}"'
+        if term.filled is not None:
+            dated += f',{self.col(sheet, term.filled)},">0"'
         return dated + self.owner(sheet)
 
     def retained(self, term: Retained, w: Window) -> str:
@@ -193,10 +202,10 @@ def _render(term: Term, scope: _Scope, columns: _Columns) -> str:
         return f"({text})" if isinstance(_inline(part, scope)[0], Plus | Minus) else text
 
     if isinstance(term, Count):
-        return f"COUNTIFS({columns.criteria(term.sheet, term.dated_by, term.stage, scope.window)})"
+        return f"COUNTIFS({columns.criteria(term, scope.window)})"
     if isinstance(term, Total):
         return (f"SUMIFS({columns.col(term.sheet, term.column)},"
-                f"{columns.criteria(term.sheet, term.dated_by, term.stage, scope.window)})")
+                f"{columns.criteria(term, scope.window)})")
     if isinstance(term, Retained):
         return columns.retained(term, scope.window)
     if isinstance(term, Actual):
@@ -326,8 +335,14 @@ def ytd_target_formula(kpi: Kpi, row: int) -> str:
 
 def attainment_formula(kpi: Kpi, target: str, actual: str) -> str:
     """goals.attainment: actual ÷ target ("up"), target ÷ actual ("down"); blank where the
-    target is blank or ≤ 0 or the actual blank; a "down" KPI with actual ≤ 0 is met (1)."""
-    guard = f'=IF(OR({target}="",{actual}=""),"",IF({target}<=0,"",'
+    target is blank or ≤ 0 or the actual blank; a "down" KPI with actual ≤ 0 is met (1).
+    "growth": (1 + actual) ÷ (1 + target), blank where 1 + target ≤ 0, 0 where the actual is
+    −100 % or less."""
+    blank = f'=IF(OR({target}="",{actual}=""),"",'
+    if kpi.direction == "growth":
+        return f'{blank}IF(1+{target}<=0,"",MAX(0,(1+{actual})/(1+{target}))))'
+    guard = f'{blank}IF({target}<=0,"",'
     if kpi.direction == "up":
         return f"{guard}{actual}/{target}))"
+    assert kpi.direction == "down", kpi.direction
     return f"{guard}IF({actual}<=0,1,{target}/{actual})))"

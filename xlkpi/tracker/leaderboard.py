@@ -51,7 +51,8 @@ def write_leaderboard(ws: Worksheet, reps: Sequence[str], titles: dict[str, str]
           "won-revenue target come last.", GREY)
     text_cell(ws, 3, 1,
           "Average attainment: the mean of the rep's year-to-date attainments over the KPIs "
-          "that have a target, each capped at 150 % so one runaway KPI cannot hide the rest. "
+          "that have a target, each capped at 150 % so one runaway KPI cannot hide the rest "
+          "(revenue growth counts as (1 + actual) ÷ (1 + target), as on the tabs). "
           "The KPI columns show each KPI's year-to-date attainment.",
           GREY)
     headers = [*LEADERBOARD_COLUMNS, *(kpi.name for kpi in REP_KPIS)]

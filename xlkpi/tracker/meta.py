@@ -33,10 +33,7 @@ def mark_generated(wb: Workbook, titles: list[str]) -> None:
 def marked(wb: Workbook, titles) -> set[str]:
     """Those of ``titles`` that are generated tabs: the marked ones, or all of them when no
     sheet of the workbook carries a mark (a tracker made before the marks)."""
-    sheets = getattr(wb, "worksheets", None)
-    if sheets is None:  # a reader of values only (tracker.values): nothing to throw away
-        return set(titles)
-    have = {ws.title for ws in sheets if TAB_MARK in getattr(ws, "defined_names", {})}
+    have = {ws.title for ws in wb.worksheets if TAB_MARK in getattr(ws, "defined_names", {})}
     return set(titles) & have if have else set(titles)
 
 
@@ -59,10 +56,19 @@ def marked_in_xml(book_xml: bytes, titles) -> set[str]:
 def generated_sheets(wb: Workbook) -> dict[str, str]:
     """Title → kind ("start", "team", "rep", "leaderboard") of the sheets xlkpi generated, read
     from the hidden ``_xlkpi`` sheet; TrackerFileError when it is missing or not ours."""
-    if META not in wb.sheetnames:
+    sheets = listed_sheets(list(wb[META].iter_rows(values_only=True))
+                           if META in wb.sheetnames else None)
+    keep = marked(wb, [title for title in sheets if title in wb.sheetnames])
+    return {title: kind for title, kind in sheets.items()
+            if title in keep or title not in wb.sheetnames}
+
+
+def listed_sheets(rows: list[tuple] | None) -> dict[str, str]:
+    """Title → kind of the sheets the ``_xlkpi`` sheet's ``rows`` (None: no such sheet) list
+    as generated; TrackerFileError when it is missing or not ours."""
+    if rows is None:
         raise TrackerFileError("not an xlkpi tracker: its hidden '_xlkpi' sheet is missing; "
                                "create a tracker with `xlkpi new`")
-    rows = list(wb[META].iter_rows(values_only=True))
     if not rows or rows[0][:2] != ("generator", MARKER):
         raise TrackerFileError("not an xlkpi tracker: its '_xlkpi' sheet has no xlkpi marker; "
                                "create a tracker with `xlkpi new`")
@@ -70,9 +76,7 @@ def generated_sheets(wb: Workbook) -> dict[str, str]:
     for row in rows[META_HEADER_ROW:]:
         if row and isinstance(row[0], str) and row[0] and len(row) > 1:
             sheets[row[0]] = str(row[1])
-    keep = marked(wb, [title for title in sheets if title in wb.sheetnames])
-    return {title: kind for title, kind in sheets.items()
-            if title in keep or title not in wb.sheetnames}
+    return sheets
 
 
 def write_meta(ws: Worksheet, sheets: list[tuple[str, str, str | None]]) -> None:

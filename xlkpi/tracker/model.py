@@ -9,6 +9,7 @@ everything else in the workbook is generated from it and can be rebuilt at any t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -163,9 +164,35 @@ class Tracker:
     stages: list[tuple[object, object]] | None = None  # the Stages sheet's rows; None: none
 
 
-def check_reps(reps: Sequence[str]) -> None:
+# The years a tracker may follow: its fiscal year and the twelve months before it (the base of
+# revenue growth) within Excel's calendar, 1900-01-01 to 9999-12-31, with the first day after
+# the fiscal year (where its formulas end) a date too.
+FIRST_YEAR, LAST_YEAR = 1901, 9998
+
+
+def check_fiscal_year(year: int, fiscal_start: int = 1, what: str = "year") -> None:
+    """InputError for a year whose fiscal year or the year before it leaves Excel's calendar."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InputError(f"{what}: {year} is out of range; a tracker follows a year from "
+                         f"{FIRST_YEAR} to {LAST_YEAR} (its fiscal year and the year before it "
+                         "must fall within Excel's calendar, which ends in 9999)")
+
+
+def check_reps(reps: Sequence[str], other_sheets: int = 0) -> None:
     """InputError for a rep list the tracker cannot hold: a blank name, "Team", a name listed
-    twice (owners match without regard to case) or one longer than 255 characters."""
+    twice (owners match without regard to case), one longer than 255 characters, one that the
+    workbook's COUNTIFS would read as a number, a date or TRUE/FALSE (rep_name_problem), or
+    more reps than sheets a tracker may have, with ``other_sheets`` sheets of a person's own."""
+    from xlkpi.xlsx import parts
+
+    room = parts.MAX_SHEETS - len(FIXED_SHEETS) - other_sheets
+    if len(reps) > room:
+        mine = (f" and the {other_sheets:,} sheet{'s' * (other_sheets != 1)} you added"
+                if other_sheets else "")
+        raise InputError(
+            f"reps: {len(reps):,} reps{mine} make {len(reps) + len(FIXED_SHEETS) + other_sheets:,}"
+            f" sheets, more than a tracker may have ({parts.MAX_SHEETS:,}); list at most "
+            f"{max(room, 0):,} reps")
     seen: dict[str, str] = {}
     for rep in reps:
         if not isinstance(rep, str) or not rep.strip():
@@ -175,8 +202,49 @@ def check_reps(reps: Sequence[str]) -> None:
                              "give the rep another name")
         if len(rep) > 255:
             raise InputError(f"reps: {rep[:40]!r}… is longer than 255 characters")
+        problem = rep_name_problem(rep)
+        if problem:
+            raise InputError(f"reps: {rep!r} {problem}")
         key = rep.lower()
         if key in seen:
             raise InputError(f"reps: {seen[key]!r} and {rep!r} are the same rep "
                              "(owners match without regard to case); list each rep once")
         seen[key] = rep
+
+
+# What a COUNTIFS criterion "=name" reads as a value rather than text (Excel and LibreOffice,
+# in any common locale): then it matches number, date or logical Owner cells that the report,
+# which compares names as text, does not ("007" matches 7). Digits with number and date
+# punctuation ("1,000", "50%", "2026-10-01", "10:30", "(5)", "1 1/2"), an exponent ("1e3"),
+# month names or am/pm with digits ("Oct 1", "1-Oct-2026", "10 am"), TRUE and FALSE. A whole
+# number written as Excel writes it ("7", "-3") is allowed: it matches 7 and "7" in both.
+# Wildcards (* ? ~) are escaped and a leading = < > is matched as text (formulas.owner_criterion).
+_NUMBER_CHARS = r"\d\s.,:/\-%()'\u00a0\u2009\u202f$\u20ac\u00a3\u00a5\u20bd\u20b9\u20a9\u00a2"
+_NUMBER_LIKE = re.compile(f"[+]?[{_NUMBER_CHARS}]*\\d[{_NUMBER_CHARS}]*")  # + leads only
+_EXPONENT = re.compile(r"[-+]?(?:\d+[.,]?\d*|[.,]\d+)e[-+]?\d+\s*%?", re.IGNORECASE)
+_MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+           "dec", "january", "february", "march", "april", "june", "july", "august",
+           "september", "october", "november", "december"}
+_CLOCK = {"am", "pm", "a", "p"}
+_DATE_TOKEN = re.compile(r"\d+(?:am|pm|a|p)?|[^\W\d_]+", re.IGNORECASE)
+
+
+def rep_name_problem(name: str) -> str | None:
+    """Why a COUNTIFS criterion would not read ``name`` as the text it is, or None."""
+    text = name.strip()
+    if text.upper() in ("TRUE", "FALSE"):
+        return ("would be read as the logical value " + text.upper() + " by the workbook's "
+                "formulas; give the rep a name such as 'Rep " + text + "'")
+    whole = re.fullmatch(r"-?[1-9]\d{0,14}|0", name)
+    if whole:
+        return None
+    words = _DATE_TOKEN.findall(text)
+    separators = re.sub(r"[\d\w]", "", text, flags=re.UNICODE)
+    datelike = (words and any(word[0].isdigit() for word in words)
+                and all(word[0].isdigit() or word.lower() in _MONTHS | _CLOCK for word in words)
+                and not re.search(r"[^\s.,:/\-']", separators))
+    if _NUMBER_LIKE.fullmatch(text) or _EXPONENT.fullmatch(text) or datelike:
+        return ("would be read as a number, date or time by the workbook's formulas (COUNTIFS),"
+                " so it would also match other owners; give the rep a name with letters, such "
+                "as 'Rep " + text + "'")
+    return None

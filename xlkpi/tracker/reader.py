@@ -1,8 +1,11 @@
 """Reads a tracker workbook back into a layout.Tracker: what a person typed, nothing generated.
 
-Works on a workbook loaded normally (``xlkpi refresh``: formulas a person typed come back as
-formula text and stay formulas when written back in place) or with ``data_only=True`` (what
-the formulas last showed), and in openpyxl's read-only mode: it only iterates rows.
+The reader reads each sheet as :class:`SheetRows`: its values, row by row. :func:`read_tracker`
+takes an openpyxl workbook (or a SplitBook) loaded normally (``xlkpi refresh``: formulas a
+person typed come back as formula text and stay formulas when written back in place), with
+``data_only=True`` (what the formulas last showed) or in read-only mode, each sheet through
+:class:`ListedRows`; :func:`read_sheets` takes any other source of SheetRows (the fast reader
+of values, ``tracker.values``, gives python-calamine's).
 
 Every problem is a TrackerFileError with one line that says what is wrong and what to do.
 """
@@ -12,22 +15,28 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from openpyxl import Workbook
 
 from xlkpi.core.errors import InputError, TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.core.periods import EXCEL_EPOCH
-from xlkpi.tracker.meta import generated_sheets
+from xlkpi.tracker.meta import listed_sheets
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
+    FIRST_YEAR,
+    LAST_YEAR,
+    META,
     SETTINGS,
     SETTINGS_LABELS,
     SETTINGS_REPS_HEADER_ROW,
     SETTINGS_REPS_LABEL,
     SETTINGS_ROWS,
     STAGE_CLASS_COLUMN,
+    STAGES,
     TARGETS,
     TARGETS_FIRST_MONTH_COL,
     TARGETS_FIRST_ROW,
@@ -48,33 +57,93 @@ _KPI_BY_NAME = {kpi.name.lower(): kpi for kpi in KPIS}
 _NEW = "create a tracker with `xlkpi new`"
 
 
+class SheetRows(Protocol):
+    """One sheet's values as the reader reads them: None for a blank cell, rows counted from 1,
+    up to the last row that holds a value or further: the reader drops the blank rows at the
+    bottom of a data sheet (blank in the columns it keeps), once."""
+
+    def rows(self) -> Sequence[tuple]:
+        """Every row, row 1 first, as tuples (not all as wide)."""
+
+    def header(self) -> tuple:
+        """Row 1 (empty for an empty sheet)."""
+
+    def filled(self) -> list[bool]:
+        """For each column up to the widest row, whether it holds a value (not None) below
+        row 1."""
+
+    def body(self, order: Sequence[int]) -> list[list]:
+        """The rows below row 1, each the cells of the columns ``order`` (0-based) in that
+        order; None for a cell beyond a row's end."""
+
+
+class ListedRows:
+    """SheetRows of a list of rows: an openpyxl worksheet's (:meth:`of_worksheet`)."""
+
+    def __init__(self, rows: Sequence[tuple]):
+        self._rows = rows
+
+    @classmethod
+    def of_worksheet(cls, ws) -> ListedRows:
+        """The values of an openpyxl worksheet, up to its last row holding a value (a read-only
+        one: the rows the file holds)."""
+        return cls(list(ws.iter_rows(max_row=last_value_row(ws), values_only=True)))
+
+    def rows(self) -> Sequence[tuple]:
+        return self._rows
+
+    def header(self) -> tuple:
+        return tuple(self._rows[0]) if self._rows else ()
+
+    def filled(self) -> list[bool]:
+        body = self._rows[1:]
+        width = max(map(len, self._rows), default=0)
+        return [any(index < len(values) and values[index] is not None for values in body)
+                for index in range(width)]
+
+    def body(self, order: Sequence[int]) -> list[list]:
+        return [[values[i] if i < len(values) else None for i in order]
+                for values in self._rows[1:]]
+
+
 def read_tracker(book: Workbook | SplitBook, name: str = "the workbook") -> Tracker:
     """The Tracker a person typed into ``book``; ``name`` (e.g. the file name) starts each error
     message: "tracker.xlsx is not an xlkpi tracker: no Settings sheet; …"."""
     wb, outside = workbook_and_rows(book)
-    try:
-        generated_sheets(wb)
-    except TrackerFileError as error:
-        if SETTINGS not in wb.sheetnames:
-            raise TrackerFileError(f"{name} is not an xlkpi tracker: no Settings sheet; "
-                                   f"{_NEW}") from None
-        raise TrackerFileError(f"{name} is {error}") from None
-    # The hidden marker says it is a tracker: a missing sheet was renamed or deleted by hand.
-    for sheet in (SETTINGS, TARGETS, *DATA_SHEETS):
-        if sheet not in wb.sheetnames:
-            raise TrackerFileError(f"{name}: the {sheet} sheet is missing (renamed or "
-                                   f"deleted?); give it back its name or {_NEW}")
-    settings = _read_settings(wb[SETTINGS], name)
-    settings.aliases = read_aliases(wb[SETTINGS])
-    targets = _read_targets(wb[TARGETS], name)
-    data = {sheet: _read_data(wb[sheet], sheet, name) for sheet in DATA_SHEETS}
+    tracker = read_sheets(wb.sheetnames, lambda title: ListedRows.of_worksheet(wb[title]), name)
     for sheet in DATA_SHEETS:
         if sheet in outside:
             # the rows are not in wb (only their header, checked above): read them from the
             # file the first time someone asks; `xlkpi refresh` never does
-            data[sheet] = _LazyDataSheet(lambda sheet=sheet: _read_data(
-                book.values_sheet(sheet), sheet, name))
-    return Tracker(settings, targets, data, stages=read_stages(wb))
+            tracker.data[sheet] = _LazyDataSheet(lambda sheet=sheet: _read_data(
+                ListedRows.of_worksheet(book.values_sheet(sheet)), sheet, name))
+    return tracker
+
+
+def read_sheets(titles: Sequence[str], sheet: Callable[[str], SheetRows],
+                name: str = "the workbook") -> Tracker:
+    """The Tracker a person typed into a workbook of the sheets ``titles``, each read as
+    ``sheet(title)`` (asked for once, only for the sheets a tracker reads); ``name`` as for
+    :func:`read_tracker`."""
+    try:
+        listed_sheets(sheet(META).rows() if META in titles else None)
+    except TrackerFileError as error:
+        if SETTINGS not in titles:
+            raise TrackerFileError(f"{name} is not an xlkpi tracker: no Settings sheet; "
+                                   f"{_NEW}") from None
+        raise TrackerFileError(f"{name} is {error}") from None
+    # The hidden marker says it is a tracker: a missing sheet was renamed or deleted by hand.
+    for title in (SETTINGS, TARGETS, *DATA_SHEETS):
+        if title not in titles:
+            raise TrackerFileError(f"{name}: the {title} sheet is missing (renamed or "
+                                   f"deleted?); give it back its name or {_NEW}")
+    settings_sheet = sheet(SETTINGS)
+    settings = _read_settings(settings_sheet, name)
+    settings.aliases = read_aliases(settings_sheet.rows())
+    targets = _read_targets(sheet(TARGETS), name)
+    data = {title: _read_data(sheet(title), title, name) for title in DATA_SHEETS}
+    stages = read_stages(sheet(STAGES).rows()) if STAGES in titles else None
+    return Tracker(settings, targets, data, stages=stages)
 
 
 class _LazyDataSheet(DataSheet):
@@ -109,11 +178,6 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _rows(ws, min_row: int = 1, max_col: int | None = None) -> list[tuple]:
-    return list(ws.iter_rows(min_row=min_row, max_col=max_col, max_row=last_value_row(ws),
-                             values_only=True))
-
-
 def _cell(rows: list[tuple], row: int, col: int, first_row: int = 1) -> object:
     index = row - first_row
     if index < 0 or index >= len(rows) or col - 1 >= len(rows[index]):
@@ -129,8 +193,8 @@ def _as_text(value: object) -> str:
 
 # --- Settings --------------------------------------------------------------------------------
 
-def _read_settings(ws, name: str) -> Settings:
-    rows = _rows(ws, max_col=2)
+def _read_settings(sheet: SheetRows, name: str) -> Settings:
+    rows = sheet.rows()
     for key, row in SETTINGS_ROWS.items():
         label = _cell(rows, row, 1)
         if not isinstance(label, str) or label.strip().lower() != SETTINGS_LABELS[key].lower():
@@ -140,9 +204,10 @@ def _read_settings(ws, name: str) -> Settings:
     values = {key: _cell(rows, row, 2) for key, row in SETTINGS_ROWS.items()}
 
     year = _whole(values["year"])
-    if year is None or not 1900 <= year <= 9999:
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
         raise TrackerFileError(f"{name}: Settings!B{SETTINGS_ROWS['year']} (Year) holds "
-                               f"{values['year']!r}; type a year such as 2026")
+                               f"{values['year']!r}; type a year such as 2026 (from "
+                               f"{FIRST_YEAR} to {LAST_YEAR})")
     fiscal_start = _whole(values["fiscal_start"])
     if fiscal_start is None or not 1 <= fiscal_start <= 12:
         raise TrackerFileError(
@@ -197,8 +262,9 @@ def _as_of(value: object, name: str) -> dt.date | None:
 
 # --- Targets ---------------------------------------------------------------------------------
 
-def _read_targets(ws, name: str) -> list[TargetRow]:
-    header = _rows(ws, min_row=TARGETS_HEADER_ROW, max_col=2)[:1]
+def _read_targets(sheet: SheetRows, name: str) -> list[TargetRow]:
+    rows = sheet.rows()
+    header = rows[TARGETS_HEADER_ROW - 1:TARGETS_HEADER_ROW]
     who, kpi = (tuple(header[0]) + (None, None))[:2] if header else (None, None)
     if not (isinstance(who, str) and who.strip().lower() == "who"
             and isinstance(kpi, str) and kpi.strip().lower() == "kpi"):
@@ -208,7 +274,7 @@ def _read_targets(ws, name: str) -> list[TargetRow]:
     targets: list[TargetRow] = []
     seen: dict[tuple[str, str], int] = {}
     first_month = TARGETS_FIRST_MONTH_COL - 1
-    for row, values in enumerate(_rows(ws, min_row=TARGETS_FIRST_ROW), TARGETS_FIRST_ROW):
+    for row, values in enumerate(rows[TARGETS_FIRST_ROW - 1:], TARGETS_FIRST_ROW):
         values = list(values)
         who = values[0] if values else None
         kpi_name = values[1] if len(values) > 1 else None
@@ -236,9 +302,8 @@ def _read_targets(ws, name: str) -> list[TargetRow]:
 
 # --- data sheets -----------------------------------------------------------------------------
 
-def _read_data(ws, sheet: str, name: str) -> DataSheet:
-    rows = iter(ws.iter_rows(max_row=last_value_row(ws), values_only=True))
-    header = list(next(rows, ()))
+def _read_data(source: SheetRows, sheet: str, name: str) -> DataSheet:
+    header = list(source.header())
     keys = [str(h).strip().lower() if not _blank(h) else "" for h in header]
     known = DATA_COLUMNS[sheet]
     positions = []
@@ -255,14 +320,11 @@ def _read_data(ws, sheet: str, name: str) -> DataSheet:
         positions.append(found[0])
     skip = set(positions)
     skip.update(index for index, key in enumerate(keys) if key == STAGE_CLASS_COLUMN.lower())
-    body = [list(values) for values in rows]
     extras = []
-    width = max([len(header), *(len(values) for values in body)]) if body else len(header)
-    for index in range(width):
+    for index, has_data in enumerate(source.filled()):
         if index in skip:
             continue
         label = header[index] if index < len(header) else None
-        has_data = any(index < len(values) and values[index] is not None for values in body)
         # A column with no header and no data carries nothing; nor does an empty one named
         # "Column7" (the name Excel, and xlkpi refresh, give a table column with no header).
         if has_data or not (_blank(label) or _AUTO_NAME.fullmatch(str(label))):
@@ -271,7 +333,7 @@ def _read_data(ws, sheet: str, name: str) -> DataSheet:
     out_header = list(known) + [
         _as_text(header[i]) if i < len(header) and header[i] is not None else ""
         for i in extras]
-    out_rows = [[values[i] if i < len(values) else None for i in order] for values in body]
+    out_rows = source.body(order)
     while out_rows and all(_blank_cell(value) for value in out_rows[-1]):
         out_rows.pop()
     return DataSheet(header=out_header, rows=out_rows)

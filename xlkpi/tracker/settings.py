@@ -6,6 +6,8 @@ Settings, the month headers and validation of Targets, and appends missing Targe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -55,12 +57,13 @@ ALIASES_LABEL = "Also known as"
 ALIAS_SEPARATOR = "; "
 
 
-def read_aliases(ws) -> dict[str, list[str]]:
+def read_aliases(rows: Sequence[tuple]) -> dict[str, list[str]]:
     """Rep → the aliases typed beside the rep's name in Settings (";" or line breaks between
-    them). Any workbook reader.read_tracker takes."""
+    them); ``rows``: the Settings sheet's values, row 1 first (reader.SheetRows.rows)."""
     aliases: dict[str, list[str]] = {}
-    for name, typed in ws.iter_rows(min_row=SETTINGS_REPS_HEADER_ROW + 1,
-                                    max_col=SETTINGS_ALIASES_COL, values_only=True):
+    for values in rows[SETTINGS_REPS_HEADER_ROW:]:
+        name = values[0] if len(values) > 0 else None
+        typed = values[SETTINGS_ALIASES_COL - 1] if len(values) >= SETTINGS_ALIASES_COL else None
         if isinstance(name, float) and name.is_integer():
             name = int(name)  # as the reader reads the rep's name
         if name is None or typed is None or not str(name).strip():
@@ -270,3 +273,48 @@ def _targets_generated(ws: Worksheet) -> None:
                         error=message + " Put notes in the Notes column.")
     dv.add(f"{first_col}{TARGETS_FIRST_ROW}:{last_col}{last}")
     ws.add_data_validation(dv)
+
+
+# --- reps typed as formulas ----------------------------------------------------------------
+
+def resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
+    """Reps typed as formulas in Settings (=UPPER("frank")) as the values they last showed,
+    read from the file at ``path`` (openpyxl keeps a formula's text, not its value); a
+    TrackerFileError naming the cell when the file holds no value for it. ``tracker`` is
+    what reader.read_tracker read from ``wb`` (its reps in the order of their rows)."""
+    from xlkpi.core.errors import TrackerFileError
+    from xlkpi.tracker.model import SETTINGS, check_reps
+
+    ws = wb[SETTINGS]
+    typed = sorted((row, cell) for (row, col), cell in ws._cells.items()
+                   if col == 1 and row > SETTINGS_REPS_HEADER_ROW
+                   and cell.value is not None and str(cell.value).strip())
+    formulas = {row: cell.value for row, cell in typed if cell.data_type == "f"}
+    if not formulas or len(typed) != len(tracker.settings.reps):
+        return
+    import openpyxl
+
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        shown = {row: value for row, (value,) in enumerate(values[SETTINGS].iter_rows(
+            min_row=1, max_col=1, values_only=True), 1) if row in formulas}
+    finally:
+        values.close()
+    reps = list(tracker.settings.reps)
+    for index, (row, _cell) in enumerate(typed):
+        if row not in formulas:
+            continue
+        value = shown.get(row)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if value is None or not str(value).strip():
+            raise TrackerFileError(
+                f"{name}: Settings!A{row} holds the formula {formulas[row]} and the file "
+                "holds no value for it; type the rep's name there (or open and save the "
+                "tracker in Excel or LibreOffice first)")
+        reps[index] = str(value).strip()
+    try:
+        check_reps(reps)
+    except InputError as error:
+        raise TrackerFileError(f"{name}: Settings {error}; fix the list under Reps") from None
+    tracker.settings.reps = reps

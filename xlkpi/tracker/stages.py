@@ -92,18 +92,15 @@ def ensure_stages(wb: Workbook) -> bool:
     return True
 
 
-def read_stages(wb) -> list[tuple[object, object]] | None:
-    """The typed rows (name, class) of the Stages sheet, blank rows left out; None when the
-    tracker has no Stages sheet (its stages are the built-in names). Works on any workbook
-    reader.read_tracker takes."""
-    if STAGES not in wb.sheetnames:
-        return None
-    rows = []
-    for values in wb[STAGES].iter_rows(min_row=STAGES_FIRST_ROW, max_col=2, values_only=True):
-        values = tuple(values) + (None,) * (2 - len(values))
+def read_stages(rows: Sequence[tuple]) -> list[tuple[object, object]]:
+    """The typed rows (name, class) of the Stages sheet, blank names left out; ``rows``: its
+    values, row 1 (the header) first (reader.SheetRows.rows)."""
+    out = []
+    for values in rows[STAGES_FIRST_ROW - 1:]:
+        values = tuple(values[:2]) + (None,) * (2 - len(values[:2]))
         if values[0] not in (None, ""):
-            rows.append((values[0], values[1]))
-    return rows
+            out.append((values[0], values[1]))
+    return out
 
 
 def stage_map(tracker: Tracker) -> StageMap:

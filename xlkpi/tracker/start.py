@@ -20,6 +20,7 @@ from xlkpi.tracker.model import (
 )
 from xlkpi.tracker.styles import BOLD, GREY, SECTION_FONT, TITLE, WRAP
 
+_BETTER = {"up": "higher", "down": "lower", "growth": "higher"}
 _YTD_RULES = {"sum": "sum of the months", "mean": "mean of the months",
               "compound": "compounded", "compound loss": "1 − Π(1 − monthly churn)"}
 
@@ -82,7 +83,7 @@ def write_start(ws: Worksheet, settings: Settings, titles: dict[str, str]) -> No
     row += 1
     for kpi in KPIS:
         text_cell(ws, row, 1, kpi.name, BOLD)
-        text_cell(ws, row, 2, "higher" if kpi.direction == "up" else "lower")
+        text_cell(ws, row, 2, _BETTER[kpi.direction])
         text_cell(ws, row, 3, "Team" if kpi.team_only else "Team, reps")
         cell = text_cell(ws, row, 4, kpi.definition)
         cell.alignment = WRAP
@@ -101,7 +102,11 @@ def write_start(ws: Worksheet, settings: Settings, titles: dict[str, str]) -> No
                    "year-to-date date.")
     line("Attainment", "Actual ÷ target where higher is better, target ÷ actual where lower is "
                        "better. Blank when the target is blank, 0 or negative, or when there "
-                       "is no actual. A lower-is-better KPI with an actual of 0 counts as met.")
+                       "is no actual. A lower-is-better KPI with an actual of 0 counts as met. "
+                       "Revenue growth swings around zero, so its attainment is (1 + actual) "
+                       "÷ (1 + target): the revenue reached against the revenue the planned "
+                       "growth implied (−8.7 % against +5 % is 87 %); blank when the target "
+                       "is −100 % or less.")
     line("Colours", "Green: attainment ≥ 100 %. Amber: 80 % to 99.9 %. Red: below 80 %.")
     line("Ratios", "Team figures pool the rows (Σ won ÷ Σ closed), never average the reps. A "
                    "ratio whose denominator is 0 is left blank.")
@@ -111,9 +116,11 @@ def write_start(ws: Worksheet, settings: Settings, titles: dict[str, str]) -> No
     line("Customers", "A customer is active on day d when StartDate ≤ d and EndDate is blank "
                       "or after d. Retention = customers active on the period's first day who "
                       "are still active on its last ÷ those active on the first day.")
-    line("YTD targets", "Counts and amounts add up the monthly targets, rates average them, "
-                        "retention multiplies them, churn compounds: 1 − Π(1 − monthly churn). "
-                        "Blank months are left out.")
+    line("YTD targets", "Counts and amounts add up the monthly targets; rates, the average "
+                        "deal size and the sales cycle average them; retention multiplies "
+                        "them, churn compounds: 1 − Π(1 − monthly churn). Blank months are "
+                        "left out. `xlkpi report --period 2026-Q4` does the same over a "
+                        "fiscal quarter's months.")
     row += 1
 
     section("Adding data and refreshing")

@@ -60,6 +60,8 @@ def number_format(kpi: Kpi, currency: object) -> str:
         return PERCENT
     if kpi.unit == "currency":
         return currency_format(currency, kpi.decimals)
+    if kpi.unit == "days":
+        return "0." + "0" * kpi.decimals if kpi.decimals else "0"
     return COUNT
 
 

@@ -1,5 +1,5 @@
 """A tracker's cell values, read fast, for ``xlkpi report``: python-calamine reads the cells and
-:func:`xlkpi.tracker.reader.read_tracker` makes them the Tracker.
+:func:`xlkpi.tracker.reader.read_sheets` makes them the Tracker.
 
 openpyxl takes most of a minute to read a tracker of a million data cells; python-calamine (a
 Rust reader) reads the same values about ten times faster. Like openpyxl's ``data_only`` it gives
@@ -9,10 +9,11 @@ the value a formula cell last showed, which is what a report reads (a date typed
 What the Tracker holds is the reader's business: settings by their labels, target rows by Who
 and KPI name, data columns by header name wherever they stand, extra columns, trailing blank
 rows dropped, blank rows in the middle kept for the row numbers of messages, and every message.
-So this module hands :func:`~xlkpi.tracker.reader.read_tracker` a read-only, workbook-like view
-(:class:`ValuesWorkbook`: ``sheetnames``, ``wb[name]``, ``ws.iter_rows(values_only=True)``)
-whose cells are what openpyxl would give for the same file (``load_workbook(path,
-read_only=True, data_only=True)``). Where calamine differs, the cells are made equal:
+So this module hands :func:`~xlkpi.tracker.reader.read_sheets` each sheet as
+:class:`CalamineRows` (a :class:`~xlkpi.tracker.reader.SheetRows`: row 1, which columns hold
+anything, the rows of the columns the reader keeps) whose cells are what openpyxl would give for
+the same file (``load_workbook(path, read_only=True, data_only=True)``). Where calamine differs,
+the cells are made equal:
 
 - a blank cell is "" in calamine: None, as in openpyxl;
 - a number is always a float in calamine; openpyxl gives an int where the file holds a whole
@@ -65,7 +66,6 @@ from xlkpi.tracker.model import (
     TARGETS,
     TARGETS_FIRST_MONTH_COL,
     TARGETS_FIRST_ROW,
-    DataSheet,
     Tracker,
 )
 from xlkpi.tracker.problems import CellProblem, group
@@ -117,13 +117,10 @@ def _read_values(path: Path, headers: dict[str, Sequence]) -> Tracker:
         return _read_with_openpyxl(path, headers)
     with paused_gc():
         try:
-            try:
-                return _read_with_calamine(CalamineWorkbook, path, True, headers)
-            except _Unusual:  # the reader made something unforeseen of the columns
-                return _read_with_calamine(CalamineWorkbook, path, False, headers)
-        except (CalamineError, zipfile.BadZipFile, ElementTree.ParseError, _Unusual):
-            # calamine cannot read it, or it is unusual enough to leave to openpyxl, which
-            # then reads it or gives its own one-line message for what is damaged
+            return _read_with_calamine(CalamineWorkbook, path, headers)
+        except (CalamineError, zipfile.BadZipFile, ElementTree.ParseError, _ErrorCellsUnknown):
+            # calamine cannot read it, or its error cells cannot be found: openpyxl reads it,
+            # or gives its own one-line message for what is damaged
             return _read_with_openpyxl(path, headers)
 
 
@@ -159,13 +156,11 @@ def check_file(path: Path) -> None:
     check_archive(path)
 
 
-def _read_with_calamine(calamine, path: Path, columns_only: bool,
-                        headers: dict[str, Sequence]) -> Tracker:
-    with ValuesWorkbook(calamine.from_path(str(path)), path, columns_only) as wb:
-        tracker = reader.read_tracker(wb, path.name)
-        for name, sheet in tracker.data.items():
-            sheet.rows = wb.data_rows(name, sheet)
-        _headers(wb, headers)
+def _read_with_calamine(calamine, path: Path, headers: dict[str, Sequence]) -> Tracker:
+    with CalamineSheets(calamine.from_path(str(path)), path) as book:
+        tracker = reader.read_sheets(book.titles, book.sheet, path.name)
+        for name in DATA_SHEETS:
+            headers[name] = book.sheet(name).header()
     return tracker
 
 
@@ -173,89 +168,39 @@ def _read_with_openpyxl(path: Path, headers: dict[str, Sequence] | None = None) 
     wb = open_workbook(path, values=True)
     try:
         tracker = reader.read_tracker(wb, path.name)
-        _headers(wb, headers)
+        for name in DATA_SHEETS if headers is not None else ():
+            headers[name] = next(iter(wb[name].iter_rows(max_row=1, values_only=True)), ())
         return tracker
     finally:
         wb.close()
 
 
-def _headers(wb, headers: dict[str, Sequence] | None) -> None:
-    """Each data sheet's row 1, as read, into ``headers``."""
-    for name in DATA_SHEETS if headers is not None else ():
-        headers[name] = next(iter(wb[name].iter_rows(max_row=1, values_only=True)), ())
+class _ErrorCellsUnknown(Exception):
+    """A sheet's error cells (blank to calamine) cannot be found in its XML (no part for the
+    sheet, an error cell without a reference): openpyxl reads the file instead."""
 
 
-class _Unusual(Exception):
-    """Something this module leaves to openpyxl (an error cell without a reference...)."""
+class CalamineSheets:
+    """The sheets of a workbook opened by python-calamine, each as :class:`CalamineRows` (what
+    :func:`xlkpi.tracker.reader.read_sheets` reads), read when first asked for, with the text
+    of its error cells where they matter (see _ERROR_AS_BLANK)."""
 
-
-class ValuesWorkbook:
-    """The part of an openpyxl read-only, data-only workbook that reader.read_tracker uses:
-    ``sheetnames``, ``wb[name]`` and ``ws.iter_rows(values_only=True)``, over python-calamine.
-    A sheet is read when first asked for.
-
-    With ``columns_only`` (the fast way), a data sheet shows the reader two rows: its header,
-    and in each column that holds anything the column's index (None in an empty column). The
-    reader then decides, by its own rules, which columns the Tracker keeps and in which order,
-    and its one data row says which column each is; :meth:`data_rows` then builds the rows
-    from the columns, converted once each and put together in C, rather than cell by cell.
-    Without it, every sheet shows all its rows."""
-
-    def __init__(self, book, path: Path, columns_only: bool = True):
+    def __init__(self, book, path: Path):
         self._book = book
         self._archive = zipfile.ZipFile(path)
         self._path = path
-        self._columns_only = columns_only
-        self.sheetnames: list[str] = list(book.sheet_names)
-        self._sheets: dict[str, ValuesSheet] = {}
-        self._columns: dict[str, list[Sequence]] = {}  # a data sheet's columns, below row 1
+        self.titles: list[str] = list(book.sheet_names)
+        self._sheets: dict[str, CalamineRows] = {}
         self._parts: dict[str, str] | None = None
 
-    def __contains__(self, name: object) -> bool:
-        return name in self.sheetnames
-
-    def __getitem__(self, name: str) -> ValuesSheet:
-        if name not in self.sheetnames:
-            raise KeyError(f"Worksheet {name} does not exist.")
-        if name not in self._sheets:
-            self._sheets[name] = ValuesSheet(name, self._read(name))
-        return self._sheets[name]
-
-    def _read(self, name: str) -> list[tuple]:
-        """The rows the reader is shown (see the class); error cells with their text where
-        they matter (see _ERROR_AS_BLANK)."""
-        grid = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        if not (self._columns_only and name in DATA_SHEETS and grid):
-            if _errors_matter(name, grid):
-                self._patch_errors(name, grid)
-            return as_openpyxl_values(grid)
-        columns = _columns(grid[1:], len(grid[0]))
-        if _blank_counts(name, grid[0], columns) and self._patch_errors(name, grid):
-            columns = _columns(grid[1:], len(grid[0]))
-        self._columns[name] = columns
-        header = tuple(as_openpyxl_column(grid[0]))
-        # in each column that holds anything its index; "" is a blank cell to calamine
-        return [header, tuple(index if _has_data(column) else None
-                              for index, column in enumerate(columns))]
-
-    def data_rows(self, name: str, sheet: DataSheet) -> list[list]:
-        """The rows of the data sheet ``name`` for the DataSheet that read_tracker made of it
-        (its header; its one row: the index of each column it keeps, None for an empty one)."""
-        columns = self._columns.get(name)
-        if columns is None:  # not read by columns: the reader's rows are the rows
-            return sheet.rows
-        indexes = sheet.rows[0] if sheet.rows else [None] * len(sheet.header)
-        if (len(sheet.rows) > 1 or len(indexes) != len(sheet.header)
-                or any(not (index is None or type(index) is int and 0 <= index < len(columns))
-                       for index in indexes)):
-            raise _Unusual(f"the reader made something else of {name}'s columns")
-        height = len(columns[0]) if columns else 0
-        kept = [as_openpyxl_column(columns[index]) if index is not None
-                else repeat(None, height) for index in indexes]
-        rows = list(map(list, zip(*kept, strict=True)))
-        while rows and not any(cell is not None and cell != "" for cell in rows[-1]):
-            rows.pop()  # blank rows at the bottom, as the reader drops them
-        return rows
+    def sheet(self, title: str) -> CalamineRows:
+        if title not in self._sheets:
+            grid = self._book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            sheet = CalamineRows(grid)
+            if sheet.errors_matter(title) and self._patch_errors(title, grid):
+                sheet = CalamineRows(grid)
+            self._sheets[title] = sheet
+        return self._sheets[title]
 
     def close(self) -> None:
         close = getattr(self._book, "close", None)  # python-calamine 0.3 and later
@@ -263,7 +208,7 @@ class ValuesWorkbook:
             close()
         self._archive.close()
 
-    def __enter__(self) -> ValuesWorkbook:
+    def __enter__(self) -> CalamineSheets:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -279,8 +224,6 @@ class ValuesWorkbook:
             if col >= len(grid[row]):
                 grid[row].extend([""] * (col + 1 - len(grid[row])))
             grid[row][col] = text
-        if errors:
-            _even(grid)
         return bool(errors)
 
     # --- error cells, from the sheet's XML ------------------------------------------------------
@@ -290,7 +233,7 @@ class ValuesWorkbook:
         if self._parts is None:
             self._parts = sheet_parts(self._archive, self._path)
         if name not in self._parts:
-            raise _Unusual(f"no part for the sheet {name}")
+            raise _ErrorCellsUnknown(f"no part for the sheet {name}")
         return self._parts[name]
 
     def _error_cells(self, name: str) -> dict[tuple[int, int], str]:
@@ -303,7 +246,7 @@ class ValuesWorkbook:
             ref = _REF.search(match.group(1))
             value = _VALUE.search(match.group(2))
             if ref is None:
-                raise _Unusual(f"{name}: an error cell without a reference")
+                raise _ErrorCellsUnknown(f"{name}: an error cell without a reference")
             if value is None:
                 continue  # no value: openpyxl reads it as blank too
             letters, number = ref.groups()
@@ -311,33 +254,56 @@ class ValuesWorkbook:
         return found
 
 
-def _errors_matter(name: str, grid: list[list]) -> bool:
-    """Whether error cells, which calamine shows blank, could change the Tracker's meaning:
-    anywhere in Settings and Targets (small sheets); in a data sheet, a blank cell in a column
-    where a blank counts (see _ERROR_AS_BLANK). Only then is the sheet's XML searched."""
-    if name in (SETTINGS, TARGETS):
-        return True
-    if name not in DATA_SHEETS or len(grid) < 2:
-        return False
-    return _blank_counts(name, grid[0], _columns(grid[1:], len(grid[0])))
+class CalamineRows:
+    """reader.SheetRows of one sheet's cells as python-calamine gives them
+    (``to_python(skip_empty_area=False)``: "" for a blank cell), each cell as openpyxl gives it
+    (see the module's docstring). The sheet is held by columns: a column is converted when asked
+    for, in one pass, and rows are put together in C (``zip``) rather than cell by cell."""
 
+    def __init__(self, grid: list[list]):
+        if len(set(map(len, grid))) > 1:
+            _even(grid)
+        self._header = grid[0] if grid else []
+        self._columns = _columns(grid[1:], len(self._header))  # below row 1
 
-def _blank_counts(name: str, header: list, columns: list[Sequence]) -> bool:
-    """Whether a column of the data sheet where a blank counts (by its header) has a blank."""
-    counting = _BLANK_COUNTS[name]
-    return any(isinstance(label, str) and label.strip().lower() in counting and "" in column
-               for label, column in zip(header, columns, strict=True))
+    def rows(self) -> list[tuple]:
+        if not self._header:
+            return []
+        body = zip(*map(as_openpyxl_column, self._columns), strict=True)
+        return [self.header(), *body]
+
+    def header(self) -> tuple:
+        return tuple(as_openpyxl_column(self._header))
+
+    def filled(self) -> list[bool]:
+        return [_has_data(column) for column in self._columns]
+
+    def body(self, order: Sequence[int]) -> list[list]:
+        columns = self._columns
+        height = len(columns[0]) if columns else 0
+        kept = [as_openpyxl_column(columns[index]) if index < len(columns)
+                else repeat(None, height) for index in order]
+        return list(map(list, zip(*kept, strict=True)))
+
+    def errors_matter(self, name: str) -> bool:
+        """Whether error cells, which calamine shows blank, could change the Tracker's meaning
+        if this is the sheet ``name``: anywhere in Settings and Targets (small sheets); in a
+        data sheet, a blank cell in a column where a blank counts (see _ERROR_AS_BLANK). Only
+        then is the sheet's XML searched."""
+        if name in (SETTINGS, TARGETS):
+            return True
+        if name not in DATA_SHEETS:
+            return False
+        counting = _BLANK_COUNTS[name]
+        return any(isinstance(label, str) and label.strip().lower() in counting and "" in column
+                   for label, column in zip(self._header, self._columns, strict=True))
 
 
 def _columns(rows: list[list], width: int) -> list[Sequence]:
-    """The columns of rows of ``width`` cells (calamine's are all as wide)."""
+    """The columns of rows of ``width`` cells each."""
     if not rows:
         return [() for _ in range(width)]
-    try:
-        return list(zip(*rows, strict=True))
-    except ValueError:  # not all as wide after all
-        _even(rows)
-        return list(zip(*rows, strict=True))
+    return list(zip(*rows, strict=True))
 
 
 def _even(grid: list[list]) -> None:
@@ -363,46 +329,6 @@ def _has_error_cell(archive: zipfile.ZipFile, part: str) -> bool:
                 return True
             tail = chunk[-_SEAM:]
     return False
-
-
-class ValuesSheet:
-    """One sheet's values as openpyxl's read-only worksheet gives them (rows as tuples, None
-    for a blank, row 1 first)."""
-
-    def __init__(self, title: str, rows: list[tuple]):
-        self.title = title
-        self._rows = rows
-
-    @property
-    def max_row(self) -> int:
-        return len(self._rows)
-
-    @property
-    def max_column(self) -> int:
-        return len(self._rows[0]) if self._rows else 0
-
-    def iter_rows(self, min_row: int | None = None, max_row: int | None = None,
-                  min_col: int | None = None, max_col: int | None = None,
-                  values_only: bool = False) -> Iterator[tuple]:
-        """Rows min_row..max_row (1-based, inclusive) of columns min_col..max_col, each padded
-        with None to max_col when it is given. Values only: there are no cell objects here."""
-        if not values_only:
-            raise NotImplementedError("a ValuesWorkbook holds values only: "
-                                      "iter_rows(values_only=True)")
-        first = max((min_row or 1) - 1, 0)
-        rows = self._rows[first:max_row] if max_row is not None else self._rows[first:]
-        start = max((min_col or 1) - 1, 0)
-        if start == 0 and max_col is None:
-            return iter(rows)
-        width = None if max_col is None else max_col - start
-        return (_window(row, start, width) for row in rows)
-
-
-def _window(row: tuple, start: int, width: int | None) -> tuple:
-    cells = row[start:] if width is None else row[start:start + width]
-    if width is not None and len(cells) < width:
-        cells += (None,) * (width - len(cells))
-    return cells
 
 
 # --- calamine's values as openpyxl's ---------------------------------------------------------
@@ -464,14 +390,6 @@ def as_openpyxl_column(column: Sequence) -> Sequence:
         days = _Days()
         column = [days[cell] if type(cell) is dt.date else cell for cell in column]
     return column
-
-
-def as_openpyxl_values(grid: list[list]) -> list[tuple]:
-    """calamine's grid of a sheet (``to_python(skip_empty_area=False)``) as openpyxl's rows."""
-    if not grid:
-        return []
-    columns = map(as_openpyxl_column, _columns(grid, len(grid[0])))
-    return list(zip(*columns, strict=True))
 
 
 # --- formulas without a stored result ----------------------------------------------------------
