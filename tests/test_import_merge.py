@@ -239,3 +239,10 @@ def test_import_into_a_large_tracker(tmp_path):
     assert "3 added, 0 updated" in out
     assert len(data_rows(path, layout.OPPORTUNITIES)) == before + 3
     assert "0 added, 0 updated" in run("import", path, EXPORTS / "hubspot_deals.csv").stdout
+
+
+def test_merge_keys_are_the_readers():
+    from xlkpi import imports
+    from xlkpi.tracker import merge
+
+    assert (merge.SOURCE, merge.RECORD_ID) == (imports.SOURCE, imports.RECORD_ID)

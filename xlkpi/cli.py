@@ -247,8 +247,9 @@ def _checks(path: Path) -> list[str]:
     try:
         computed = read_report(path)
         note = unknown_owner_note(computed.tracker)  # owners no rep's figures count (issue 9)
-        return [f"  check: {problem.message()}" for problem in computed.problems()] + (
-            [f"  check: {note}"] if note else [])
+        if note:
+            click.echo(f"Note: {note}", err=True)
+        return [f"  check: {problem.message()}" for problem in computed.problems()]
     except XlkpiError as exc:
         return [f"  check: `xlkpi report` cannot read it: {exc}"]
 

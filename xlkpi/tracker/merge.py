@@ -33,6 +33,9 @@ from xlkpi.tracker.model import DATA_COLUMNS, STAGES, Tracker
 from xlkpi.tracker.stages import add_stage_names, ensure_stages, read_stages_of
 from xlkpi.tracker.styles import GREY
 
+# The keys of xlkpi.imports' records that identify one (imports.SOURCE, imports.RECORD_ID;
+# tracker sits below the command and does not import imports).
+SOURCE, RECORD_ID = "source", "record_id"
 ID_HEADER = "xlkpi ID"  # hidden column: "source:record ID" of each imported row
 MAX_ROW = 1_048_576  # the last row of a sheet
 SAMPLE_ROWS = 5
@@ -92,8 +95,6 @@ def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict
     """Merge ``records`` (imports.ImportResult.records) into the data sheet ``sheet`` of
     ``wb`` (``tracker``: what reader.read_tracker read from it, for the reps, aliases and
     stages). ``write=False``: count only (a dry run)."""
-    from xlkpi.imports import RECORD_ID, SOURCE
-
     ws = wb[sheet]
     summary = MergeSummary(sheet)
     header = _header(ws)
