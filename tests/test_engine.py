@@ -670,3 +670,13 @@ def test_object_arrays_are_columns_too():
     dates = np.array([46300.0, 46300.5, None], dtype=object)  # Oct 5, Oct 5, blank
     # rows 1, 2 dated: sent 100 + 0, bounced 10 + 5 -> 85
     assert engine.emails_delivered(sent, bounced, dates) == 85
+
+
+def test_a_sum_a_rounding_away_from_whole_is_whole():
+    # 0.1 added 29,010 times is 2900.9999999999... in binary floating point; the cells are 2,901
+    # worth of tenths, and report and engine (summing in different orders) must both say 2901.
+    assert engine.whole(sum([0.1] * 29010)) == 2901
+    assert type(engine.whole(sum([0.1] * 29010))) is int
+    assert engine.whole(2900.5) == 2900.5
+    assert engine.whole(1e-10) == 1e-10  # tiny is not zero
+    assert engine.whole(-2901.0) == -2901

@@ -34,6 +34,9 @@ from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date, parse_period
 from xlkpi.core.stages import StageMap
 
 Column = Sequence
+# A sum this close to a whole number, relative to its size, is that number: float noise of
+# summing many amounts (each off by up to half a unit in the last place), far below a cent.
+_WHOLE_WITHIN = 1e-9
 
 
 class ResultTooLarge(ArithmeticError):
@@ -70,8 +73,17 @@ def _rows(dates: np.ndarray, period: Period | None, owners: Column | None,
 
 
 def whole(value: float) -> int | float:
-    """A count or a sum of whole numbers as int, so that 12 reads as 12 and not 12.0."""
-    return int(value) if float(value).is_integer() else float(value)
+    """A count or a sum of whole numbers as int, so that 12 reads as 12 and not 12.0. A sum
+    within a billionth (relative) of a whole number is that number: report and engine add the
+    same cells in different orders, and 0.1-steps must not make one 2901 and the other
+    2900.999999998."""
+    value = float(value)
+    if not math.isfinite(value):
+        return value  # finite() says what is wrong with it
+    nearest = round(value)
+    if abs(value - nearest) <= _WHOLE_WITHIN * abs(value):
+        return int(nearest)
+    return value
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
