@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 
 from xlkpi import demo
-from xlkpi.core.cells import stage_class
 from xlkpi.core.kpis import KPIS
+from xlkpi.core.texts import stage_class
 from xlkpi.report import Report
 from xlkpi.tracker import model as layout
 

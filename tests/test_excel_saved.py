@@ -27,7 +27,7 @@ from tests.libreoffice import recalculate
 from tests.test_workbook import sample_tracker
 from tests.test_xlsx_stream import cells, rewritten_both_ways
 from xlkpi.cli import cli
-from xlkpi.core.cells import stage_class
+from xlkpi.core.texts import stage_class
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker.cells import put_text
 from xlkpi.tracker.file import open_tracker

@@ -15,9 +15,9 @@ import re
 import openpyxl
 import pytest
 
-from xlkpi.core.cells import stage_class
 from xlkpi.core.errors import InputError, TrackerFileError
 from xlkpi.core.kpis import KPIS
+from xlkpi.core.texts import stage_class
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader

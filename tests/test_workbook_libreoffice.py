@@ -21,10 +21,10 @@ from tests.conftest import require
 from tests.libreoffice import recalculate
 from tests.test_workbook import sample_tracker, tab_rows
 from xlkpi.core import engine, goals
-from xlkpi.core.cells import stage_class
 from xlkpi.core.goals import target_number, ytd_target
 from xlkpi.core.kpis import KPIS
 from xlkpi.core.periods import Period, serial_to_date
+from xlkpi.core.texts import stage_class
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import (

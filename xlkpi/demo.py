@@ -22,8 +22,8 @@ import math
 import random
 from dataclasses import dataclass
 
-from xlkpi.core.cells import stage_class
 from xlkpi.core.kpis import KPI_BY_ID, KPIS
+from xlkpi.core.texts import stage_class
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Settings, TargetRow, Tracker
 

@@ -34,13 +34,7 @@ from operator import itemgetter
 import numpy as np
 
 from xlkpi.core import recipes
-from xlkpi.core.cells import (
-    number_from_text,
-    owner_key,
-    to_dates,
-    to_numbers,
-    to_stage_classes,
-)
+from xlkpi.core.cells import number_from_text, to_dates, to_numbers
 from xlkpi.core.engine import ratio, whole  # the engine's rules: None for x/0, 12 not 12.0
 from xlkpi.core.errors import InputError
 from xlkpi.core.goals import attainment, target_number, ytd_target
@@ -59,6 +53,7 @@ from xlkpi.core.recipes import (
     Total,
 )
 from xlkpi.core.stages import StageMap
+from xlkpi.core.texts import owner_key, to_stage_classes
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Tracker
 from xlkpi.tracker.problems import CellProblem, group, text_targets
@@ -69,7 +64,7 @@ ALL = "all"
 KEYS = ("rep", "kpi", "period", "target", "actual", "attainment")
 # Data rows start below the header row: the first data row is sheet row 2.
 FIRST_DATA_ROW = 2
-WON, LOST = 1, -1  # cells.to_stage_classes; open is 0
+WON, LOST = 1, -1  # texts.to_stage_classes; open is 0
 _TEAM = None  # the owner key of the team: every row
 
 

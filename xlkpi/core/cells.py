@@ -33,7 +33,7 @@ import math
 import numbers
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from itertools import islice, repeat
 
@@ -41,7 +41,6 @@ import numpy as np
 
 from xlkpi.core.errors import InputError
 from xlkpi.core.periods import EXCEL_EPOCH_ORDINAL, parse_iso_date
-from xlkpi.core.stages import BUILT_IN, StageMap
 
 MAX_SERIAL = 2958465  # 9999-12-31, the last date Excel shows
 _NONE_TYPE = type(None)
@@ -49,11 +48,11 @@ _NUMERIC_TYPES = frozenset({float, int, _NONE_TYPE})
 _DATE_TYPES = frozenset({dt.datetime, dt.date})
 
 
-def _is_blank(value: object) -> bool:
+def is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
@@ -96,12 +95,12 @@ class OneCellRows(Sequence):
     the argument once a conversion reads it.
     """
 
-    __slots__ = ("rows", "argument", "_cells")
+    __slots__ = ("rows", "argument", "cell_values")
 
     def __init__(self, rows: Sequence, argument: str):
         self.rows = rows
         self.argument = argument
-        self._cells: list | None = None
+        self.cell_values: list | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -113,15 +112,15 @@ class OneCellRows(Sequence):
         return iter(self.cells())
 
     def cells(self) -> list:
-        if self._cells is None:
-            self._cells = self._unpack(self.rows)
-        return self._cells
+        if self.cell_values is None:
+            self.cell_values = self._unpack(self.rows)
+        return self.cell_values
 
     def take(self, indices: np.ndarray) -> Sequence:
         """The cells at ``indices``, unpacking only their rows."""
-        if self._cells is not None:
-            return _take(self._cells, indices)
-        return self._unpack(_take(self.rows, indices))
+        if self.cell_values is not None:
+            return take_rows(self.cell_values, indices)
+        return self._unpack(take_rows(self.rows, indices))
 
     def _unpack(self, rows: Sequence) -> list:
         try:
@@ -142,7 +141,7 @@ def shape_message(rows: Sequence, argument: str) -> str:
             f"lengths ({min(widths)} to {max(widths)} cells)")
 
 
-def _cells(values: Sequence) -> Sequence:
+def cell_values(values: Sequence) -> Sequence:
     """A flat column of cell values (a OneCellRows flattened)."""
     return values.cells() if isinstance(values, OneCellRows) else values
 
@@ -161,14 +160,14 @@ def check_lengths(**columns: Sequence) -> int:
 def _date_serial(value: object, argument: str, row: int, text: bool = True) -> float:
     """One cell as a whole-day serial (NaN for a blank), or an InputError naming the row;
     ISO date text is a date only with ``text``."""
-    if _is_blank(value):
+    if is_blank(value):
         return math.nan
     if isinstance(value, dt.date):
         return float(value.toordinal() - EXCEL_EPOCH_ORDINAL)
     if isinstance(value, np.datetime64) and not np.isnat(value):
         value = value.astype("datetime64[D]").item()
         return float(value.toordinal() - EXCEL_EPOCH_ORDINAL)
-    if _is_number(value) and is_finite(value) and 1 <= value < MAX_SERIAL + 1:
+    if is_number(value) and is_finite(value) and 1 <= value < MAX_SERIAL + 1:
         return float(math.floor(value))
     if text and isinstance(value, str) and (day := parse_iso_date(value)) is not None:
         return float(day.toordinal() - EXCEL_EPOCH_ORDINAL)
@@ -176,9 +175,9 @@ def _date_serial(value: object, argument: str, row: int, text: bool = True) -> f
 
 
 def _number(value: object, argument: str, row: int) -> float:
-    if _is_blank(value):
+    if is_blank(value):
         return 0.0
-    if _is_number(value) and is_finite(value):
+    if is_number(value) and is_finite(value):
         return float(value)
     raise InputError(not_a_number(f"{argument} row {row}", value))
 
@@ -221,7 +220,7 @@ def to_dates(values: Sequence, argument: str, text: bool = True) -> np.ndarray:
     xlkpi.tracker.problems): there a text date is an InputError for the caller to sort out."""
     if isinstance(values, OneCellRows) and (serials := _range_of_cells(values)) is not None:
         return serials
-    values = _cells(values)
+    values = cell_values(values)
     if _starts_with_dates(values):
         try:
             return np.fromiter(map(_DaySerials(len(values)).__getitem__, values), np.float64,
@@ -263,7 +262,7 @@ def _number_serials(values: Sequence) -> np.ndarray | None:
         if not np.isnan(serials[bad]).all():
             return None  # a number out of range, or infinite
         if len(bad) * 4 <= count:
-            nones = sum(map(operator.is_, _take(values, bad), repeat(None)))
+            nones = sum(map(operator.is_, take_rows(values, bad), repeat(None)))
         elif known:
             nones = _count_none(values)  # every None is among the rows that are NaN
         if nones != len(bad):
@@ -290,7 +289,7 @@ def _range_of_cells(column: OneCellRows) -> np.ndarray | None:
     - datetimes, mostly filled: :func:`_range_of_dates` (one pass over the rows);
     - numbers, mostly filled: the general path.
     """
-    if column._cells is not None:
+    if column.cell_values is not None:
         return None
     sample = _sample(column.rows)
     if sum(cell is None for cell in sample) * 4 > len(sample):
@@ -327,7 +326,7 @@ def _range_of_dates(column: OneCellRows) -> np.ndarray | None:
     serials -= EXCEL_EPOCH_ORDINAL
     maybe_blank = np.flatnonzero(ordinals == _BLANK_ORDINAL)
     if len(maybe_blank):
-        blanks = np.fromiter(map(operator.is_, _take(marked, maybe_blank), repeat(blank)),
+        blanks = np.fromiter(map(operator.is_, take_rows(marked, maybe_blank), repeat(blank)),
                              np.bool_, count=len(maybe_blank))
         serials[maybe_blank[blanks]] = np.nan
     return serials
@@ -465,7 +464,7 @@ def _none_wherever_not(good: np.ndarray, values: Sequence, converted: np.ndarray
     if not np.isnan(converted[bad]).all():
         return False
     if len(bad) * 4 <= len(values):
-        picked = _take(values, bad)
+        picked = take_rows(values, bad)
         return picked.count(None) == len(picked)  # count() tests identity first: fast for None
     return _count_none(values) == len(bad)  # mostly blank: counting them all is cheaper
 
@@ -477,7 +476,7 @@ def _count_none(values: Sequence) -> int:
     return operator.countOf(values, None)
 
 
-def _take(values: Sequence, rows: np.ndarray) -> Sequence:
+def take_rows(values: Sequence, rows: np.ndarray) -> Sequence:
     """The values at ``rows`` (indices), picked in C."""
     if isinstance(values, OneCellRows):
         return values.take(rows)
@@ -496,13 +495,13 @@ def to_numbers(values: Sequence, argument: str, within: np.ndarray | None = None
     read and checked: the rows outside read 0, whatever they hold.
     """
     if within is None:
-        return _numbers(_cells(values), argument, None)
+        return _numbers(cell_values(values), argument, None)
     rows = np.flatnonzero(within)
     column = np.zeros(len(values))
     if len(rows) * 4 <= len(values):
-        column[rows] = _numbers(_take(values, rows), argument, rows)
+        column[rows] = _numbers(take_rows(values, rows), argument, rows)
         return column
-    values = _cells(values)  # most rows: convert the whole column, check the rows within
+    values = cell_values(values)  # most rows: convert the whole column, check the rows within
     column = _numbers(values, argument, None, rows_only=rows)
     column[~within] = 0.0
     return column
@@ -513,7 +512,7 @@ def numbers_within(values: Sequence, argument: str, within: np.ndarray) -> np.nd
     order, without a whole column when they are few."""
     rows = np.flatnonzero(within)
     if len(rows) * 4 <= len(values):
-        return _numbers(_take(values, rows), argument, rows)
+        return _numbers(take_rows(values, rows), argument, rows)
     return to_numbers(values, argument, within)[within]
 
 
@@ -529,116 +528,9 @@ def _numbers(values: Sequence, argument: str, rows: np.ndarray | None,
             return numbers_
     if rows_only is not None:
         column = np.zeros(len(values))
-        column[rows_only] = _numbers(_take(values, rows_only), argument, rows_only)
+        column[rows_only] = _numbers(take_rows(values, rows_only), argument, rows_only)
         return column
     numbered = enumerate(values, 1) if rows is None else zip((rows + 1).tolist(), values,
                                                              strict=True)
     return np.fromiter((_number(value, argument, row) for row, value in numbered),
                        np.float64, count=len(values))
-
-
-def _lookup(values: Sequence, cache: dict, lookup: Callable[[object], object], dtype: type,
-            within: np.ndarray | None) -> np.ndarray:
-    """``lookup(value)`` for each value as a column of ``dtype``, through ``cache`` (a dict
-    that fills itself) while the cells are hashable.
-
-    With ``within`` (a boolean mask as long as ``values``) the rows outside it read 0; when it
-    holds few rows, only those are looked up.
-    """
-    if within is not None and np.count_nonzero(within) * 4 <= len(values):
-        rows = np.flatnonzero(within)
-        column = np.zeros(len(values), dtype)
-        column[rows] = _looked_up(_take(values, rows), cache, lookup, dtype)
-        return column
-    column = _looked_up(_cells(values), cache, lookup, dtype)
-    if within is not None:
-        np.copyto(column, 0, casting="unsafe", where=~within)
-    return column
-
-
-def _looked_up(values: Sequence, cache: dict, lookup: Callable[[object], object],
-               dtype: type) -> np.ndarray:
-    try:
-        return np.fromiter(map(cache.__getitem__, values), dtype, count=len(values))
-    except TypeError:  # an unhashable cell (a list, an array): no cache
-        return np.fromiter(map(lookup, values), dtype, count=len(values))
-
-
-def stage_class(stage: object, stage_map: StageMap | None = None) -> int:
-    """1 for a won stage, -1 for a lost one, 0 for anything else (open): by ``stage_map``
-    (core.stages.StageMap; None = the built-in names)."""
-    return (stage_map or BUILT_IN).number(stage)
-
-
-# Keys are stage texts as core.stages.stage_key makes them (DESIGN.md): the built-in names.
-WON_STAGES = dict(BUILT_IN.numbers)
-
-
-class _Classes(dict):
-    """Stage text → class; each distinct text is classified once, when first met."""
-
-    __slots__ = ("stage_map",)
-
-    def __init__(self, stage_map: StageMap):
-        super().__init__()
-        self.stage_map = stage_map
-
-    def __missing__(self, stage: object) -> int:
-        self[stage] = kind = self.stage_map.number(stage)
-        return kind
-
-
-def to_stage_classes(values: Sequence, within: np.ndarray | None = None,
-                     stage_map: StageMap | None = None) -> np.ndarray:
-    """int8 column: 1 won, -1 lost, 0 open (by ``stage_map``; None = the built-in names).
-    Each distinct text is classified once.
-
-    With ``within`` (a boolean mask as long as ``values``) the rows outside it read 0, and
-    when it holds few rows only those are classified.
-    """
-    classes = _Classes(stage_map or BUILT_IN)
-    return _lookup(values, classes, classes.stage_map.number, np.int8, within)
-
-
-def owner_key(owner: object) -> str | None:
-    """How owners compare: case-insensitively, as COUNTIFS does; 7 and "7" are the same."""
-    if _is_blank(owner):
-        return None
-    if _is_number(owner) and (isinstance(owner, numbers.Integral) or float(owner).is_integer()):
-        return str(int(owner))  # an int is not converted to float: it may be past its range
-    return str(owner).lower()
-
-
-class _Matches(dict):
-    """Owner cell → whether it names the wanted owner; each distinct cell is compared once."""
-
-    __slots__ = ("wanted",)
-
-    def __init__(self, wanted: str):
-        super().__init__()
-        self.wanted = wanted
-
-    def __missing__(self, owner: object) -> bool:
-        self[owner] = match = self.matches(owner)
-        return match
-
-    def matches(self, owner: object) -> bool:
-        return owner_key(owner) == self.wanted
-
-
-def owner_mask(owners: Sequence | None, owner: object, length: int,
-               within: np.ndarray | None = None) -> np.ndarray | None:
-    """Rows whose owner is ``owner``; None (every row) when no owner is given.
-
-    With ``within`` (a boolean mask of ``length`` rows) the rows outside it read False, and
-    when it holds few rows only those are looked at.
-    """
-    wanted = owner_key(owner)
-    if wanted is None:
-        return None
-    if owners is None or len(owners) == 0 < length:  # an empty table may have no owners
-        raise InputError(f"owners: give the owner column to filter by owner {owner!r}")
-    if len(owners) != length:
-        raise InputError(f"owners has {len(owners)} rows but the other columns have {length}")
-    matches = _Matches(wanted)
-    return _lookup(owners, matches, matches.matches, np.bool_, within)

@@ -20,18 +20,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from xlkpi.core.cells import (
-    OneCellRows,
-    check_lengths,
-    numbers_within,
-    owner_mask,
-    to_dates,
-    to_numbers,
-    to_stage_classes,
-)
+from xlkpi.core.cells import OneCellRows, check_lengths, numbers_within, to_dates, to_numbers
 from xlkpi.core.errors import InputError
 from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date, parse_period
 from xlkpi.core.stages import StageMap
+from xlkpi.core.texts import owner_mask, to_stage_classes
 
 Column = Sequence
 # A sum this close to a whole number, relative to its size, is that number: float noise of

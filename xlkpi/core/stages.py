@@ -107,7 +107,7 @@ def unknown_owners(owner_columns: Iterable[Sequence[object]], reps: Sequence[str
     """Owners in the data that match no rep (as the workbook compares them: ``key``, the
     cells module's owner_key), with their row counts, most rows first."""
     if key is None:
-        from xlkpi.core.cells import owner_key as key
+        from xlkpi.core.texts import owner_key as key
     wanted = {key(rep) for rep in reps}
     counts: dict[str, int] = {}
     shown: dict[str, str] = {}
