@@ -221,8 +221,8 @@ def test_a_column_range_of_dates_with_blanks_and_the_last_day():
 # --- the quick paths of cells.to_dates against the cell-by-cell one ------------------------
 
 def _by_cell(cells: list) -> np.ndarray:
-    """What columns._date_serial makes of each cell: the reference for every quick path."""
-    return np.array([columns._date_serial(cell, "sql_dates", row)
+    """What cells._date_serial makes of each cell: the reference for every quick path."""
+    return np.array([cells._date_serial(cell, "sql_dates", row)
                      for row, cell in enumerate(cells, 1)])
 
 
@@ -299,7 +299,7 @@ def test_a_nan_among_blanks_is_no_blank():
 
 
 def test_none_rows_by_identity():
-    """columns._is_none finds the Nones by address, not what merely equals None."""
+    """cells._is_none finds the Nones by address, not what merely equals None."""
     class EqualsAll:
         def __eq__(self, other):
             return True
@@ -308,11 +308,11 @@ def test_none_rows_by_identity():
 
     cells = [None, 0, "", EqualsAll(), float("nan"), None, False]
     objects = np.fromiter(cells, object, count=len(cells))
-    assert columns._is_none(objects).tolist() == [True, False, False, False, False, True, False]
+    assert cells._is_none(objects).tolist() == [True, False, False, False, False, True, False]
 
 
 def test_numbers_within_are_the_rows_of_to_numbers():
     values = [1.5, None, 2.0, 3.25, None, 4.0] * 10
     for within in (np.arange(60) % 7 == 0, np.arange(60) % 3 != 0):
-        assert np.array_equal(columns.numbers_within(values, "spend", within),
+        assert np.array_equal(cells.numbers_within(values, "spend", within),
                               cells.to_numbers(values, "spend", within=within)[within])
