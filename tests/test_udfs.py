@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xlkpi import udfs
-from xlkpi.core import cells
+from xlkpi.core import cells as conversion
 from xlkpi.core.errors import InputError
 
 from .kpi_cases import BAD, CASES, DIV0, SIGNATURES, D, classic
@@ -218,16 +218,16 @@ def test_a_column_range_of_dates_with_blanks_and_the_last_day():
     assert udfs.new_opportunities([[D(2026, 10, 1)], [""], [None]], None) == 1  # "" is blank
 
 
-# --- the quick paths of cells.to_dates against the cell-by-cell one ------------------------
+# --- the quick paths of conversion.to_dates against the cell-by-cell one ------------------------
 
 def _by_cell(cells: list) -> np.ndarray:
-    """What cells._date_serial makes of each cell: the reference for every quick path."""
-    return np.array([cells._date_serial(cell, "sql_dates", row)
+    """What conversion._date_serial makes of each cell: the reference for every quick path."""
+    return np.array([conversion._date_serial(cell, "sql_dates", row)
                      for row, cell in enumerate(cells, 1)])
 
 
-def _as_range(cells: list) -> cells.OneCellRows:
-    return cells.OneCellRows([[cell] for cell in cells], "sql_dates")
+def _as_range(cells: list) -> conversion.OneCellRows:
+    return conversion.OneCellRows([[cell] for cell in cells], "sql_dates")
 
 
 def _mostly_blank(filled: list, every: int) -> list:
@@ -257,7 +257,7 @@ def test_quick_paths_give_the_serials_cell_by_cell(filled, every):
     cells = _mostly_blank(filled, every)
     expected = _by_cell(cells)
     for values in (_as_range(cells), cells):
-        assert np.array_equal(cells.to_dates(values, "sql_dates"), expected, equal_nan=True)
+        assert np.array_equal(conversion.to_dates(values, "sql_dates"), expected, equal_nan=True)
 
 
 BAD_CELLS = [True, "45000", "soon", 0, -1.0, 2958466.0, float("nan"), float("inf"), 2 ** 1100,
@@ -276,7 +276,7 @@ def test_a_bad_date_at_the_end_of_a_column_names_its_row(bad, filled, every):
     assert str(by_cell.value).startswith(f"sql_dates row {len(cells)}: ")
     for values in (_as_range(cells), cells):
         with pytest.raises(InputError) as quick:
-            cells.to_dates(values, "sql_dates")
+            conversion.to_dates(values, "sql_dates")
         assert str(quick.value) == str(by_cell.value)
 
 
@@ -284,7 +284,7 @@ def test_a_bad_date_at_the_end_of_a_column_names_its_row(bad, filled, every):
 def test_a_ragged_row_at_the_end_of_a_column_range_is_found(every):
     rows = [[cell] for cell in _mostly_blank(SERIALS * 400, every)] + [[46296.0, 1.0]]
     with pytest.raises(InputError, match=r"^sql_dates: give a single column or row, not "):
-        cells.to_dates(cells.OneCellRows(rows, "sql_dates"), "sql_dates")
+        conversion.to_dates(conversion.OneCellRows(rows, "sql_dates"), "sql_dates")
 
 
 def test_a_nan_among_blanks_is_no_blank():
@@ -295,11 +295,11 @@ def test_a_nan_among_blanks_is_no_blank():
         for values in (_as_range(cells), cells):
             with pytest.raises(InputError, match=rf"^sql_dates row {len(cells) - every + 1}: "
                                                  r"nan is not a date$"):
-                cells.to_dates(values, "sql_dates")
+                conversion.to_dates(values, "sql_dates")
 
 
 def test_none_rows_by_identity():
-    """cells._is_none finds the Nones by address, not what merely equals None."""
+    """conversion._is_none finds the Nones by address, not what merely equals None."""
     class EqualsAll:
         def __eq__(self, other):
             return True
@@ -308,11 +308,11 @@ def test_none_rows_by_identity():
 
     cells = [None, 0, "", EqualsAll(), float("nan"), None, False]
     objects = np.fromiter(cells, object, count=len(cells))
-    assert cells._is_none(objects).tolist() == [True, False, False, False, False, True, False]
+    assert conversion._is_none(objects).tolist() == [True, False, False, False, False, True, False]
 
 
 def test_numbers_within_are_the_rows_of_to_numbers():
     values = [1.5, None, 2.0, 3.25, None, 4.0] * 10
     for within in (np.arange(60) % 7 == 0, np.arange(60) % 3 != 0):
-        assert np.array_equal(cells.numbers_within(values, "spend", within),
-                              cells.to_numbers(values, "spend", within=within)[within])
+        assert np.array_equal(conversion.numbers_within(values, "spend", within),
+                              conversion.to_numbers(values, "spend", within=within)[within])
