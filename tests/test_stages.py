@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import openpyxl
@@ -108,3 +109,89 @@ def test_custom_stage_changes_workbook_report_and_function_alike(tmp_path):
     assert same(report["Team", "close_rate", "YTD"]["actual"], got)
     built_in = udfs.close_rate(stages, dates, 2026)
     assert built_in != got  # the mapping matters here
+
+
+# --- rows pasted below the StageClass formulas (issue 10, item 7) -------------------------------
+
+def _paste_below(path, count: int) -> tuple[int, int]:
+    """``count`` won and lost deals pasted with openpyxl right below the Opportunities data (as
+    LibreOffice pastes: the table is not extended); the first and last row pasted."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[layout.OPPORTUNITIES]
+    header = [cell.value for cell in ws[1]]
+    last = max(row for row in range(2, ws.max_row + 1)
+               if ws.cell(row, header.index("Stage") + 1).value not in (None, ""))
+    for number in range(count):
+        row = last + 1 + number
+        values = {"Opportunity": f"Pasted {number}", "Owner": "Anna" if number % 2 else "Boris",
+                  "CreatedDate": dt.datetime(2025, 3, 1 + number % 28),
+                  "CloseDate": dt.datetime(2025, 10, 1 + number % 28),
+                  "Stage": "Won" if number % 3 else "Lost", "Amount": 1000 + number}
+        for name, value in values.items():
+            ws.cell(row, header.index(name) + 1, value)
+    wb.save(path)
+    return last + 1, last + count
+
+
+@pytest.mark.libreoffice
+def test_rows_pasted_below_the_stage_class_formulas_count_alike_and_are_named(tmp_path):
+    from tests.conftest import require
+    from xlkpi.report import Report
+    from xlkpi.tracker import values
+
+    from . import libreoffice
+    from .test_agreement import Built, same, tab_cells
+
+    require("soffice", "LibreOffice")
+    path = tmp_path / "t.xlsx"
+    run("new", path, "--demo", "--year", 2025, "--as-of", "2025-12-31", "--reps", "Anna,Boris")
+    first, last = _paste_below(path, 120)
+    recalculated = libreoffice.recalculate(path, tmp_path / "lo")
+    tracker, problems = values.read_checked(recalculated)
+    computed = Report(tracker, problems=problems)
+    [problem] = [problem for problem in computed.problems() if problem.kind == "no stage class"]
+    assert problem.rows == list(range(first + 100, last + 1))  # 100 spare formula rows
+    assert problem.message().startswith(
+        f"Opportunities rows {first + 100:,}–{last:,} (StageClass): no StageClass formula "
+        "(pasted below the table)")
+    assert problem.message().endswith("run `xlkpi refresh`")
+    report = {(row["rep"], row["kpi"], row["period"]): row for row in computed.rows("all")}
+    months = [period.label for period in tracker.settings.month_periods()]
+    built = Built(None, recalculated, recalculated, report, list(tracker.settings.reps), months)
+    wrong = [(who, kpi, period, kind, value, report[who, kpi, period][kind.lower()])
+             for who, kpi, period, kind, value in tab_cells(built)
+             if not same(report[who, kpi, period][kind.lower()], value)]
+    assert not wrong, wrong[:20]
+    noted = run("report", recalculated, "--period", "YTD")
+    assert f"Note: Opportunities rows {first + 100:,}–{last:,} (StageClass)" in noted.stderr
+
+    # refresh writes the missing formulas: the rows count as won or lost at once
+    before = report["Team", "deals_won", "YTD"]["actual"]
+    refreshed = run("refresh", recalculated)
+    assert "no StageClass formula" not in refreshed.stdout
+    again = libreoffice.recalculate(recalculated, tmp_path / "lo2")
+    tracker, problems = values.read_checked(again)
+    assert not [problem for problem in problems if problem.kind == "no stage class"]
+    after = {(row["rep"], row["kpi"], row["period"]): row
+             for row in Report(tracker, problems=problems).rows("all")}
+    assert after["Team", "deals_won", "YTD"]["actual"] == before + sum(
+        1 for number in range(100, 120) if number % 3)
+
+
+def test_rows_without_stage_class_are_neither_won_nor_lost_in_the_report(tmp_path):
+    from xlkpi.report import read_report
+
+    def won(count: int):
+        path = tmp_path / f"t{count}.xlsx"
+        run("new", path, "--demo", "--year", 2025, "--as-of", "2025-12-31",
+            "--reps", "Anna,Boris")
+        first, _last = _paste_below(path, count)
+        computed = read_report(path)
+        rows = {(row["rep"], row["kpi"], row["period"]): row for row in computed.rows("all")}
+        return first, computed.problems(), rows["Team", "deals_won", "YTD"]["actual"]
+
+    first, problems, within = won(100)  # on the 100 spare formula rows: counted
+    assert not [problem for problem in problems if problem.kind == "no stage class"]
+    first, problems, beyond = won(120)  # 20 more below them: neither won nor lost
+    [problem] = [problem for problem in problems if problem.kind == "no stage class"]
+    assert problem.rows == list(range(first + 100, first + 120)) and beyond == within

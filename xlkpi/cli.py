@@ -326,9 +326,13 @@ def report(path: Path, period, rep, output):
 @click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--as", "as_sheet", metavar="leads|opportunities|emails|customers|spend",
               help="The data sheet the export fills, when its headers do not say.")
+@click.option("--map", "mapping", metavar='"Deal Stage=Stage,Owner Name=Owner,..."',
+              help="Which export header feeds which column of the data sheet (ID: the record "
+                   "ID), for headers xlkpi does not recognise; saved in the tracker (Stages "
+                   "sheet), so the next file with the same headers needs no flags.")
 @click.option("--dry-run", is_flag=True,
               help="Show what would be added and updated, with a sample; save nothing.")
-def import_(path: Path, export: Path, as_sheet, dry_run: bool):
+def import_(path: Path, export: Path, as_sheet, mapping, dry_run: bool):
     """Merge EXPORT (a CSV, .xlsx or .xls export of HubSpot, Salesforce, Pipedrive, amoCRM,
     Bitrix24, an e-mail tool or a billing system) into the tracker at PATH.
 
@@ -342,23 +346,33 @@ def import_(path: Path, export: Path, as_sheet, dry_run: bool):
     Examples:
       xlkpi import tracker.xlsx hubspot-deals.csv
       xlkpi import tracker.xlsx events.csv --as emails --dry-run
+      xlkpi import tracker.xlsx deals.csv --map "Deal=Opportunity,Stage=Stage,Closed=CloseDate"
     """
     from xlkpi.imports import read_export
-    from xlkpi.tracker import merge, reader
+    from xlkpi.tracker import merge, reader, stages
     from xlkpi.tracker.file import TrackerFile
 
-    _progress(f"Reading {export}...")
-    result = read_export(export, as_sheet)
     tracker = TrackerFile.open(path, writing=not dry_run, whole=True)  # rows edited in place
+    wb = merge.editable(tracker.book, path.name)
+    saved = stages.read_import_maps(wb[layout.STAGES]) if layout.STAGES in wb.sheetnames else {}
+    _progress(f"Reading {export}...")
+    result = read_export(export, as_sheet, mapping=mapping, saved=saved)
     for line in merge.import_lines(result):
         click.echo(line)
     typed = reader.read_tracker(tracker.book, path.name)
-    summary = merge.merge_records(merge.editable(tracker.book, path.name), typed,
-                                  result.sheet, result.records, write=not dry_run)
+    summary = merge.merge_records(wb, typed, result.sheet, result.records, write=not dry_run)
     lines = merge.summary_lines(summary, dry_run)
+    map_saved = False
+    if result.mapping is not None and not result.mapping_saved:
+        if not dry_run:
+            stages.ensure_stages(wb)
+            map_saved = stages.save_import_map(wb[layout.STAGES], result.signature,
+                                               result.sheet, result.mapping.text())
+        lines.append(f"mapping {'would be ' if dry_run else ''}saved on the Stages sheet "
+                     "(columns H:J): the next file with these headers needs no --map")
     if dry_run:
         click.echo("Dry run, nothing saved.")
-    elif summary.changed:
+    elif summary.changed or map_saved:
         tracker.refresh()
         _progress(f"Saving {path}...")
         backup = tracker.save(backup=True)

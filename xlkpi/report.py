@@ -81,6 +81,7 @@ class _Sheet:
         self._groups: dict[str | None, np.ndarray] | None = None
         self._dated: dict[tuple[str, str | None, int | None, str | None], _Dated] = {}
         self.problems: list[CellProblem] = []  # dates and numbers typed as text
+        self.unclassified: list[int] = []  # rows without a StageClass formula: no class
 
     def _values(self, column: str) -> list[object]:
         if column in self.header:
@@ -132,6 +133,10 @@ class _Sheet:
                 converted = self._convert(column, to_numbers, "number")
             else:  # Stage
                 converted = to_stage_classes(self._values(column), stage_map=self.stage_map)
+                if self.unclassified:  # as the workbook: neither won nor lost (issue 10, 7)
+                    converted = converted.copy()
+                    converted[[row - FIRST_DATA_ROW for row in self.unclassified
+                               if row - FIRST_DATA_ROW < len(converted)]] = 0
             self._columns[column] = converted
         return self._columns[column]
 
@@ -320,6 +325,9 @@ class Report:
         stages = None if tracker.stages is None else StageMap(tracker.stages)
         self._sheets = {name: _Sheet(name, tracker.data.get(name), stages)
                         for name in layout.DATA_SHEETS}
+        self._sheets[layout.OPPORTUNITIES].unclassified = [
+            row for problem in self._file_problems if problem.kind == "no stage class"
+            for row in problem.rows]
         self.reps = list(dict.fromkeys(rep for rep in self.settings.reps
                                        if owner_key(rep) is not None))
         self._targets: dict[tuple[str | None, str], layout.TargetRow] = {}

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from xlkpi.imports import values
+from xlkpi.imports.mapping import ColumnMap, mapped_match, parse_map, signature
 from xlkpi.imports.read import ExportError, read_table
 from xlkpi.imports.sources import (
     AMOUNT_FIELDS,
@@ -34,6 +35,7 @@ from xlkpi.imports.sources import (
     Match,
     header_key,
     recognise,
+    sheet_name,
 )
 
 MAX_RECORDS = 1_048_575  # an Excel sheet's rows below its header row
@@ -61,22 +63,41 @@ class ImportResult:
     aggregation: str | None = None  # how e-mail events became daily counts
     formula_like: list[tuple[int, str]] = field(default_factory=list)  # (row, column): text
     # beginning with = + - @, to be written as text, never as a formula
+    signature: str = ""  # the export's headers (mapping.signature): what a mapping is saved by
+    mapping: ColumnMap | None = None  # the explicit column mapping read with, if any
+    mapping_saved: bool = False  # that mapping is the one saved in the tracker
 
     @property
     def columns(self) -> tuple[str, ...]:
         return SHEET_COLUMNS[self.sheet]
 
 
-def read_export(path: str | Path, as_sheet: str | None = None,
-                parser: str = "pandas") -> ImportResult:
+def read_export(path: str | Path, as_sheet: str | None = None, parser: str = "pandas",
+                mapping: str | None = None, saved: dict[str, tuple[str, str]] | None = None
+                ) -> ImportResult:
     """Read an export as its vendor wrote it; ExportError (one line) if it cannot be used.
-    ``parser``: as read.read_table's."""
+    ``parser``: as read.read_table's. ``mapping``: the ``--map`` text (mapping.py), which
+    replaces recognising the source; ``saved``: the tracker's saved mappings, signature →
+    (sheet, text), of which the one for this export's headers is used when none is given."""
     path = Path(path)
+    given = parse_map(mapping, as_sheet) if mapping is not None else None
     table = read_table(path, parser)
-    found = recognise(table.header, as_sheet)
+    key = signature(table.header)
+    columns_map, from_saved = given, False
+    if given is None and saved and key in saved:
+        sheet, text = saved[key]
+        if as_sheet is None or sheet_name(as_sheet) == sheet:
+            where = "the mapping saved for these headers (Stages sheet)"
+            columns_map, from_saved = parse_map(text, sheet, where), True
+    if columns_map is not None:
+        found = mapped_match(columns_map, table.header,
+                             "the saved mapping" if from_saved else "--map")
+    else:
+        found = recognise(table.header, as_sheet)
     profile = found.profile
     result = ImportResult(path, profile.name, profile.title, profile.sheet, table.describe(),
-                          len(table.frame))
+                          len(table.frame), signature=key, mapping=columns_map,
+                          mapping_saved=from_saved)
     rows = list(table.frame.index)
     columns, problems = _read_columns(found, table, result.decisions)
     del table  # the cells are read: hold only the values from here on

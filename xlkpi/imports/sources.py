@@ -233,4 +233,5 @@ def _not_recognised(header: list[str], sheet: str | None) -> str:
         return (f"cannot find the {sheet} columns in the export (headers: {shown}); name its "
                 f"columns {', '.join(SHEET_COLUMNS[sheet])}")
     return (f"the export's headers are not recognised ({shown}); say which data sheet it "
-            f"fills with --as {'|'.join(AS_NAMES)}, with columns named like that sheet's")
+            f"fills with --as {'|'.join(AS_NAMES)}, with columns named like that sheet's, or "
+            "map them with --map \"HEADER=COLUMN,...\"")

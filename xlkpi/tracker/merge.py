@@ -205,6 +205,9 @@ def import_lines(result) -> list[str]:
     """What the reading half decided: the source, the file, each column's format, skips."""
     lines = [f"{result.path.name}: {result.title} ({result.profile}) → {result.sheet}; "
              f"{result.file}; {result.rows_read:,} rows read"]
+    if result.mapping is not None:
+        lines.append(f"  using the saved mapping for these headers: {result.mapping.text()}"
+                     if result.mapping_saved else f"  using --map: {result.mapping.text()}")
     lines += [f"  {decision}" for decision in result.decisions]
     if result.aggregation:
         lines.append(f"  {result.aggregation}")

@@ -44,6 +44,8 @@ KINDS = {
                     f"retype them as numbers, or {CONVERT}"),
     "text target": ("targets stored as text; they are no target",
                     f"retype them as numbers, or {CONVERT}"),
+    "no stage class": ("no StageClass formula (pasted below the table); neither won nor lost, "
+                       "in the workbook and in this report", "run `xlkpi refresh`"),
     "no cached value": ("formulas without a stored result; the report cannot count them",
                         RECALCULATE),
 }
@@ -68,7 +70,8 @@ class CellProblem:
     def message(self, shown: int = 10) -> str:
         """One line: "Leads rows 5, 9 (LeadDate): dates stored as text; they are not counted —
         retype them as dates, or run `xlkpi refresh --convert-text`"."""
-        what = self.cells or [str(row) for row in self.rows]
+        what = self.cells or (_spans(self.rows) if self.kind == "no stage class"
+                              else [str(row) for row in self.rows])
         listed = ", ".join(what[:shown]) + (f" and {len(what) - shown} more"
                                             if len(what) > shown else "")
         noun = "row" if len(self.rows) == 1 else "rows"
@@ -76,6 +79,17 @@ class CellProblem:
             noun = "cell" if len(self.cells) == 1 else "cells"
         return (f"{self.sheet} {noun} {listed} ({self.column}): {KINDS[self.kind][0]} — "
                 f"{self.fix}")
+
+
+def _spans(rows: list[int]) -> list[str]:
+    """Runs of consecutive rows as "1,203–1,250"."""
+    spans: list[list[int]] = []
+    for row in rows:
+        if spans and row == spans[-1][1] + 1:
+            spans[-1][1] = row
+        else:
+            spans.append([row, row])
+    return [f"{first:,}" if first == last else f"{first:,}–{last:,}" for first, last in spans]
 
 
 def group(found: list[tuple[str, str, int, str]]) -> list[CellProblem]:

@@ -131,3 +131,46 @@ def add_stage_names(ws: Worksheet, names: Sequence[str]) -> list[str]:
 def read_stages_of(ws: Worksheet) -> list[tuple[object, object]]:
     return [(name, kind) for name, kind in ws.iter_rows(
         min_row=STAGES_FIRST_ROW, max_col=2, values_only=True) if name not in (None, "")]
+
+
+# --- saved import mappings (xlkpi.imports.mapping) -----------------------------------------------
+# Columns H:J of the Stages sheet, from row 2: the export's header signature, the data sheet,
+# the mapping ("Deal Stage=Stage, Owner Name=Owner"). The Stages sheet is typed (refresh patches
+# it cell by cell and keeps every cell it does not write), so a saved mapping survives refresh;
+# a person may edit the mapping or delete the row to forget it.
+MAPS_COLUMN = 8  # H
+MAPS_HEADER = ("Saved import mapping: export headers", "Sheet", "Columns (HEADER=COLUMN)")
+
+
+def read_import_maps(ws: Worksheet) -> dict[str, tuple[str, str]]:
+    """signature → (sheet, mapping text) of the mappings saved on the Stages sheet ``ws``;
+    the first row of a signature wins."""
+    if ws.cell(1, MAPS_COLUMN).value != MAPS_HEADER[0]:
+        return {}
+    found: dict[str, tuple[str, str]] = {}
+    for key, sheet, text in ws.iter_rows(min_row=STAGES_FIRST_ROW, min_col=MAPS_COLUMN,
+                                         max_col=MAPS_COLUMN + 2, values_only=True):
+        if isinstance(key, str) and key and isinstance(text, str) and text.strip():
+            found.setdefault(key, (str(sheet or "").strip(), text))
+    return found
+
+
+def save_import_map(ws: Worksheet, signature: str, sheet: str, text: str) -> bool:
+    """Save the mapping ``text`` for exports whose headers have ``signature`` (replacing the one
+    saved for it); whether anything changed."""
+    if ws.cell(1, MAPS_COLUMN).value != MAPS_HEADER[0]:
+        for offset, label in enumerate(MAPS_HEADER):
+            text_cell(ws, 1, MAPS_COLUMN + offset, label, HEADER_FONT, fill=HEADER_FILL)
+        ws.column_dimensions["H"].width = 40
+        ws.column_dimensions["J"].width = 60
+    row = STAGES_FIRST_ROW
+    while ws.cell(row, MAPS_COLUMN).value not in (None, ""):
+        if ws.cell(row, MAPS_COLUMN).value == signature:
+            break
+        row += 1
+    if (ws.cell(row, MAPS_COLUMN).value, ws.cell(row, MAPS_COLUMN + 1).value,
+            ws.cell(row, MAPS_COLUMN + 2).value) == (signature, sheet, text):
+        return False
+    for offset, value in enumerate((signature, sheet, text)):
+        text_cell(ws, row, MAPS_COLUMN + offset, value, fill=INPUT_FILL)
+    return True

@@ -61,6 +61,7 @@ from xlkpi.tracker import reader
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
+    OPPORTUNITIES,
     SETTINGS,
     STAGE_CLASS_COLUMN,
     TARGETS,
@@ -108,8 +109,10 @@ def read_tracker_values(path: str | os.PathLike) -> Tracker:
     return _read_values(Path(path), {})
 
 
-def _read_values(path: Path, headers: dict[str, Sequence]) -> Tracker:
-    """read_tracker_values; ``headers`` gets each data sheet's row 1 as it stands."""
+def _read_values(path: Path, headers: dict[str, Sequence],
+                 classes: dict[str, Sequence] | None = None) -> Tracker:
+    """read_tracker_values; ``headers`` gets each data sheet's row 1 as it stands, ``classes``
+    the StageClass cells of Opportunities below it (calamine's, "" blank), when read fast."""
     check_file(path)
     try:
         from python_calamine import CalamineError, CalamineWorkbook
@@ -117,7 +120,7 @@ def _read_values(path: Path, headers: dict[str, Sequence]) -> Tracker:
         return _read_with_openpyxl(path, headers)
     with paused_gc():
         try:
-            return _read_with_calamine(CalamineWorkbook, path, headers)
+            return _read_with_calamine(CalamineWorkbook, path, headers, classes)
         except (CalamineError, zipfile.BadZipFile, ElementTree.ParseError, _ErrorCellsUnknown):
             # calamine cannot read it, or its error cells cannot be found: openpyxl reads it,
             # or gives its own one-line message for what is damaged
@@ -156,11 +159,17 @@ def check_file(path: Path) -> None:
     check_archive(path)
 
 
-def _read_with_calamine(calamine, path: Path, headers: dict[str, Sequence]) -> Tracker:
+def _read_with_calamine(calamine, path: Path, headers: dict[str, Sequence],
+                        classes: dict[str, Sequence] | None = None) -> Tracker:
     with CalamineSheets(calamine.from_path(str(path)), path) as book:
         tracker = reader.read_sheets(book.titles, book.sheet, path.name)
         for name in DATA_SHEETS:
             headers[name] = book.sheet(name).header()
+        stage_class = _skipped_columns(OPPORTUNITIES, headers[OPPORTUNITIES])
+        if classes is not None and stage_class:
+            columns = book.sheet(OPPORTUNITIES)._columns  # noqa: SLF001 - this module's class
+            index = column_index(stage_class[0]) - 1
+            classes[OPPORTUNITIES] = columns[index] if index < len(columns) else ()
     return tracker
 
 
@@ -399,16 +408,22 @@ def as_openpyxl_column(column: Sequence) -> Sequence:
 _FORMULA_CELL = (rb"<(?:[\w.-]+:)?c\b(?![^>]*\br\s*=\s*[\"']\$?(?:%s)\$?[0-9])([^>]*)>\s*"
                  rb"<(?:[\w.-]+:)?f\b(?:[^>]*/>|[^>]*>[^<]*</(?:[\w.-]+:)?f>)\s*"
                  rb"(?:<(?:[\w.-]+:)?v>([^<]*)<|<(?:[\w.-]+:)?v\s*/>)?")
+# A formula cell of one column (%s: its letters): the row number.
+_CLASS_FORMULA = (rb"<(?:[\w.-]+:)?c\b[^>]*?\br\s*=\s*[\"']\$?%s\$?([0-9]+)[\"'][^>]*>\s*"
+                  rb"<(?:[\w.-]+:)?f[\s>/]")
 _STR_TYPE = re.compile(rb"\bt\s*=\s*[\"']str[\"']")
 _FORMULA_MARK = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
 
 
-def uncached_formulas(path: str | os.PathLike, headers: dict[str, Sequence]
+def uncached_formulas(path: str | os.PathLike, headers: dict[str, Sequence],
+                      stage_class_rows: dict[str, set[int]] | None = None
                       ) -> list[CellProblem]:
     """The cells of the data sheets' known columns and of Targets' month columns that hold a
     formula whose result the file does not store (a file saved by a script: openpyxl keeps no
     results). A reader sees them blank; Excel and LibreOffice compute them: the report cannot
-    count them and says so. ``headers``: each data sheet's row 1 as read."""
+    count them and says so. ``headers``: each data sheet's row 1 as read. ``stage_class_rows``
+    gets, for Opportunities, the rows whose StageClass cell holds a formula (from the same
+    reading of the sheet's XML)."""
     problems: list[CellProblem] = []
     with zipfile.ZipFile(path) as archive:
         parts = sheet_parts(archive, Path(path))
@@ -416,12 +431,19 @@ def uncached_formulas(path: str | os.PathLike, headers: dict[str, Sequence]
             if name not in parts:
                 continue
             wanted = _wanted_columns(name, header)
+            stage_class = _skipped_columns(name, header) if name == OPPORTUNITIES else []
+            if stage_class and stage_class_rows is not None:
+                stage_class_rows[name] = set()
             if not wanted or not _has_formula(archive, parts[name]):
                 continue
             skip = b"|".join(letter.encode() for letter in _skipped_columns(name, header))
             pattern = re.compile(_FORMULA_CELL % (skip or b"(?!)"), re.S)
             found = []
-            for match in pattern.finditer(archive.read(parts[name])):
+            xml = archive.read(parts[name])
+            if stage_class and stage_class_rows is not None:
+                stage_class_rows[name] = set(map(int, re.findall(
+                    _CLASS_FORMULA % stage_class[0].encode(), xml)))
+            for match in pattern.finditer(xml):
                 attributes, value = match.groups()
                 if value or (value is not None and _STR_TYPE.search(attributes)):
                     continue
@@ -469,9 +491,35 @@ def _has_formula(archive: zipfile.ZipFile, part: str) -> bool:
 
 def read_checked(path: str | os.PathLike) -> tuple[Tracker, list[CellProblem]]:
     """read_tracker_values, and the formula cells without a stored result it read as blank
-    (uncached_formulas): what ``xlkpi report`` and ``refresh`` name with Report.problems."""
+    (uncached_formulas) and the Opportunities rows with a Stage but no StageClass formula
+    (_unclassified; their sheet XML searched only when a StageClass cell with a Stage shows
+    nothing): what ``xlkpi report`` and ``refresh`` name with Report.problems."""
     path = Path(path)
     headers: dict[str, Sequence] = {}
-    tracker = _read_values(path, headers)
+    classes: dict[str, Sequence] = {}
+    tracker = _read_values(path, headers, classes)
     headers[TARGETS] = ()
-    return tracker, uncached_formulas(path, headers)
+    candidates = _unclassified(tracker, classes.get(OPPORTUNITIES))
+    with_formula: dict[str, set[int]] = {}
+    found = uncached_formulas(path, headers, with_formula if candidates else None)
+    formulas = with_formula.get(OPPORTUNITIES)
+    if not candidates or formulas is None:
+        return tracker, found
+    rows = [row for row in candidates if row not in formulas]
+    return tracker, found + group(
+        [(OPPORTUNITIES, STAGE_CLASS_COLUMN, row, "no stage class") for row in rows])
+
+
+def _unclassified(tracker: Tracker, classes: Sequence | None) -> list[int]:
+    """Opportunities rows with a Stage whose StageClass cell shows nothing (all rows with a Stage
+    when its cells were not read): those without a StageClass formula are among them (pasted
+    below the table where the application does not extend it). The workbook counts such a row
+    neither won nor lost, and so does the report (Report), naming them (issue 10, item 7)."""
+    sheet = tracker.data.get(OPPORTUNITIES)
+    if sheet is None or "Stage" not in sheet.header:
+        return []
+    index = list(sheet.header).index("Stage")
+    return [number for number, row in enumerate(sheet.rows, 2)
+            if index < len(row) and row[index] not in (None, "")
+            and (classes is None or number - 2 >= len(classes) or classes[number - 2] == "")]
+
