@@ -244,7 +244,9 @@ def _checks(path: Path) -> list[str]:
     from xlkpi.report import read_report
 
     try:
-        return [f"  check: {problem.message()}" for problem in read_report(path).problems()]
+        computed = read_report(path)
+        return [*(f"  check: {problem.message()}" for problem in computed.problems()),
+                *(f"  check: {line}" for line in computed.target_mismatches())]
     except XlkpiError as exc:
         return [f"  check: `xlkpi report` cannot read it: {exc}"]
 
@@ -297,6 +299,8 @@ def report(path: Path, period, rep, output):
         rows = computed.rows(period, rep)
         for problem in computed.problems():
             click.echo(f"Note: {problem.message()}", err=True)
+        for line in computed.target_mismatches():
+            click.echo(f"Note: {line}", err=True)
         if output == "json":
             text = reports.to_json(rows) + "\n"
         elif output == "csv":
