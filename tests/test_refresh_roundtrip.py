@@ -187,10 +187,12 @@ def typed_cells(wb: openpyxl.Workbook) -> dict:
     take(settings, settings.iter_rows(min_row=4, max_row=7, max_col=2))
     take(settings, settings.iter_rows(min_row=layout.SETTINGS_REPS_HEADER_ROW, max_col=2))
     targets = wb[TARGETS]
-    take(targets, targets.iter_rows(min_row=layout.TARGETS_FIRST_ROW))
+    # not the generated, hidden planning block from TARGETS_PLAN_COL (settings.plan_targets)
+    typed_cols = layout.TARGETS_PLAN_COL - 1
+    take(targets, targets.iter_rows(min_row=layout.TARGETS_FIRST_ROW, max_col=typed_cols))
     take(targets, targets.iter_rows(min_row=layout.TARGETS_HEADER_ROW,
                                     max_row=layout.TARGETS_HEADER_ROW,
-                                    min_col=layout.TARGETS_EXTRA_COL))
+                                    min_col=layout.TARGETS_EXTRA_COL, max_col=typed_cols))
     for sheet in DATA_SHEETS:
         ws = wb[sheet]
         take(ws, ws.iter_rows(max_row=1))

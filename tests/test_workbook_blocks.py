@@ -334,9 +334,11 @@ def test_target_cells_read_the_one_targets_row():
     assert ws["P4"].value == "=IFERROR(MATCH($P$3,Targets!$A:$A,0),0)"
     row = tab_rows(ws)[("Deals won", "Target")]
     assert ws.cell(row, 17).value.startswith("=COUNTIFS(Targets!$A:$A,$P$2,")
+    # the planned month (settings.plan_targets), else the typed one (a row added since)
+    planned, typed = f"INDEX(Targets!$AN:$AN,$P{row})", f"INDEX(Targets!$C:$C,$P{row})"
     assert ws.cell(row, 3).value.startswith(
-        f'=IF($P{row}>0,IF(ISNUMBER(INDEX(Targets!$C:$C,$P{row})),INDEX(Targets!$C:$C,$P{row})'
-        f',""),IF($Q{row}=0,"",')
+        f'=IF($P{row}>0,IF(ISNUMBER({planned}),{planned},IF(ISNUMBER({typed}),{typed},""))'
+        f',IF($Q{row}=0,"",')
 
 
 @pytest.mark.libreoffice

@@ -21,10 +21,11 @@ from tests.conftest import require
 from tests.libreoffice import recalculate
 from tests.test_workbook import sample_tracker, tab_rows
 from xlkpi.core import engine, goals
-from xlkpi.core.goals import target_number, ytd_target
+from xlkpi.core.goals import ytd_target
 from xlkpi.core.kpis import KPIS
 from xlkpi.core.periods import Period, serial_to_date
 from xlkpi.core.texts import stage_class
+from xlkpi.report import Report
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import (
@@ -118,8 +119,11 @@ def expected_tab(tracker: Tracker, who: str, today: dt.date) -> dict:
     for kpi in KPIS:
         if owner is not None and kpi.team_only:
             continue
-        typed = typed_targets(tracker, who, kpi.id)
-        targets = [target_number(value) for value in typed]
+        # as planned (issue 11): typed months, Year figures spread, the Team's blank counts
+        # and amounts the reps' sum (goals.plan_kpi, through the report)
+        planned = Report(tracker, today).planned(kpi)
+        typed = planned.get(None if owner is None else owner.lower(), [None] * 12)
+        targets = list(typed)
         targets.append(ytd_target(kpi, typed[:months_to_date]))
         actuals = [engine_actual(tracker, kpi.id, period, owner) for period in periods]
         attainments = [goals.attainment(actual, target, kpi.direction)

@@ -249,7 +249,8 @@ def _checks(path: Path) -> list[str]:
         note = unknown_owner_note(computed.tracker)  # owners no rep's figures count (issue 9)
         if note:
             click.echo(f"Note: {note}", err=True)
-        return [f"  check: {problem.message()}" for problem in computed.problems()]
+        return [*(f"  check: {problem.message()}" for problem in computed.problems()),
+                *(f"  check: {line}" for line in computed.target_mismatches())]
     except XlkpiError as exc:
         return [f"  check: `xlkpi report` cannot read it: {exc}"]
 
@@ -304,6 +305,8 @@ def report(path: Path, period, rep, output):
         for problem in computed.problems():
             click.echo(f"Note: {problem.message()}", err=True)
         note = unknown_owner_note(tracker)  # owners no rep's figures count (issue 9)
+        for line in computed.target_mismatches():
+            click.echo(f"Note: {line}", err=True)
         if output == "json":
             text = reports.to_json(rows) + "\n"
         elif output == "csv":

@@ -22,6 +22,7 @@ import math
 import random
 from dataclasses import dataclass
 
+from xlkpi.core.goals import sums
 from xlkpi.core.kpis import KPI_BY_ID, KPIS
 from xlkpi.core.texts import stage_class
 from xlkpi.tracker import model as layout
@@ -305,8 +306,36 @@ def demo_tracker(year: int, reps: list[str] | tuple[str, ...] | None = None, fis
     }
     tracker = Tracker(settings, [], {name: DataSheet(list(layout.DATA_COLUMNS[name]), rows)
                                      for name, rows in data.items()})
-    tracker.targets = _targets(rng, tracker, seed)
+    tracker.targets = _targets(rng, tracker, seed)  # planned on the whole year's run rate
+    if as_of is not None:
+        for name, sheet in tracker.data.items():
+            sheet.rows = _through(name, sheet.rows, as_of)
     return tracker
+
+
+def _through(sheet: str, rows: list[list[object]], as_of: dt.date) -> list[list[object]]:
+    """The rows as they stand on ``as_of``: nothing dated after it has happened yet (a lead
+    not created, an SQL not reached, a deal not closed: still open, a customer not lost)."""
+    def after(value: object) -> bool:
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        return isinstance(value, dt.date) and value > as_of
+
+    first = {layout.LEADS: 2, layout.SPEND: 0, layout.OPPORTUNITIES: 2, layout.EMAILS: 0,
+             layout.CUSTOMERS: 2}[sheet]
+    kept = []
+    for row in rows:
+        if after(row[first]):
+            continue
+        row = list(row)
+        if sheet == layout.LEADS and after(row[3]):
+            row[3] = None
+        elif sheet == layout.OPPORTUNITIES and after(row[3]) and stage_class(row[4]) != 0:
+            row[4] = OPEN_SPELLINGS[0]
+        elif sheet == layout.CUSTOMERS and after(row[3]):
+            row[3] = None
+        kept.append(row)
+    return kept
 
 
 # --- targets ---------------------------------------------------------------------------------
@@ -355,8 +384,7 @@ def _targets(rng: random.Random, tracker: Tracker, seed: int = DEFAULT_SEED
             if (kpi.team_only and who != layout.TEAM_NAME) or kpi.id in _FUNNEL:
                 continue
             actuals = [report.actual(kpi.id, who, month) for month in months]
-            rows.append(TargetRow(who, kpi.id, [_target(rng, kpi, actuals, i)
-                                                for i in range(12)]))
+            rows.append(TargetRow(who, kpi.id, _row_targets(rng, kpi, actuals)))
     # a few targets nobody set yet, and one note
     for _ in range(4):
         row = rng.choice(rows)
@@ -370,10 +398,25 @@ def _targets(rng: random.Random, tracker: Tracker, seed: int = DEFAULT_SEED
             kpi = KPI_BY_ID[kpi_id]
             actuals = [report.actual(kpi.id, who, month) for month in months]
             rows.append(TargetRow(who, kpi.id, _funnel_targets(funnel, kpi, actuals)))
+    _team_is_the_reps_sum(rows)
     who_order = {who: index for index, who in enumerate([layout.TEAM_NAME, *settings.reps])}
     kpi_order = {kpi.id: index for index, kpi in enumerate(KPIS)}
     rows.sort(key=lambda row: (who_order[row.who], kpi_order[row.kpi_id]))  # stable
     return rows
+
+
+def _team_is_the_reps_sum(rows: list[TargetRow]) -> None:
+    """The Team's counts and amounts as a manager plans them: the sum of the reps' targets
+    (goals.team_months), typed so that they show on Targets, where a month has one."""
+    for team in rows:
+        kpi = KPI_BY_ID[team.kpi_id]
+        if team.who != layout.TEAM_NAME or not sums(kpi):
+            continue
+        reps = [row for row in rows if row.kpi_id == kpi.id and row.who != layout.TEAM_NAME]
+        for month in range(12):
+            found = [row.months[month] for row in reps
+                     if isinstance(row.months[month], (int, float))]
+            team.months[month] = sum(found) if found else None
 
 
 def _funnel_targets(rng: random.Random, kpi, actuals: list[float | None]) -> list[object]:
@@ -387,31 +430,53 @@ def _funnel_targets(rng: random.Random, kpi, actuals: list[float | None]) -> lis
     mean = sum(known) / len(known)
     stretch = 0.95 if kpi.direction == "down" else 1.05
     targets: list[object] = []
+    before = None
     for month in range(12):
         trailing = [value for value in actuals[max(0, month - 3):month] if value is not None]
         recent = sum(trailing) / len(trailing) if trailing else mean
         base = (0.5 * recent + 0.5 * mean) * stretch * rng.uniform(0.98, 1.02)
+        if before is not None:  # within MAX_STEP of the month before
+            base = min(max(base, before * (1 - MAX_STEP)), before * (1 + MAX_STEP))
+        before = base
         targets.append(_nice(kpi, base) if base > 0 else None)
     return targets
 
 
-def _target(rng: random.Random, kpi, actuals: list[float | None], month: int) -> object:
-    known = [value for value in actuals if value is not None]
+# How far a manager lets a monthly target move from the month before.
+MAX_STEP = 0.15
+
+
+def _row_targets(rng: random.Random, kpi, actuals: list[float | None]) -> list[object]:
+    """Twelve targets as a manager sets them for one (who, KPI): one ambition for the row
+    (about half met, a quarter nearly, a quarter missed; see _attainment_draw), applied to
+    what the trailing three months gave blended with the year's mean, within MAX_STEP of the
+    month before, so that the plan moves smoothly and red / amber / green say something."""
     if kpi.id == "revenue_growth":
-        return rng.choice((0.03, 0.05, 0.05, 0.08))  # a growth plan, month on month
+        return [rng.choice((0.03, 0.05, 0.05, 0.08))] * 12  # a growth plan, month on month
+    known = [value for value in actuals if value is not None]
     if kpi.id == "churn_rate":
         base = (sum(known) / len(known)) if known else 0.02
-        return max(0.005, _nice(kpi, base * rng.uniform(0.8, 1.3)))
+        return [max(0.005, _nice(kpi, base * rng.uniform(0.8, 1.3)))] * 12
     if not known:
-        return None
-    plan = sum(known) / len(known)
-    actual = actuals[month] if actuals[month] is not None else plan
-    expected = 0.5 * actual + 0.5 * plan  # a plan near this month's run rate
-    if expected <= 0:
-        return None
+        return [None] * 12
+    mean = sum(known) / len(known)
     draw = _attainment_draw(rng)
-    if kpi.id == "retention_rate":
-        return _nice(kpi, min(0.995, expected / draw ** 0.1))
-    if kpi.direction == "down":
-        return _nice(kpi, expected * draw)
-    return _nice(kpi, expected / draw)
+    planned: list[float] = []
+    for month in range(12):
+        trailing = [value for value in actuals[max(0, month - 3):month] if value is not None]
+        recent = sum(trailing) / len(trailing) if trailing else mean
+        base = (0.5 * recent + 0.5 * mean) * rng.uniform(0.98, 1.02)
+        if planned:
+            base = min(max(base, planned[-1] * (1 - MAX_STEP)), planned[-1] * (1 + MAX_STEP))
+        planned.append(base)
+    out: list[object] = []
+    for base in planned:
+        if base <= 0:
+            out.append(None)
+        elif kpi.id == "retention_rate":
+            out.append(_nice(kpi, min(0.995, base / draw ** 0.1)))
+        elif kpi.direction == "down":
+            out.append(_nice(kpi, base * draw))
+        else:
+            out.append(_nice(kpi, base / draw))
+    return out

@@ -37,7 +37,16 @@ from xlkpi.core import recipes
 from xlkpi.core.cells import number_from_text, to_dates, to_numbers
 from xlkpi.core.engine import ratio, whole  # the engine's rules: None for x/0, 12 not 12.0
 from xlkpi.core.errors import InputError
-from xlkpi.core.goals import attainment, target_number, ytd_target
+from xlkpi.core.goals import (
+    attainment,
+    mismatches,
+    plan_kpi,
+    plan_months,
+    sums,
+    target_number,
+    year_shape,
+    ytd_target,
+)
 from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
 from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date, parse_period, serial_to_date
 from xlkpi.core.recipes import (
@@ -308,6 +317,15 @@ class _Quarter(Period):
         return Period.months(before // 12, before % 12 + 1, 3)
 
 
+def _number(value: object) -> bool:
+    return target_number(value) is not None
+
+
+def _year_of(row: layout.TargetRow) -> object:
+    year = layout.TARGETS_YEAR_COL - layout.TARGETS_EXTRA_COL
+    return row.extra[year] if len(row.extra) > year else None
+
+
 class Report:
     """Targets and actuals of one tracker; ``today`` fixes the year to date when the tracker's
     Settings have no as-of date."""
@@ -333,6 +351,7 @@ class Report:
         self._targets: dict[tuple[str | None, str], layout.TargetRow] = {}
         for row in tracker.targets:
             self._targets.setdefault((self._who_key(row.who), row.kpi_id), row)
+        self._planned: dict[str, dict[str | None, list[float | None]]] = {}
 
     # --- who and when ------------------------------------------------------------------------
 
@@ -421,24 +440,64 @@ class Report:
     def target(self, kpi_id: str, who: str, period: object) -> float | None:
         """The typed target of a month; the year-to-date target by layout.ytd_target."""
         kpi = _kpi(kpi_id)
-        return self._target(kpi, self._targets.get((self._who_key(who), kpi.id)),
-                            self.period(period))
+        key = self._who_key(who)
+        return self._target(kpi, self._targets.get((key, kpi.id)), self.period(period),
+                            team=key is _TEAM)
 
-    def _target(self, kpi: Kpi, row: layout.TargetRow | None, window: Period) -> float | None:
+    def _target(self, kpi: Kpi, row: layout.TargetRow | None, window: Period,
+                team: bool = False) -> float | None:
         """A month's typed target; over the year to date or a fiscal quarter, the months'
         targets by the KPI's year-to-date rule (goals.ytd_target)."""
-        if row is None:
+        months = self.planned(kpi).get(_TEAM if row is None else self._who_key(row.who))
+        if months is None or (row is None and not team):
             return None
         if window == self.ytd:
-            return ytd_target(kpi, row.months[:self.months_to_date])
+            return ytd_target(kpi, months[:self.months_to_date])
         if isinstance(window, _Quarter):
             first = next((index for month, index in self._month_index.items()
                           if month.start == window.start), None)
-            return None if first is None else ytd_target(kpi, row.months[first:first + 3])
+            return None if first is None else ytd_target(kpi, months[first:first + 3])
         index = self._month_index.get(window)
-        if index is None or index >= len(row.months):
+        return None if index is None else months[index]
+
+    def planned(self, kpi: Kpi) -> dict[str | None, list[float | None]]:
+        """Every Targets row of ``kpi`` as the tabs use it (goals.plan_kpi): typed months,
+        Year figures spread, the Team's blank counts and amounts the reps' sum."""
+        if kpi.id not in self._planned:
+            rows = {who: (row.months, _year_of(row))
+                    for (who, kpi_id), row in self._targets.items() if kpi_id == kpi.id}
+            self._planned[kpi.id] = plan_kpi(kpi, rows, _TEAM,
+                                             [owner_key(rep) for rep in self.reps],
+                                             self._shape(kpi, rows))
+        return self._planned[kpi.id]
+
+    def _shape(self, kpi: Kpi, rows: dict) -> list[float] | None:
+        """goals.year_shape of the Team's actuals in the previous fiscal year's months; only
+        looked for where a Year figure of a count or amount needs it."""
+        if not sums(kpi) or not any(_number(year) for _months, year in rows.values()):
             return None
-        return target_number(row.months[index])
+        before = [Period.month(y - 1, m) for y, m in self.settings.months()]
+        return year_shape(_Recipes(self._sheets).actuals(kpi, _TEAM, _Windows(before)))
+
+    def target_mismatches(self, limit: int = 10) -> list[str]:
+        """One line per (KPI, month) where a Team target differs from the reps' sum (the red
+        Team cells of Targets), at most ``limit`` and a line saying how many more."""
+        lines = []
+        for kpi in KPIS:
+            row = self._targets.get((_TEAM, kpi.id))
+            if row is None or not sums(kpi):
+                continue
+            planned = self.planned(kpi)
+            reps = [planned[key] for key in map(owner_key, self.reps) if key in planned]
+            shape = self._shape(kpi, {_TEAM: (row.months, _year_of(row))})
+            own = plan_months(kpi, row.months, _year_of(row), shape)
+            for index, target, total in mismatches(kpi, own, reps):
+                lines.append(f"Targets: Team {kpi.name} {self.months[index].label} is "
+                             f"{target:g}, the reps' targets add up to {total:g}")
+        if len(lines) > limit:
+            lines = [*lines[:limit], f"Targets: {len(lines) - limit} more Team targets differ "
+                                     "from the reps' sum (red on Targets)"]
+        return lines
 
     def actual(self, kpi_id: str, who: str, period: object) -> int | float | None:
         """The KPI over the rows of ``who`` (Team: all rows; a rep: rows whose Owner is that
@@ -465,7 +524,7 @@ class Report:
                 row = self._targets.get((key, kpi.id))
                 actuals = evaluation.actuals(kpi, key, windows)
                 for window, actual in zip(periods, actuals, strict=True):
-                    target = self._target(kpi, row, window)
+                    target = self._target(kpi, row, window, team=key is _TEAM)
                     out.append({"rep": who, "kpi": kpi.id, "period": window.label,
                                 "target": target, "actual": actual,
                                 "attainment": attainment(actual, target, kpi.direction)})

@@ -60,6 +60,7 @@ from xlkpi.tracker.model import (
 )
 from xlkpi.tracker.settings import (
     complete_targets,
+    plan_targets,
     settings_calculated,
     settings_validation,
     write_settings,
@@ -173,6 +174,7 @@ def rep_sheet_names(reps: Iterable[str], reserved: Iterable[str] = ()) -> dict[s
 def _generate(wb: Workbook, tracker: Tracker) -> None:
     settings = tracker.settings
     letters = data_column_letters(wb)
+    plan_targets(wb[TARGETS], tracker, letters)
     titles = rep_sheet_names(settings.reps, reserved=wb.sheetnames)
     start = wb.create_sheet(START, 0)
     write_start(start, settings, titles)

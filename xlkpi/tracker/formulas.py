@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from openpyxl.utils import get_column_letter
 
+from xlkpi.core.goals import MISMATCH_TOLERANCE, sums
 from xlkpi.core.kpis import KPI_BY_ID, Kpi
 from xlkpi.core.recipes import (
     Actual,
@@ -48,6 +49,13 @@ from xlkpi.tracker.model import (
     TAB_WHO_ROW,
     TAB_YTD_COL,
     TARGETS_FIRST_MONTH_COL,
+    TARGETS_HEADER_ROW,
+    TARGETS_PLAN_COL,
+    TARGETS_REP_FLAG_COL,
+    TARGETS_SHAPE_COL,
+    TARGETS_SHAPE_OK_COL,
+    TARGETS_TEAM_FLAG_COL,
+    TARGETS_YEAR_COL,
 )
 
 
@@ -279,15 +287,96 @@ def target_formula(row: int, col: int) -> str:
     When there is exactly one such row (the usual case), target_helper_formulas has found its
     number and the cell reads it with INDEX; otherwise (none: blank; several) COUNTIFS and
     SUMIFS over the whole Targets columns, as the definition says."""
-    target_col = get_column_letter(TARGETS_FIRST_MONTH_COL + col - TAB_FIRST_MONTH_COL)
-    month = f"Targets!${target_col}:${target_col}"
+    index = col - TAB_FIRST_MONTH_COL
+    target_col = get_column_letter(TARGETS_FIRST_MONTH_COL + index)
+    plan_col = get_column_letter(TARGETS_PLAN_COL + index)
+    month = f"Targets!${plan_col}:${plan_col}"
     who = absolute(TAB_CRITERION_COL, TAB_WHO_ROW)
     match = f'Targets!$A:$A,{who},Targets!$B:$B,"="&$A{row}'
     found = f"${get_column_letter(TAB_TARGET_ROW_COL)}{row}"
     count = f"${get_column_letter(TAB_TARGET_COUNT_COL)}{row}"
-    typed = f"INDEX({month},{found})"
-    return (f'=IF({found}>0,IF(ISNUMBER({typed}),{typed},""),IF({count}=0,"",'
-            f'IF(COUNTIFS({match},{month},">-1E+300")=0,"",SUMIFS({month},{match}))))')
+    planned = f"INDEX({month},{found})"
+    typed = f"INDEX(Targets!${target_col}:${target_col},{found})"  # a row added since refresh
+    # several rows: their planned months, and the typed ones of rows with none (added since)
+    typed_col = f"Targets!${target_col}:${target_col}"
+    unplanned = f'{month},"="'
+    numbers = (f'COUNTIFS({match},{month},">-1E+300")'
+               f'+COUNTIFS({match},{typed_col},">-1E+300",{unplanned})')
+    total = f"SUMIFS({month},{match})+SUMIFS({typed_col},{match},{unplanned})"
+    return (f'=IF({found}>0,IF(ISNUMBER({planned}),{planned},IF(ISNUMBER({typed}),{typed},"")),'
+            f'IF({count}=0,"",IF({numbers}=0,"",{total})))')
+
+
+# --- target planning on Targets (goals.plan_months, team_months, mismatches) --------------------
+
+def _letter(col: int) -> str:
+    return get_column_letter(col)
+
+
+def plan_formula(kpi: Kpi, row: int, index: int, team: bool, shape_row: int | None) -> str:
+    """goals.plan_months (and for the Team, team_months) of one Targets cell: the typed month;
+    else, with a typed Year figure, its share; else for the Team's counts and amounts the sum
+    of the current reps' planned targets (the rows flagged in TARGETS_REP_FLAG_COL, above and
+    below this row, so that the cell never reads itself). ``shape_row``: the Team row of the
+    KPI, whose hidden cells hold last year's shape."""
+    month = f"{_letter(TARGETS_FIRST_MONTH_COL + index)}{row}"
+    first, last = _letter(TARGETS_FIRST_MONTH_COL), _letter(TARGETS_FIRST_MONTH_COL + 11)
+    months = f"${first}{row}:${last}{row}"
+    year = f"${_letter(TARGETS_YEAR_COL)}{row}"
+    if not sums(kpi):
+        spread = year
+    elif shape_row is None:
+        spread = f"MAX(0,{year}-SUM({months}))/(12-COUNT({months}))"
+    else:
+        ok = f"${_letter(TARGETS_SHAPE_OK_COL)}${shape_row}"
+        weight = f"{_letter(TARGETS_SHAPE_COL + index)}${shape_row}"
+        # the weights of the blank months term by term: LibreOffice gives #VALUE! for
+        # SUMPRODUCT(--NOT(ISNUMBER(range)),…) inside this IF
+        blank = "+".join(
+            f"IF(ISNUMBER(${_letter(TARGETS_FIRST_MONTH_COL + i)}{row}),0,"
+            f"${_letter(TARGETS_SHAPE_COL + i)}${shape_row})" for i in range(12))
+        spread = (f"MAX(0,{year}-SUM({months}))*IF({ok}=1,{weight},1)/IF({ok}=1,"
+                  f"{blank},12-COUNT({months}))")
+    default = '""'
+    if team and sums(kpi):
+        plan = _letter(TARGETS_PLAN_COL + index)
+        flag = _letter(TARGETS_REP_FLAG_COL)
+        top, last = TARGETS_HEADER_ROW, 1048576
+        parts = [(f"{plan}${top}:{plan}{row - 1}", f"$B${top}:$B{row - 1}",
+                  f"${flag}${top}:${flag}{row - 1}"),
+                 (f"{plan}{row + 1}:{plan}${last}", f"$B{row + 1}:$B${last}",
+                  f"${flag}{row + 1}:${flag}${last}")]
+        crit = f'"="&$B{row}'
+        counts = "+".join(f'COUNTIFS({b},{crit},{f},1,{p},">-1E+300")' for p, b, f in parts)
+        total = "+".join(f"SUMIFS({p},{b},{crit},{f},1)" for p, b, f in parts)
+        default = f'IF({counts}=0,"",{total})'
+    return f"=IF(ISNUMBER({month}),{month},IF(ISNUMBER({year}),{spread},{default}))"
+
+
+def shape_ok_formula(row: int) -> str:
+    """goals.year_shape: 1 when all twelve of last year's months have an actual above 0."""
+    cells = f"{_letter(TARGETS_SHAPE_COL)}{row}:{_letter(TARGETS_SHAPE_COL + 11)}{row}"
+    return f'=IF(COUNTIF({cells},">0")=12,1,0)'
+
+
+def last_year_window(index: int) -> Window:
+    """The month ``index`` of the fiscal year a year earlier, from the Targets month header."""
+    head = f"{_letter(TARGETS_FIRST_MONTH_COL + index)}${TARGETS_HEADER_ROW}"
+    return Window(f"DATE(YEAR({head})-1,MONTH({head}),1)",
+                  f"DATE(YEAR({head})-1,MONTH({head})+1,1)")
+
+
+def mismatch_rule(first_row: int) -> str:
+    """The conditional format of the Targets month cells (top-left C{first_row}): a Team count
+    or amount whose planned target differs from the current reps' sum (goals.mismatches)."""
+    plan = _letter(TARGETS_PLAN_COL)
+    flag = f"${_letter(TARGETS_REP_FLAG_COL)}:${_letter(TARGETS_REP_FLAG_COL)}"
+    own = f"{plan}{first_row}"
+    criteria = f'$B:$B,"="&$B{first_row},{flag},1'
+    total = f"SUMIFS({plan}:{plan},{criteria})"
+    return (f"AND(${_letter(TARGETS_TEAM_FLAG_COL)}{first_row}=1,ISNUMBER({own}),"
+            f'COUNTIFS({criteria},{plan}:{plan},">-1E+300")>0,'
+            f"ABS({own}-{total})>{MISMATCH_TOLERANCE}*MAX(1,ABS({total})))")
 
 
 def target_helper_formulas(row: int) -> list[tuple[int, str]]:

@@ -76,6 +76,15 @@ TARGETS_HEADER_ROW = 4
 TARGETS_FIRST_ROW = 5
 TARGETS_WHO_COL, TARGETS_KPI_COL, TARGETS_FIRST_MONTH_COL = 1, 2, 3
 TARGETS_EXTRA_COL = TARGETS_FIRST_MONTH_COL + 12  # O: "Notes"
+TARGETS_YEAR_COL = TARGETS_EXTRA_COL + 1  # P: "Year", a typed figure spread to blank months
+# Generated, hidden, rewritten by refresh (see settings.plan_targets): AN..AY the planned months,
+# AZ 1 on a current rep's row of a count/amount, BA..BL last year's Team actuals (Team rows),
+# BM 1 when those make a full year (the shape), BN 1 on the Team row of a count/amount.
+TARGETS_PLAN_COL = 40
+TARGETS_REP_FLAG_COL = TARGETS_PLAN_COL + 12
+TARGETS_SHAPE_COL = TARGETS_REP_FLAG_COL + 1
+TARGETS_SHAPE_OK_COL = TARGETS_SHAPE_COL + 12
+TARGETS_TEAM_FLAG_COL = TARGETS_SHAPE_OK_COL + 1
 
 # Team and rep tabs: three rows per KPI (ROW_KINDS) from TAB_FIRST_ROW.
 TAB_WHO_ROW, TAB_NOTE_ROW, TAB_HEADER_ROW, TAB_THROUGH_ROW, TAB_FIRST_ROW = 2, 3, 4, 5, 6

@@ -41,6 +41,7 @@ from xlkpi.tracker.model import (
     TARGETS_FIRST_MONTH_COL,
     TARGETS_FIRST_ROW,
     TARGETS_HEADER_ROW,
+    TARGETS_PLAN_COL,
     DataSheet,
     Settings,
     TargetRow,
@@ -292,7 +293,7 @@ def _read_targets(sheet: SheetRows, name: str) -> list[TargetRow]:
         seen[key] = row
         months = values[first_month:first_month + 12]
         months += [None] * (12 - len(months))
-        extra = values[first_month + 12:]
+        extra = values[first_month + 12:TARGETS_PLAN_COL - 1]  # not the generated block
         while extra and extra[-1] is None:
             extra.pop()
         targets.append(TargetRow(who=who, kpi_id=kpi.id, months=months, extra=extra,

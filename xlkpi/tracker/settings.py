@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from openpyxl.styles import Alignment
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlkpi.core.errors import InputError
+from xlkpi.core.goals import sums
 from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
 from xlkpi.tracker.cells import formula_cell, header_row, print_setup, text_cell
 from xlkpi.tracker.model import (
@@ -32,7 +35,13 @@ from xlkpi.tracker.model import (
     TARGETS_FIRST_ROW,
     TARGETS_HEADER_ROW,
     TARGETS_KPI_COL,
+    TARGETS_PLAN_COL,
+    TARGETS_REP_FLAG_COL,
+    TARGETS_SHAPE_COL,
+    TARGETS_SHAPE_OK_COL,
+    TARGETS_TEAM_FLAG_COL,
     TARGETS_WHO_COL,
+    TARGETS_YEAR_COL,
     TEAM_NAME,
     Settings,
     TargetRow,
@@ -52,6 +61,7 @@ from xlkpi.tracker.styles import (
     number_format,
 )
 
+_KPI_BY_NAME = {kpi.name.lower(): kpi for kpi in KPIS}
 _VALIDATION_TAG = "xlkpi"  # promptTitle of the validations this module owns
 ALIASES_LABEL = "Also known as"
 ALIAS_SEPARATOR = "; "
@@ -223,6 +233,8 @@ def _target_row(ws: Worksheet, row: int, who: str, kpi: Kpi, currency: object,
     if typed is not None:
         for offset, value in enumerate(typed.extra):
             text_cell(ws, row, TARGETS_EXTRA_COL + offset, value)
+    ws.cell(row, TARGETS_YEAR_COL).fill = INPUT_FILL
+    ws.cell(row, TARGETS_YEAR_COL).number_format = fmt
 
 
 def _targets_last_row(ws: Worksheet) -> int:
@@ -318,3 +330,84 @@ def resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
     except InputError as error:
         raise TrackerFileError(f"{name}: Settings {error}; fix the list under Reps") from None
     tracker.settings.reps = reps
+
+
+# --- target planning (goals.plan_months) -------------------------------------------------------
+
+_PLAN_NOTE = ("Year: a figure for the whole year, spread to the blank months (counts and "
+              "amounts: what the typed months leave, by last year's shape when the tracker "
+              "has a full previous year, else evenly; rates: the figure itself). A blank Team "
+              "month of a count or amount is the sum of the reps'. Red Team cell: it differs "
+              "from the reps' sum.")
+_MISMATCH_FILL = PatternFill("solid", start_color="F4B6B6", end_color="F4B6B6")
+
+
+def plan_targets(ws: Worksheet, tracker: Tracker, letters: dict[str, dict[str, str]]) -> None:
+    """The generated planning cells of Targets (rewritten by new and refresh): the Year header,
+    and per (who, KPI) row the hidden planned months, flags and, on Team rows of counts and
+    amounts, last year's actuals; the conditional format marking a Team target that differs
+    from the reps' sum. Typed cells are not touched (the Year header only where P4 is blank)."""
+    from xlkpi.tracker.formulas import (
+        ActualFormulas,
+        last_year_window,
+        mismatch_rule,
+        plan_formula,
+        shape_ok_formula,
+    )
+
+    year_head = ws.cell(TARGETS_HEADER_ROW, TARGETS_YEAR_COL)
+    if year_head.value is None or str(year_head.value).strip() == "":
+        text_cell(ws, TARGETS_HEADER_ROW, TARGETS_YEAR_COL, "Year", HEADER_FONT,
+                  fill=HEADER_FILL)
+    text_cell(ws, 3, 1, _PLAN_NOTE, GREY)
+    last_col = TARGETS_TEAM_FLAG_COL
+    for col in range(TARGETS_PLAN_COL, last_col + 1):
+        for cell in ws.iter_rows(min_row=TARGETS_HEADER_ROW, min_col=col, max_col=col):
+            cell[0].value = None
+        ws.column_dimensions[get_column_letter(col)].hidden = True
+    reps = {rep.strip().lower() for rep in tracker.settings.reps}
+    rows: list[tuple[int, bool, Kpi]] = []
+    team_rows: dict[str, int] = {}
+    for row, (who, kpi_name) in enumerate(ws.iter_rows(
+            min_row=TARGETS_FIRST_ROW, min_col=TARGETS_WHO_COL, max_col=TARGETS_KPI_COL,
+            values_only=True), TARGETS_FIRST_ROW):
+        key = _target_key(who, kpi_name)
+        kpi = _KPI_BY_NAME.get(key[1]) if key else None
+        if kpi is None:
+            continue
+        team = key[0] == TEAM_NAME.lower()
+        rows.append((row, team, kpi))
+        if team:
+            team_rows.setdefault(kpi.id, row)
+        elif key[0] in reps and sums(kpi):
+            formula_cell(ws, row, TARGETS_REP_FLAG_COL, "=1")  # a formula: not typed
+    actuals = ActualFormulas(letters, None)
+    for row, team, kpi in rows:
+        fmt = number_format(kpi, tracker.settings.currency)
+        shape_row = team_rows.get(kpi.id) if sums(kpi) else None
+        for index in range(12):
+            formula_cell(ws, row, TARGETS_PLAN_COL + index,
+                         plan_formula(kpi, row, index, team, shape_row), fmt)
+        if team and sums(kpi) and team_rows.get(kpi.id) == row:
+            formula_cell(ws, row, TARGETS_TEAM_FLAG_COL, "=1")
+            for index in range(12):
+                formula_cell(ws, row, TARGETS_SHAPE_COL + index,
+                             actuals.formula(kpi.recipe, last_year_window(index), {}, {}), fmt)
+            formula_cell(ws, row, TARGETS_SHAPE_OK_COL, shape_ok_formula(row))
+    _mismatch_format(ws, mismatch_rule(TARGETS_FIRST_ROW))
+
+
+def _mismatch_format(ws: Worksheet, formula: str) -> None:
+    """Replace this module's conditional format (found by its formula) on the month cells."""
+    marker = get_column_letter(TARGETS_TEAM_FLAG_COL) + str(TARGETS_FIRST_ROW)
+    kept = ConditionalFormattingList()
+    for block in ws.conditional_formatting:
+        for rule in block.rules:
+            if not any(marker in text for text in rule.formula or ()):
+                kept.add(str(block.sqref), rule)
+    ws.conditional_formatting = kept
+    first = get_column_letter(TARGETS_FIRST_MONTH_COL)
+    last = get_column_letter(TARGETS_FIRST_MONTH_COL + 11)
+    end = max(_targets_last_row(ws), TARGETS_FIRST_ROW)
+    ws.conditional_formatting.add(f"{first}{TARGETS_FIRST_ROW}:{last}{end}",
+                                  FormulaRule(formula=[formula], fill=_MISMATCH_FILL))
