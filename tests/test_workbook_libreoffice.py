@@ -24,7 +24,7 @@ from xlkpi.core import engine, goals
 from xlkpi.core.cells import stage_class
 from xlkpi.core.goals import target_number, ytd_target
 from xlkpi.core.kpis import KPIS
-from xlkpi.core.periods import Period, serial_to_date
+from xlkpi.core.periods import Period, date_to_serial, serial_to_date
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import (
@@ -121,7 +121,11 @@ def expected_tab(tracker: Tracker, who: str, today: dt.date) -> dict:
         typed = typed_targets(tracker, who, kpi.id)
         targets = [target_number(value) for value in typed]
         targets.append(ytd_target(kpi, typed[:months_to_date]))
-        actuals = [engine_actual(tracker, kpi.id, period, owner) for period in periods]
+        # a month after the as-of date has no actual yet: blank, not 0 (issue 11)
+        as_of = date_to_serial(settings.as_of or today)
+        actuals = [None if index < 12 and period.start > as_of
+                   else engine_actual(tracker, kpi.id, period, owner)
+                   for index, period in enumerate(periods)]
         attainments = [goals.attainment(actual, target, kpi.direction)
                        for actual, target in zip(actuals, targets, strict=True)]
         expected[(kpi.name, "Target")] = targets
