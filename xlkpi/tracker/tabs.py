@@ -229,9 +229,10 @@ def write_pacing(ws: Worksheet, kpis: Sequence[Kpi], rows: dict[str, TabRows], c
         style(text_cell(ws, top, col, label, GREY), alignment=RIGHT)
         style(formula_cell(ws, top, col + 1, formula, fmt, BOLD), alignment=RIGHT)
     header = top + 1
-    header_row(ws, header, ["KPI", "", *PACING_HEADERS])
+    header_row(ws, header, ["KPI"])
+    header_row(ws, header, PACING_HEADERS, first_col=3)
     for col in range(1, 3 + len(PACING_HEADERS)):
-        style(ws.cell(header, col), alignment=WRAP)
+        style(ws.cell(header, col), fill=HEADER_FILL, alignment=WRAP)
     ws.row_dimensions[header].height = 30
     row = header
     for row, kpi in enumerate(kpis, header + 1):
