@@ -75,8 +75,8 @@ MEASURES = (
 
 def channel_names(tracker: Tracker) -> list[str | None]:
     """The channels of the data, each once (compared as COUNTIFS compares: without regard to
-    case), spelt as first met, sorted without regard to case; None last for "(no channel)" when
-    a Spend or Leads row has a blank one."""
+    case) and spelt as the first of its spellings in code-point order, sorted without regard
+    to case; None last, for "(no channel)", when a Spend or Leads row has a blank one."""
     found: dict[str | None, str | None] = {}
     for sheet, column in CHANNEL_COLUMNS.items():
         data = tracker.data.get(sheet)
@@ -89,8 +89,10 @@ def channel_names(tracker: Tracker) -> list[str | None]:
         for row in data.rows:
             value = row[index] if index < len(row) else None
             key = owner_key(value)
-            if key not in found:
-                found[key] = key if isinstance(value, int | float) else str(value)
+            spelling = key if key is None or isinstance(value, int | float) else str(value)
+            # the same spelling whatever the rows' order (refresh regroups them)
+            if key not in found or (spelling is not None and spelling < found[key]):
+                found[key] = spelling
     named = sorted((name for key, name in found.items() if key is not None), key=str.casefold)
     return [*named, *([None] if None in found else [])]
 
