@@ -1,7 +1,11 @@
 """The Team and rep tabs' formulas, rendered from the KPI recipes, are those the hand-written
 builder made before the recipes (commit 4a190c7): the fixture holds its Actual cells (first
 month, second month, year to date and the hidden previous-period cells) of the Team tab and of
-a rep tab, and a digest of every formula of the whole workbook."""
+a rep tab, and a digest of every formula of the whole workbook.
+
+Since issue 11 a month's scan is in a hidden cell (W, X, ...: the formula the visible cell had,
+with references to the other KPIs' month actuals moved to their hidden cells), and the visible
+cell is IF(month after the as-of date, "", that cell)."""
 
 import hashlib
 import json
@@ -35,7 +39,7 @@ def actual_cells(ws) -> dict[str, object]:
     cells = {}
     for row in range(6, ws.max_row + 1):
         if ws.cell(row, 2).value == "Actual":
-            for col in "CDOPQ":
+            for col in ("C", "D", "O", "P", "Q", "W", "X"):
                 if ws[f"{col}{row}"].value is not None:
                     cells[f"{col}{row}"] = ws[f"{col}{row}"].value
     return cells

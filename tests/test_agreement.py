@@ -224,7 +224,8 @@ def function_call(kpi_id: str, data, period, owner: str | None):
 
 def test_every_function_equals_the_report(built):
     data = columns(built.path)
-    periods = list(built.months)
+    # months after the as-of date have no actual in the report (nor on the tabs) yet
+    periods = [month for month in built.months if month <= built.config.as_of[:7]]
     if built.config.ytd_period is not None:
         periods.append("YTD")
     checked, wrong = 0, []
@@ -244,3 +245,70 @@ def test_attainment_function_equals_the_report(built):
     for row in built.report.values():
         got = udfs.attainment(row["actual"], row["target"], KPI_BY_ID[row["kpi"]].direction)
         assert same(row["attainment"], got), row
+
+
+# --- pacing and the Channels view (issue 11) --------------------------------------------------
+
+def pacing_cells(built: Built):
+    """(who, kpi id, {header: cached value}) of every row of each tab's pacing block."""
+    wb = openpyxl.load_workbook(built.recalculated, data_only=True, read_only=True)
+    titles = {"Team": layout.TEAM, **workbook.rep_sheet_names(built.reps)}
+    by_name = {kpi.name: kpi for kpi in KPIS}
+    for who, title in titles.items():
+        rows = list(wb[title].iter_rows(min_row=layout.TAB_FIRST_ROW, max_col=8,
+                                        values_only=True))
+        header = next(i for i, row in enumerate(rows) if row[3] == "Expected to date")
+        for row in rows[header + 1:]:
+            if row[0] not in by_name:
+                break
+            yield who, by_name[row[0]].id, dict(zip(layout.PACING_HEADERS, row[2:7],
+                                                    strict=True))
+    wb.close()
+
+
+def test_the_pacing_block_equals_the_report(built):
+    """Settings' as-of date is fixed (the last day of December; 15 October): the block shows
+    the as-of month's target, expected to date, actual, projection and pace as the report's
+    rows of that month carry them."""
+    month = built.config.as_of[:7]
+    keys = dict(zip(layout.PACING_HEADERS, ("target", "expected", "actual", "projected", "pace"),
+                    strict=True))
+    checked, wrong = 0, []
+    for who, kpi, cells in pacing_cells(built):
+        row = built.report[who, kpi, month]
+        for header, value in cells.items():
+            checked += 1
+            if not same(row[keys[header]], value):
+                wrong.append((who, kpi, header, value, row[keys[header]]))
+    assert checked == (len(KPIS) + len(built.reps) * len(layout.REP_KPIS)) * 5
+    assert not wrong, wrong[:20]
+    paced = [row for row in built.report.values() if "pace" in row]
+    assert paced and all(row["period"] == month for row in paced)
+    assert any(row["pace"] is not None for row in paced)
+
+
+def test_the_channels_sheet_equals_report_by_channel(built):
+    from xlkpi.tracker.channels import MEASURES
+
+    rows = json.loads(run("report", built.path, "--by", "channel", "--period", "all",
+                          "--format", "json"))
+    expected = {(row["channel"], row["period"]): row for row in rows}
+    keys = dict(zip((measure.label for measure in MEASURES), (
+        "spend", "leads", "cost_per_lead", "sqls", "lead_to_sql_rate"), strict=True))
+    wb = openpyxl.load_workbook(built.recalculated, data_only=True, read_only=True)
+    periods = [*built.months, "YTD"]
+    checked, wrong, channels = 0, [], set()
+    for row in wb[layout.CHANNELS].iter_rows(min_row=layout.TAB_FIRST_ROW,
+                                             max_col=layout.TAB_YTD_COL, values_only=True):
+        if row[1] not in keys:
+            continue
+        channels.add(row[0])
+        for period, value in zip(periods, row[2:], strict=True):
+            want = expected[row[0], period][keys[row[1]]]
+            checked += 1
+            if not same(want, value):
+                wrong.append((row[0], row[1], period, value, want))
+    wb.close()
+    assert channels == {row["channel"] for row in rows} and len(channels) > 1
+    assert checked == len(rows) * len(MEASURES)
+    assert not wrong, wrong[:20]

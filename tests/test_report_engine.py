@@ -145,8 +145,10 @@ def test_report_actuals_are_the_engines(tracker):
                 continue
             for period in periods:
                 window = computed.period(period)
-                assert_same_number(computed.actual(kpi.id, who, period),
-                                   engine_actual(tracker, kpi.id, who, window))
+                # a month after the as-of date has no actual yet (issue 11)
+                expected = (None if computed.after_as_of(window)
+                            else engine_actual(tracker, kpi.id, who, window))
+                assert_same_number(computed.actual(kpi.id, who, period), expected)
 
 
 @settings(max_examples=30, deadline=None)

@@ -203,7 +203,7 @@ def all_formulas(wb: openpyxl.Workbook):
 def test_sheets_in_order(book, tracker):
     titles = workbook.rep_sheet_names(tracker.settings.reps)
     assert book.sheetnames == [START, SETTINGS, TARGETS, TEAM, *titles.values(), LEADERBOARD,
-                               *DATA_SHEETS, layout.STAGES, layout.META]
+                               layout.CHANNELS, *DATA_SHEETS, layout.STAGES, layout.META]
     assert book[layout.META].sheet_state == "veryHidden"
     assert all(book[name].sheet_state == "visible" for name in book.sheetnames[:-1])
     assert book.active.title == START
@@ -214,7 +214,7 @@ def test_generated_sheets_are_listed(book, tracker):
     titles = workbook.rep_sheet_names(tracker.settings.reps)
     generated = generated_sheets(book)
     assert generated == {START: "start", TEAM: "team", **dict.fromkeys(titles.values(), "rep"),
-                         LEADERBOARD: "leaderboard"}
+                         LEADERBOARD: "leaderboard", layout.CHANNELS: "channels"}
     meta = book[layout.META]
     assert (meta["A1"].value, meta["B1"].value, meta["B2"].value) == ("generator", "xlkpi", 1)
 
@@ -246,7 +246,7 @@ def test_rep_tabs_skip_team_only_kpis(book, tracker):
         assert names == {kpi.name for kpi in KPIS if not kpi.team_only}
         assert ws["B2"].value == rep and ws["B2"].data_type == "s"
         assert ws["P2"].value == owner_criterion(rep)
-        actual = ws.cell(tab_rows(ws)[("Deals won", "Actual")], 3).value
+        actual = ws.cell(tab_rows(ws)[("Deals won", "Actual")], layout.TAB_RAW_FIRST_COL).value
         assert "Opportunities!$B:$B,$P$2" in actual
 
 
@@ -333,6 +333,7 @@ def test_only_portable_functions():
             assert (sheet, coordinate) == (SETTINGS, "B10")
     assert count > 1000
     assert used <= {"COUNTIFS", "SUMIFS", "IFERROR", "IF", "DATE", "EOMONTH", "INDEX", "MATCH",
+                    "DAY",
                     "SUBSTITUTE", "LOWER", "OR", "AND", "ISNUMBER", "COUNT", "SUM", "AVERAGE",
                     "PRODUCT", "MIN", "MAX", "YEAR", "MONTH", "INT", "TODAY", "RANK",
                     "COUNTIF", "ROWS", "CHAR"}, used
@@ -395,8 +396,8 @@ def test_template_is_deterministic_and_empty():
 
     assert dump(first) == dump(second)
     assert first.properties.created == dt.datetime(2026, 1, 1)
-    assert first.sheetnames == [START, SETTINGS, TARGETS, TEAM, LEADERBOARD, *DATA_SHEETS,
-                                layout.STAGES, layout.META]
+    assert first.sheetnames == [START, SETTINGS, TARGETS, TEAM, LEADERBOARD, layout.CHANNELS,
+                                *DATA_SHEETS, layout.STAGES, layout.META]
     back = reader.read_tracker(roundtrip(first))
     assert back.settings == Settings(2026, 1, "USD", [], None)
     assert all(sheet.rows == [] for sheet in back.data.values())

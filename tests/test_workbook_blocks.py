@@ -169,10 +169,10 @@ def test_rep_tabs_read_the_owner_block_or_whole_columns():
     for col in "PQRSTU":
         assert ws.column_dimensions[col].hidden
     rows = tab_rows(ws)
-    won = ws.cell(rows[("Deals won", "Actual")], 3).value
+    won = ws.cell(rows[("Deals won", "Actual")], layout.TAB_RAW_FIRST_COL).value
     assert won.startswith("=IF($U$3,COUNTIFS(INDEX(Opportunities!$D:$D,$S$3):")
     assert won.count("Opportunities!$B:$B,$P$2") == 1  # only in the fallback
-    churn = ws.cell(rows[("Churn rate", "Actual")], 3).value
+    churn = ws.cell(rows[("Churn rate", "Actual")], layout.TAB_RAW_FIRST_COL).value
     assert not churn.startswith("=IF(")  # built on the retention cell: no data of its own
     team = wb[TEAM]
     for row in team.iter_rows(min_row=layout.TAB_FIRST_ROW):
@@ -187,15 +187,15 @@ def test_each_count_is_made_once_per_cell():
     wb = workbook.new_workbook(sample_tracker(seed=5, rows=10))
     ws = wb[TEAM]
     rows = tab_rows(ws)
-    retention = ws.cell(rows[("Retention rate", "Actual")], 3).value
+    retention = ws.cell(rows[("Retention rate", "Actual")], layout.TAB_RAW_FIRST_COL).value
     assert retention.count("COUNTIFS(") == 3
     growth = rows[("Revenue growth", "Actual")]
-    for col, helper in ((3, "$P$"), (15, "$Q$")):
+    for col, helper in ((layout.TAB_RAW_FIRST_COL, "$P$"), (15, "$Q$")):
         assert ws.cell(growth, col).value == (
             f'=IFERROR(({openpyxl.utils.get_column_letter(col)}{growth - 3}-{helper}{growth})/'
             f'{helper}{growth},"")')
     assert ws.cell(growth, 16).value.startswith("=SUMIFS(Opportunities!$F:$F")
-    assert "SUMIFS" not in ws.cell(growth, 4).value
+    assert "SUMIFS" not in ws.cell(growth, layout.TAB_RAW_FIRST_COL + 1).value
 
 
 # --- refresh groups the rows again ---------------------------------------------------------------

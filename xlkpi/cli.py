@@ -271,7 +271,12 @@ def _checks(path: Path) -> list[str]:
               help="table for reading; csv for a spreadsheet; json for scripts (a list of "
                    "objects with rep, kpi, period, target, actual, attainment; no number = "
                    "null). Rates and attainment are fractions in csv and json (0.25 = 25%).")
-def report(path: Path, period, rep, output):
+@click.option("--by", "by", type=click.Choice(["rep", "channel"]), default="rep",
+              show_default=True,
+              help="rep: target, actual and attainment per rep and KPI; channel: spend, leads, "
+                   "cost per lead, SQLs and lead-to-SQL rate per channel (Spend's Channel = "
+                   "Leads' Source), as on the Channels sheet.")
+def report(path: Path, period, rep, output, by):
     """Print target, actual and attainment for every KPI of the tracker at PATH.
 
     Actuals are computed from the data sheets (the same numbers as the tracker's
@@ -284,6 +289,7 @@ def report(path: Path, period, rep, output):
       xlkpi report tracker.xlsx
       xlkpi report tracker.xlsx --period 2026-10 --rep Anna
       xlkpi report tracker.xlsx --period YTD --format csv > ytd.csv
+      xlkpi report tracker.xlsx --by channel --period 2026-Q4
     """
     from xlkpi import report as reports
     from xlkpi.tracker.merge import unknown_owner_note
@@ -301,13 +307,22 @@ def report(path: Path, period, rep, output):
     with paused_gc(freeze=True):  # the rows live until the command ends: no collection
         computed = reports.read_report(path)  # python-calamine: the values, ten times faster
         tracker = computed.tracker
-        rows = computed.rows(period, rep)
+        if by == "channel" and rep is not None:
+            raise InputError("--rep: channels are the team's (spend has no owner); "
+                             "leave out --rep with --by channel")
+        rows = (computed.channel_rows(period) if by == "channel"
+                else computed.rows(period, rep))
         for problem in computed.problems():
             click.echo(f"Note: {problem.message()}", err=True)
         note = unknown_owner_note(tracker)  # owners no rep's figures count (issue 9)
         for line in computed.target_mismatches():
             click.echo(f"Note: {line}", err=True)
-        if output == "json":
+        if by == "channel":
+            text = {"json": lambda: reports.channels_json(rows) + "\n",
+                    "csv": lambda: reports.channels_csv(rows),
+                    "table": lambda: reports.channels_table(
+                        rows, tracker.settings.currency) + "\n"}[output]()
+        elif output == "json":
             text = reports.to_json(rows) + "\n"
         elif output == "csv":
             text = reports.to_csv(rows)

@@ -17,6 +17,7 @@ The same arguments always give the same :class:`~xlkpi.tracker.model.Tracker` (o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import random
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 from xlkpi.core.goals import sums
 from xlkpi.core.kpis import KPI_BY_ID, KPIS
+from xlkpi.core.periods import serial_to_date
 from xlkpi.core.texts import stage_class
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Settings, TargetRow, Tracker
@@ -376,7 +378,10 @@ def _targets(rng: random.Random, tracker: Tracker, seed: int = DEFAULT_SEED
     from xlkpi.report import Report  # the report computes what the data gives
 
     settings = tracker.settings
-    report = Report(tracker, today=dt.date(settings.year, settings.fiscal_start, 1))  # not today
+    # the whole year's run rate, whatever the as-of date (months after it have no actual yet)
+    last = settings.month_periods()[-1]
+    whole_year = dataclasses.replace(settings, as_of=serial_to_date(last.last_day))
+    report = Report(dataclasses.replace(tracker, settings=whole_year))
     months = [period.label for period in settings.month_periods()]
     rows = []
     for who in [layout.TEAM_NAME, *settings.reps]:

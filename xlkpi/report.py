@@ -48,7 +48,15 @@ from xlkpi.core.goals import (
     ytd_target,
 )
 from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
-from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date, parse_period, serial_to_date
+from xlkpi.core.pacing import expected, month_days, pace, projected
+from xlkpi.core.periods import (
+    EXCEL_EPOCH,
+    Period,
+    date_to_serial,
+    parse_iso_date,
+    parse_period,
+    serial_to_date,
+)
 from xlkpi.core.recipes import (
     Actual,
     Before,
@@ -64,6 +72,7 @@ from xlkpi.core.recipes import (
 from xlkpi.core.stages import StageMap
 from xlkpi.core.texts import owner_key, to_stage_classes
 from xlkpi.tracker import model as layout
+from xlkpi.tracker.channels import CHANNEL_COLUMNS, MEASURES, NO_CHANNEL, channel_names
 from xlkpi.tracker.model import DataSheet, Tracker
 from xlkpi.tracker.problems import CellProblem, group, text_targets
 from xlkpi.tracker.values import read_checked
@@ -71,6 +80,11 @@ from xlkpi.tracker.values import read_checked
 YTD = "YTD"
 ALL = "all"
 KEYS = ("rep", "kpi", "period", "target", "actual", "attainment")
+# `report --by channel`: one row per (channel, period), the Channels sheet's measures.
+CHANNEL_KEYS = ("channel", "period", "spend", "leads", "cost_per_lead", "sqls",
+                "lead_to_sql_rate")
+# The as-of month's rows carry these too (core.pacing).
+PACING_KEYS = ("expected", "projected", "pace")
 # Data rows start below the header row: the first data row is sheet row 2.
 FIRST_DATA_ROW = 2
 WON, LOST = 1, -1  # texts.to_stage_classes; open is 0
@@ -339,6 +353,8 @@ class Report:
         self.months = self.settings.month_periods()
         self.months_to_date = self.settings.months_to_date(self.today)
         self.ytd = self.settings.ytd_period(self.today)
+        self.as_of = self.settings.as_of or self.today
+        self._as_of_month = Period.month(self.as_of.year, self.as_of.month)
         self._month_index = {month: index for index, month in enumerate(self.months)}
         stages = None if tracker.stages is None else StageMap(tracker.stages)
         self._sheets = {name: _Sheet(name, tracker.data.get(name), stages)
@@ -501,12 +517,16 @@ class Report:
 
     def actual(self, kpi_id: str, who: str, period: object) -> int | float | None:
         """The KPI over the rows of ``who`` (Team: all rows; a rep: rows whose Owner is that
-        name, case-insensitively) in ``period``; None where the definition divides by zero."""
+        name, case-insensitively) in ``period``; None where the definition divides by zero, and
+        for a month of the year after the as-of month (no actual yet)."""
         kpi = _kpi(kpi_id)
         key = self._who_key(who)
         if kpi.team_only and key is not _TEAM:
             raise InputError(f"{kpi.id} is a team figure (spend has no owner); ask for Team")
-        return _Recipes(self._sheets).actuals(kpi, key, _Windows([self.period(period)]))[0]
+        window = self.period(period)
+        if self.after_as_of(window):  # no actual yet, as on the tabs
+            return None
+        return _Recipes(self._sheets).actuals(kpi, key, _Windows([window]))[0]
 
     def rows(self, period: str | None = None, rep: str | None = None) -> list[dict]:
         """One dict per (who, KPI, period) with the keys of KEYS; Team first, then the reps in
@@ -525,10 +545,69 @@ class Report:
                 actuals = evaluation.actuals(kpi, key, windows)
                 for window, actual in zip(periods, actuals, strict=True):
                     target = self._target(kpi, row, window, team=key is _TEAM)
-                    out.append({"rep": who, "kpi": kpi.id, "period": window.label,
-                                "target": target, "actual": actual,
-                                "attainment": attainment(actual, target, kpi.direction)})
+                    if self.after_as_of(window):
+                        actual = None
+                    line = {"rep": who, "kpi": kpi.id, "period": window.label,
+                            "target": target, "actual": actual,
+                            "attainment": attainment(actual, target, kpi.direction)}
+                    if self.is_as_of_month(window):
+                        line.update(self.pacing(kpi, target, actual))
+                    out.append(line)
         return out
+
+    def channel_rows(self, period: str | None = None) -> list[dict]:
+        """`report --by channel`: per channel (channels.channel_names) and period, the Channels
+        sheet's measures (keys CHANNEL_KEYS): the recipes evaluated over only the Spend and
+        Leads rows whose Channel or Source is that channel (blank for "(no channel)")."""
+        periods = self.report_periods(period)
+        out = []
+        for channel in channel_names(self.tracker):
+            key = owner_key(channel)
+            sheets = {name: _Sheet(name, _channel_rows(self.tracker.data.get(name), column,
+                                                       key))
+                      for name, column in CHANNEL_COLUMNS.items()}
+            sheets.update({name: _Sheet(name, None) for name in layout.DATA_SHEETS
+                           if name not in sheets})
+            evaluation, windows = _Recipes(sheets), _Windows(periods)
+            values = []
+            for measure in MEASURES:
+                found = evaluation.evaluate(measure.recipe, _TEAM, windows)
+                values.append(list(map(whole, found)) if _additive(measure.recipe) else found)
+            for index, window in enumerate(periods):
+                out.append(dict(zip(CHANNEL_KEYS, (
+                    NO_CHANNEL if channel is None else channel, window.label,
+                    *(column[index] for column in values)), strict=True)))
+        return out
+
+    # --- the as-of date: months after it, pacing ---------------------------------------------
+
+    def after_as_of(self, window: Period) -> bool:
+        """Whether ``window`` is a month of the year after the as-of month: no actual yet
+        (blank, not 0), as on the tabs."""
+        return window in self._month_index and window.start > date_to_serial(self.as_of)
+
+    def is_as_of_month(self, window: Period) -> bool:
+        return window in self._month_index and window == self._as_of_month
+
+    def pacing(self, kpi: Kpi, target: float | None, actual: object) -> dict:
+        """Expected to date, projected month end and pace of the as-of month (core.pacing)."""
+        elapsed, days = month_days(self.as_of)
+        return {"expected": expected(kpi, target, elapsed, days),
+                "projected": projected(kpi, actual, elapsed, days),
+                "pace": pace(kpi, target, actual, elapsed, days)}
+
+
+def _channel_rows(sheet: DataSheet | None, column: str, key: str | None) -> DataSheet | None:
+    """The rows of ``sheet`` whose ``column`` (Channel, Source) is the channel ``key`` (owner_key
+    compares as COUNTIFS does; None: blank)."""
+    if sheet is None:
+        return None
+    folded = [str(name).strip().casefold() for name in sheet.header]
+    if column.casefold() not in folded:
+        return DataSheet(sheet.header, [] if key is not None else sheet.rows)
+    index = folded.index(column.casefold())
+    return DataSheet(sheet.header, [row for row in sheet.rows if owner_key(
+        row[index] if index < len(row) else None) == key])
 
 
 # Rows of a sheet belong to a rep through their Owner cell; a sheet without one (Spend) is the
@@ -660,15 +739,21 @@ def _clean(value):
 _ROW_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",\n    ", ": "))
 
 
+def _keys(row: dict) -> tuple[str, ...]:
+    return (*KEYS, *PACING_KEYS) if PACING_KEYS[0] in row else KEYS
+
+
 def _row_json(row: dict) -> str:
+    keys = _keys(row)
     try:
-        return _ROW_JSON.encode(row if tuple(row) == KEYS else {key: row[key] for key in KEYS})
+        return _ROW_JSON.encode(row if tuple(row) == keys else {key: row[key] for key in keys})
     except ValueError:  # NaN or an infinity, which JSON has not: null
-        return _ROW_JSON.encode({key: _clean(row[key]) for key in KEYS})
+        return _ROW_JSON.encode({key: _clean(row[key]) for key in keys})
 
 
 def to_json(rows: list[dict]) -> str:
-    """A JSON list of objects with the keys of KEYS; no number is null. The same text as
+    """A JSON list of objects with the keys of KEYS (and PACING_KEYS on the as-of month's
+    rows); no number is null. The same text as
     ``json.dumps(rows, indent=2, ensure_ascii=False)``."""
     if not rows:
         return "[]"
@@ -684,13 +769,16 @@ def _csv_text(value: object) -> object:
 
 
 def to_csv(rows: list[dict]) -> str:
-    """CSV with a header row; numbers unformatted (rates as fractions), blank for no number."""
+    """CSV with a header row; numbers unformatted (rates as fractions), blank for no number.
+    When the as-of month is among the rows, the columns of PACING_KEYS follow (blank on the
+    other rows)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(KEYS)
+    keys = (*KEYS, *PACING_KEYS) if any(PACING_KEYS[0] in row for row in rows) else KEYS
+    writer.writerow(keys)
     for row in rows:
-        writer.writerow(["" if _clean(row[key]) is None else _csv_text(row[key])
-                         for key in KEYS])
+        writer.writerow(["" if _clean(row.get(key)) is None else _csv_text(row[key])
+                         for key in keys])
     return out.getvalue()
 
 
@@ -714,18 +802,29 @@ def format_value(value: float | None, kpi: Kpi, currency: str = "") -> str:
 
 def to_table(rows: list[dict], currency: str = "") -> str:
     """An aligned table: Rep, KPI, Period, Target, Actual, Attainment; "-" where there is no
-    number (no target, or a rate with nothing to divide by)."""
-    header = ("Rep", "KPI", "Period", "Target", "Actual", "Attainment")
+    number (no target, or a rate with nothing to divide by). When the as-of month is among the
+    rows, three more columns: Expected (to date), Projected (month end) and Pace, filled on
+    its rows only."""
+    paced = any(PACING_KEYS[0] in row for row in rows)
+    header = ("Rep", "KPI", "Period", "Target", "Actual", "Attainment",
+              *(("Expected", "Projected", "Pace") if paced else ()))
     lines = [header]
+
+    def percent(value: float | None) -> str:
+        return "-" if value is None else f"{value * 100:.0f}%"
+
     for row in rows:
         kpi = KPI_BY_ID[row["kpi"]]
-        attainment = row["attainment"]
-        lines.append((row["rep"], kpi.name, row["period"],
-                      format_value(row["target"], kpi, currency),
-                      format_value(row["actual"], kpi, currency),
-                      "-" if attainment is None else f"{attainment * 100:.0f}%"))
+        line = (row["rep"], kpi.name, row["period"],
+                format_value(row["target"], kpi, currency),
+                format_value(row["actual"], kpi, currency), percent(row["attainment"]))
+        if paced:
+            line += ((format_value(row["expected"], kpi, currency),
+                      format_value(row["projected"], kpi, currency), percent(row["pace"]))
+                     if PACING_KEYS[0] in row else ("", "", ""))
+        lines.append(line)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    right = (False, False, False, True, True, True)
+    right = (False, False, False, *([True] * (len(header) - 3)))
 
     def render(line) -> str:
         cells = [cell.rjust(width) if align else cell.ljust(width)
@@ -734,3 +833,36 @@ def to_table(rows: list[dict], currency: str = "") -> str:
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([render(header), rule, *(render(line) for line in lines[1:])])
+
+
+def channels_table(rows: list[dict], currency: str = "") -> str:
+    """`report --by channel` as an aligned table."""
+    header = ("Channel", "Period", "Spend", "Leads", "Cost per lead", "SQLs", "Lead-to-SQL rate")
+    kpis = [KPI_BY_ID[measure.format_of] for measure in MEASURES]
+    lines = [header, *((row["channel"], row["period"], *(
+        format_value(row[key], kpi, currency) for key, kpi in zip(CHANNEL_KEYS[2:], kpis,
+                                                                  strict=True)))
+        for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+
+    def render(line) -> str:
+        return "  ".join(cell.ljust(width) if i < 2 else cell.rjust(width)
+                         for i, (cell, width) in enumerate(zip(line, widths, strict=True))).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([render(header), rule, *(render(line) for line in lines[1:])])
+
+
+def channels_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CHANNEL_KEYS)
+    for row in rows:
+        writer.writerow(["" if _clean(row[key]) is None else _csv_text(row[key])
+                         for key in CHANNEL_KEYS])
+    return out.getvalue()
+
+
+def channels_json(rows: list[dict]) -> str:
+    return json.dumps([{key: _clean(row[key]) for key in CHANNEL_KEYS} for row in rows],
+                      indent=2, ensure_ascii=False)

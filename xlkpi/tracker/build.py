@@ -28,6 +28,7 @@ from openpyxl import Workbook
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker.cells import select_only
+from xlkpi.tracker.channels import write_channels
 from xlkpi.tracker.data import (
     RowMoves,
     data_column_letters,
@@ -38,7 +39,9 @@ from xlkpi.tracker.data import (
 from xlkpi.tracker.leaderboard import write_leaderboard
 from xlkpi.tracker.meta import generated_sheets, mark_generated, write_meta
 from xlkpi.tracker.model import (
+    CHANNELS,
     FIXED_SHEETS,
+    KIND_CHANNELS,
     KIND_LEADERBOARD,
     KIND_REP,
     KIND_START,
@@ -75,8 +78,8 @@ _FORBIDDEN_IN_TITLE = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 
 def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook | SplitBook:
-    """A complete tracker: Start, Settings, Targets, Team, one tab per rep, Leaderboard and the
-    five data sheets holding ``tracker.data``.
+    """A complete tracker: Start, Settings, Targets, Team, one tab per rep, Leaderboard, Channels
+    and the five data sheets holding ``tracker.data``.
 
     ``streamed`` (default: see data.streams_rows): the data sheets hold only their header row in
     memory and their rows are written into the file as it is saved: a SplitBook, not a
@@ -102,7 +105,8 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     """Rebuild every generated part of a loaded tracker in place; keep whatever a person typed.
 
     ``tracker`` is what ``reader.read_tracker`` read from ``wb``. Start, Team, the rep tabs,
-    Leaderboard and ``_xlkpi`` are written again (rep tabs for the reps now in Settings);
+    Leaderboard, Channels (the channels now in the data) and ``_xlkpi`` are written again
+    (rep tabs for the reps now in Settings);
     Settings' calculated cells, Targets' month headers and missing Targets rows, and each data
     sheet's StageClass column and table range are brought up to date, and each data sheet's
     rows are grouped by owner again (see grouped_order) where nothing points at them (see
@@ -116,7 +120,7 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     check_reps(tracker.settings.reps, other_sheets=len(
         [title for title in wb.sheetnames if title not in generated
          and title not in FIXED_SHEETS]))
-    for title in (START, TEAM, LEADERBOARD):
+    for title in (START, TEAM, LEADERBOARD, CHANNELS):
         if title in wb.sheetnames and title not in generated:
             raise TrackerFileError(
                 f"the sheet '{title}' was not made by xlkpi, but xlkpi needs that name; "
@@ -190,12 +194,15 @@ def _generate(wb: Workbook, tracker: Tracker) -> None:
     board = wb.create_sheet(LEADERBOARD, position + len(settings.reps) + 1)
     write_leaderboard(board, settings.reps, titles, places, settings.currency)
     board.sheet_properties.tabColor = "C9A227"
+    channels = wb.create_sheet(CHANNELS, position + len(settings.reps) + 2)
+    write_channels(channels, tracker, letters, settings.currency)
     for name in (SETTINGS, TARGETS):
         wb[name].sheet_properties.tabColor = "FFC000"
     meta = wb.create_sheet(META)
     write_meta(meta, [(START, KIND_START, None), (TEAM, KIND_TEAM, None),
                        *((titles[rep], KIND_REP, rep) for rep in settings.reps),
-                       (LEADERBOARD, KIND_LEADERBOARD, None)])
+                       (LEADERBOARD, KIND_LEADERBOARD, None), (CHANNELS, KIND_CHANNELS, None)])
     meta.sheet_state = "veryHidden"
-    mark_generated(wb, [START, TEAM, *(titles[rep] for rep in settings.reps), LEADERBOARD])
+    mark_generated(wb, [START, TEAM, *(titles[rep] for rep in settings.reps), LEADERBOARD,
+                        CHANNELS])
     wb.calculation.fullCalcOnLoad = True

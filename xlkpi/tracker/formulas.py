@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter
 
 from xlkpi.core.goals import MISMATCH_TOLERANCE, sums
 from xlkpi.core.kpis import KPI_BY_ID, Kpi
+from xlkpi.core.pacing import accrues
 from xlkpi.core.recipes import (
     Actual,
     Before,
@@ -31,6 +32,7 @@ from xlkpi.tracker.cells import absolute, whole_column
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     OPPORTUNITIES,
+    S_AS_OF,
     S_MONTHS_TO_DATE,
     STAGE_CLASS_COLUMN,
     TAB_BLOCK_COUNT_COL,
@@ -113,10 +115,11 @@ class _Columns:
     ``blocks``; with the owner criterion ``criterion`` (None for the team) where not a block."""
 
     def __init__(self, letters: dict[str, dict[str, str]], criterion: str | None,
-                 blocks: dict[str, OwnerBlock]):
+                 blocks: dict[str, OwnerBlock], filters: dict[str, tuple[str, str]] | None = None):
         self.letters = letters
         self.criterion = criterion
         self.blocks = blocks
+        self.filters = filters or {}  # sheet → (column, criterion cell): Channels' filter
 
     def col(self, sheet: str, column: str) -> str:
         whole = whole_column(sheet, self.letters[sheet][column])
@@ -128,6 +131,9 @@ class _Columns:
     def owner(self, sheet: str) -> str:
         """The owner criterion pair of a COUNTIFS/SUMIFS ("" for the team, a block, or a sheet
         with no Owner column: its rows are the team's)."""
+        if sheet in self.filters:
+            column, criterion = self.filters[sheet]
+            return f",{self.col(sheet, column)},{criterion}"
         if self.criterion is None or sheet in self.blocks or "Owner" not in DATA_COLUMNS[sheet]:
             return ""
         return f",{self.col(sheet, 'Owner')},{self.criterion}"
@@ -237,8 +243,9 @@ class ActualFormulas:
     owner criterion when not."""
 
     def __init__(self, letters: dict[str, dict[str, str]], criterion: str | None,
-                 blocks: dict[str, OwnerBlock] | None = None):
-        self.whole = _Columns(letters, criterion, {})
+                 blocks: dict[str, OwnerBlock] | None = None,
+                 filters: dict[str, tuple[str, str]] | None = None):
+        self.whole = _Columns(letters, criterion, {}, filters)
         self.fast = None if blocks is None else _Columns(letters, None, blocks)
 
     def formula(self, term: Term, window: Window, here: dict[str, str],
@@ -435,3 +442,39 @@ def attainment_formula(kpi: Kpi, target: str, actual: str) -> str:
         return f"{guard}{actual}/{target}))"
     assert kpi.direction == "down", kpi.direction
     return f"{guard}IF({actual}<=0,1,{target}/{actual})))"
+
+
+# --- the as-of date: months after it, pacing -----------------------------------------------
+
+def shown_actual_formula(col: int, raw: str) -> str:
+    """A month's visible Actual: the hidden actual ``raw`` through the as-of month, blank after
+    it (no actual yet, not 0). Only this cell reads the as-of date, not the scan."""
+    return f'=IF({get_column_letter(col)}${TAB_HEADER_ROW}>{S_AS_OF},"",{raw})'
+
+
+def as_of_position_formula() -> str:
+    """The as-of month's position among the tab's twelve months; blank outside them."""
+    first, last = (get_column_letter(col) for col in (TAB_FIRST_MONTH_COL, TAB_YTD_COL - 1))
+    return (f'=IFERROR(MATCH(EOMONTH({S_AS_OF},-1)+1,${first}${TAB_HEADER_ROW}:'
+            f'${last}${TAB_HEADER_ROW},0),"")')
+
+
+def pacing_formulas(kpi: Kpi, position: str, target_row: int, actual_row: int,
+                    cells: tuple[str, str, str, str, str]) -> list[str]:
+    """core.pacing as formulas, for one KPI of a tab: the as-of month's target and actual (read
+    from the tab's own cells with INDEX, no data scanned again), expected to date, projected
+    month end and pace. ``cells`` are the five cells' addresses, in PACING_HEADERS order."""
+    target, expected, actual, projected, _ = cells
+    first, last = (get_column_letter(col) for col in (TAB_FIRST_MONTH_COL, TAB_YTD_COL - 1))
+
+    def month(row: int) -> str:
+        return f'=IF({position}="","",INDEX(${first}${row}:${last}${row},1,{position}))'
+
+    elapsed, days = f"DAY({S_AS_OF})", f"DAY(EOMONTH({S_AS_OF},0))"
+    if accrues(kpi):
+        expect = f'=IF({target}="","",{target}*{elapsed}/{days})'
+        project = f'=IF({actual}="","",{actual}/{elapsed}*{days})'
+    else:
+        expect, project = f'=IF({target}="","",{target})', f'=IF({actual}="","",{actual})'
+    return [month(target_row), expect, month(actual_row), project,
+            attainment_formula(kpi, target, projected)]

@@ -23,7 +23,7 @@ LEADS, SPEND, OPPORTUNITIES, EMAILS, CUSTOMERS = (
     "Leads", "Spend", "Opportunities", "Emails", "Customers")
 DATA_SHEETS = (LEADS, SPEND, OPPORTUNITIES, EMAILS, CUSTOMERS)
 # Generated sheets: refresh throws them away and writes them again.
-TEAM, LEADERBOARD = "Team", "Leaderboard"
+TEAM, LEADERBOARD, CHANNELS = "Team", "Leaderboard", "Channels"
 TEAM_NAME = "Team"  # the "who" of the team's rows in Targets and in reports
 
 # The columns the tool knows in each data sheet, in order. Header names follow the Excel
@@ -51,6 +51,7 @@ MARKER = "xlkpi"
 FORMAT_VERSION = 1
 META_HEADER_ROW = 6
 KIND_START, KIND_TEAM, KIND_REP, KIND_LEADERBOARD = "start", "team", "rep", "leaderboard"
+KIND_CHANNELS = "channels"
 
 # Stages (typed, kept by refresh; tracker.stages): stage name | class typed from row 2, hidden
 # columns C (the name's match key) and D (the class the formulas use) calculated beside them.
@@ -60,7 +61,7 @@ STAGES_KEY_RANGE, STAGES_CLASS_RANGE = "Stages!$C:$C", "Stages!$D:$D"
 # Settings: each rep's aliases (other spellings, e-mails), ";"-separated, in column B.
 SETTINGS_ALIASES_COL = 2
 
-FIXED_SHEETS = (START, SETTINGS, TARGETS, TEAM, LEADERBOARD, *DATA_SHEETS, META, STAGES)
+FIXED_SHEETS = (START, SETTINGS, TARGETS, TEAM, LEADERBOARD, CHANNELS, *DATA_SHEETS, META, STAGES)
 
 # Settings: label in column A, the typed value in column B.
 SETTINGS_ROWS = {"year": 4, "fiscal_start": 5, "currency": 6, "as_of": 7}
@@ -107,6 +108,13 @@ TAB_PREVIOUS_FIRST_COL, TAB_PREVIOUS_YTD_COL = TAB_CRITERION_COL, TAB_CRITERION_
 TAB_TARGETS_WHO_ROW = TAB_HEADER_ROW  # P4
 TAB_TARGET_ROW_COL, TAB_TARGET_COUNT_COL, TAB_TARGET_CANDIDATE_COL = range(
     TAB_CRITERION_COL, TAB_CRITERION_COL + 3)  # P Q R
+# Per month (hidden W:AH, one column per month, on the Actual row): the actual over the data, which
+# the visible Actual cell shows through the as-of date and leaves blank after it. The scans read
+# no as-of date, so a blank as-of date (TODAY) does not make them recalculate on every change.
+TAB_RAW_FIRST_COL = TAB_BLOCK_OK_COL + 2  # W
+# The pacing block under the KPI rows: its title row holds, hidden in P, the as-of month's
+# position among the twelve (blank when outside the fiscal year).
+PACING_HEADERS = ("Target", "Expected to date", "Actual to date", "Projected month end", "Pace")
 ROW_KINDS = ("Target", "Actual", "Attainment")
 YTD_HEADER = "Year to date"
 

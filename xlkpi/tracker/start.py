@@ -8,6 +8,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker.cells import header_row, print_setup, text_cell
 from xlkpi.tracker.model import (
+    CHANNELS,
     DATA_COLUMNS,
     DATA_SHEETS,
     LEADERBOARD,
@@ -65,11 +66,16 @@ def write_start(ws: Worksheet, settings: Settings, titles: dict[str, str]) -> No
                   "fiscal month, then Notes. Blank = no target. xlkpi never overwrites a typed "
                   "value, and keeps the rows of reps you remove.")
     line(TEAM, "Generated: Target, Actual and Attainment per KPI for all rows, the twelve "
-               "months and the year to date, with charts.")
+               "months and the year to date (months after Settings' date show no actual yet), "
+               "then this month's pacing: expected to date, projected month end and pace, "
+               "and charts.")
     line("Rep tabs", f"Generated, one per rep in Settings ({rep_tabs}): the same for the rows "
                      "whose Owner is that rep (spend-based KPIs are team only).")
     line(LEADERBOARD, "Generated: reps ranked by year-to-date attainment of won revenue; also "
                       "the average attainment over all KPIs, each capped at 150 %.")
+    line(CHANNELS, "Generated: per channel (Spend's Channel = Leads' Source) and month: "
+                   "spend, leads, cost per lead, SQLs and lead-to-SQL rate. New channels "
+                   "appear after `xlkpi refresh`.")
     for name in DATA_SHEETS:
         columns = ", ".join(DATA_COLUMNS[name])
         if name == OPPORTUNITIES:
@@ -139,10 +145,10 @@ def write_start(ws: Worksheet, settings: Settings, titles: dict[str, str]) -> No
                       "data by column (Leads[LeadDate]), not to a single data row's cell.")
     line("xlkpi refresh", "Run `xlkpi refresh tracker.xlsx` (with the file closed) after "
                           "changing the reps or the currency. It rebuilds Start, Team, the rep "
-                          "tabs and Leaderboard, adds Targets rows for new reps, groups the "
-                          "data rows by Owner and keeps everything you typed: Settings, every "
-                          "Targets cell, every data row, your columns and your own sheets. The "
-                          "previous file is kept as a backup.")
+                          "tabs, Leaderboard and Channels, adds Targets rows for new reps, "
+                          "groups the data rows by Owner and keeps everything you typed: "
+                          "Settings, every Targets cell, every data row, your columns and your "
+                          "own sheets. The previous file is kept as a backup.")
     line("No refresh needed", "Changing the year, the first fiscal month or the year-to-date "
                               "date: the tabs follow Settings at once.")
     row += 1

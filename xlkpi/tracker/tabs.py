@@ -19,11 +19,14 @@ from xlkpi.tracker.formulas import (
     ActualFormulas,
     OwnerBlock,
     Window,
+    as_of_position_formula,
     attainment_formula,
     month_window,
     owner_block_formulas,
     owner_criterion,
+    pacing_formulas,
     previous_actuals,
+    shown_actual_formula,
     target_formula,
     target_helper_formulas,
     ytd_target_formula,
@@ -31,7 +34,9 @@ from xlkpi.tracker.formulas import (
 )
 from xlkpi.tracker.model import (
     OWNED_SHEETS,
+    PACING_HEADERS,
     ROW_KINDS,
+    S_AS_OF,
     S_FIRST_DAY,
     S_MONTHS_TO_DATE,
     TAB_BLOCK_FIRST_ROW,
@@ -45,6 +50,7 @@ from xlkpi.tracker.model import (
     TAB_NOTE_ROW,
     TAB_PREVIOUS_FIRST_COL,
     TAB_PREVIOUS_YTD_COL,
+    TAB_RAW_FIRST_COL,
     TAB_TARGETS_WHO_ROW,
     TAB_THROUGH_ROW,
     TAB_WHO_ROW,
@@ -63,7 +69,9 @@ from xlkpi.tracker.styles import (
     HEADER_FONT,
     MONTH_FORMAT,
     RIGHT,
+    SECTION_FONT,
     TITLE,
+    WRAP,
     number_format,
     red_amber_green,
     style,
@@ -130,6 +138,10 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
                             TAB_FIRST_ROW + 3 * i + 2) for i, kpi in enumerate(kpis)}
 
     def actual_cells(col: int) -> dict[str, str]:
+        """The cells holding each KPI's actual in column ``col``: the hidden ones of a month
+        (the visible cell is blank after the as-of date), the visible ones of the YTD."""
+        if TAB_FIRST_MONTH_COL <= col < TAB_YTD_COL:
+            col += TAB_RAW_FIRST_COL - TAB_FIRST_MONTH_COL
         return {kpi_id: f"{get_column_letter(col)}{place.actual}"
                 for kpi_id, place in rows.items()}
 
@@ -159,7 +171,14 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
             else:
                 before = {kpi_id: absolute(helper_col, place.actual) for kpi_id in previous}
             actual = actuals.formula(kpi.recipe, window, actual_cells(col), before)
-            formula_cell(ws, place.actual, col, actual, fmt, ACTUAL_FONT)
+            if col == TAB_YTD_COL:
+                formula_cell(ws, place.actual, col, actual, fmt, ACTUAL_FONT)
+            else:
+                raw = actual_cells(col)[kpi.id]
+                formula_cell(ws, place.actual, col + TAB_RAW_FIRST_COL - TAB_FIRST_MONTH_COL,
+                             actual, fmt)
+                formula_cell(ws, place.actual, col, shown_actual_formula(col, raw), fmt,
+                             ACTUAL_FONT)
             if helper_col is not None:
                 for kpi_id, helper in before.items():
                     cell = ws[helper.replace("$", "")]
@@ -180,17 +199,61 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
     for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL):
         ws.column_dimensions[get_column_letter(col)].width = 10.5
     ws.column_dimensions[get_column_letter(TAB_YTD_COL)].width = 13
-    for col in range(TAB_CRITERION_COL, TAB_BLOCK_OK_COL + 1):
+    for col in (*range(TAB_CRITERION_COL, TAB_BLOCK_OK_COL + 1),
+                *range(TAB_RAW_FIRST_COL, TAB_RAW_FIRST_COL + 12)):
         ws.column_dimensions[get_column_letter(col)].hidden = True
     for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL + 1):
         style(ws.cell(TAB_THROUGH_ROW, col), alignment=RIGHT)
-    chart_row = last + 2
+    pacing_row = last + 2
+    chart_row = write_pacing(ws, kpis, rows, currency, pacing_row) + 2
     _charts(ws, rows, currency, chart_row)
-    if team:  # the Team table fills a page: its charts print on the next one
-        ws.row_breaks.append(Break(id=chart_row - 1))
+    # the table fills a page: pacing and charts print together on the next one
+    ws.row_breaks.append(Break(id=pacing_row - 1))
     print_setup(ws, f"A1:{get_column_letter(TAB_YTD_COL)}{chart_row + 15}",
                 f"{TAB_HEADER_ROW}:{TAB_THROUGH_ROW}")
     return rows
+
+
+def write_pacing(ws: Worksheet, kpis: Sequence[Kpi], rows: dict[str, TabRows], currency: object,
+                 top: int) -> int:
+    """The pacing block of the as-of month from row ``top`` (core.pacing as formulas over the
+    tab's own Target and Actual cells); its last row."""
+    position = absolute(TAB_CRITERION_COL, top)
+    formula_cell(ws, top, TAB_CRITERION_COL, as_of_position_formula())
+    text_cell(ws, top, 1, "This month: are we on pace?", SECTION_FONT)
+    labels = ((3, "Month", f"=EOMONTH({S_AS_OF},-1)+1", MONTH_FORMAT),
+              (5, "As of", f"={S_AS_OF}", "d mmm"),
+              (7, "Day", f"=DAY({S_AS_OF})", "0"),
+              (9, "of", f"=DAY(EOMONTH({S_AS_OF},0))", "0"))
+    for col, label, formula, fmt in labels:
+        style(text_cell(ws, top, col, label, GREY), alignment=RIGHT)
+        style(formula_cell(ws, top, col + 1, formula, fmt, BOLD), alignment=RIGHT)
+    header = top + 1
+    header_row(ws, header, ["KPI"])
+    header_row(ws, header, PACING_HEADERS, first_col=3)
+    for col in range(1, 3 + len(PACING_HEADERS)):
+        style(ws.cell(header, col), fill=HEADER_FILL, alignment=WRAP)
+    ws.row_dimensions[header].height = 30
+    row = header
+    for row, kpi in enumerate(kpis, header + 1):
+        text_cell(ws, row, 1, kpi.name)
+        cells = tuple(f"{get_column_letter(3 + i)}{row}" for i in range(len(PACING_HEADERS)))
+        formulas = pacing_formulas(kpi, position, rows[kpi.id].target, rows[kpi.id].actual,
+                                   cells)
+        fmt = number_format(kpi, currency)
+        for offset, formula in enumerate(formulas):
+            last = offset == len(formulas) - 1
+            formula_cell(ws, row, 3 + offset, formula, ATTAINMENT if last else fmt,
+                         BOLD if last else None)
+    pace = get_column_letter(2 + len(PACING_HEADERS))
+    red_amber_green(ws, f"{pace}{header + 1}:{pace}{row}", "TRUE", f"{pace}{header + 1}")
+    notes = ("Expected to date: the month's target × elapsed days ÷ days in the month for "
+             "counts and amounts; the target itself for rates and averages.",
+             "Projected month end: the actual at this pace (the actual itself for rates). Pace: "
+             "the projection's attainment, coloured as above. Blank outside this year.")
+    for offset, note in enumerate(notes, 1):
+        text_cell(ws, row + offset, 1, note, GREY_SMALL)
+    return row + len(notes)
 
 
 def owner_blocks(ws: Worksheet, letters) -> dict[str, OwnerBlock]:

@@ -1,0 +1,160 @@
+"""The Channels sheet: per channel (Spend's Channel = Leads' Source) and month, spend, leads,
+cost per lead, SQLs and lead-to-SQL rate: the catalogue's definitions restricted to the rows of
+one channel. The channels are those found in the data when the sheet is generated (`xlkpi
+refresh` brings them up to date), plus "(no channel)" for rows with a blank one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlkpi.core.kpis import KPI_BY_ID
+from xlkpi.core.recipes import Count, Term, Total
+from xlkpi.core.texts import owner_key
+from xlkpi.tracker.cells import absolute, formula_cell, header_row, print_setup, text_cell
+from xlkpi.tracker.formulas import ActualFormulas, month_window, owner_criterion, ytd_window
+from xlkpi.tracker.model import (
+    CHANNELS,
+    LEADS,
+    S_FIRST_DAY,
+    S_MONTHS_TO_DATE,
+    SPEND,
+    TAB_CRITERION_COL,
+    TAB_FIRST_MONTH_COL,
+    TAB_FIRST_ROW,
+    TAB_HEADER_ROW,
+    TAB_THROUGH_ROW,
+    TAB_YTD_COL,
+    YTD_HEADER,
+    Tracker,
+)
+from xlkpi.tracker.styles import (
+    ACTUAL_FONT,
+    BLOCK_TOP,
+    BOLD,
+    DAY_FORMAT,
+    GREY,
+    GREY_SMALL,
+    HEADER_FILL,
+    HEADER_FONT,
+    MONTH_FORMAT,
+    RIGHT,
+    TITLE,
+    number_format,
+    style,
+)
+
+NO_CHANNEL = "(no channel)"
+# The column naming a row's channel on each sheet that has one.
+CHANNEL_COLUMNS = {SPEND: "Channel", LEADS: "Source"}
+# What each channel shows: label, recipe (the catalogue's, restricted to the channel's rows),
+# and the KPI whose number format it takes.
+_SPEND_TERM = Total(SPEND, "Spend", "SpendDate")
+_LEADS_TERM = Count(LEADS, "LeadDate")
+
+
+@dataclass(frozen=True)
+class Measure:
+    label: str
+    recipe: Term
+    format_of: str  # the KPI whose number format and unit the measure has
+    shown_as: str  # "currency", "count" or "ratio": how `report --by channel` prints it
+
+
+MEASURES = (
+    Measure("Spend", _SPEND_TERM, "won_revenue", "currency"),
+    Measure("Leads", _LEADS_TERM, "sql_count", "count"),
+    Measure("Cost per lead", KPI_BY_ID["cost_per_lead"].recipe, "cost_per_lead", "currency"),
+    Measure("SQLs", KPI_BY_ID["sql_count"].recipe, "sql_count", "count"),
+    Measure("Lead-to-SQL rate", KPI_BY_ID["lead_to_sql_rate"].recipe, "lead_to_sql_rate",
+            "ratio"),
+)
+
+
+def channel_names(tracker: Tracker) -> list[str | None]:
+    """The channels of the data, each once (compared as COUNTIFS compares: without regard to
+    case) and spelt as the first of its spellings in code-point order, sorted without regard
+    to case; None last, for "(no channel)", when a Spend or Leads row has a blank one."""
+    found: dict[str | None, str | None] = {}
+    for sheet, column in CHANNEL_COLUMNS.items():
+        data = tracker.data.get(sheet)
+        if data is None or not data.rows:
+            continue
+        header = [str(name).strip().casefold() for name in data.header]
+        if column.casefold() not in header:
+            continue
+        index = header.index(column.casefold())
+        for row in data.rows:
+            value = row[index] if index < len(row) else None
+            key = owner_key(value)
+            spelling = key if key is None or isinstance(value, int | float) else str(value)
+            # the same spelling whatever the rows' order (refresh regroups them)
+            if key not in found or (spelling is not None and spelling < found[key]):
+                found[key] = spelling
+    named = sorted((name for key, name in found.items() if key is not None), key=str.casefold)
+    return [*named, *([None] if None in found else [])]
+
+
+def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -> None:
+    """The Channels sheet: one block of MEASURES rows per channel, twelve months and the year
+    to date, as the Team tab lays them out."""
+    text_cell(ws, 1, 1, "Channels: spend, leads and SQLs by channel", TITLE)
+    text_cell(ws, 3, 1,
+              "A channel is Spend's Channel and Leads' Source; the channels are those in the data "
+              "when the tracker was generated: run `xlkpi refresh` after adding new ones. "
+              "Generated: `xlkpi refresh` rewrites this sheet.", GREY_SMALL)
+    header_row(ws, TAB_HEADER_ROW, ["Channel", "Measure"])
+    for index in range(12):
+        col = TAB_FIRST_MONTH_COL + index
+        first = (f"={S_FIRST_DAY}" if index == 0 else
+                 f"=EOMONTH({get_column_letter(col - 1)}{TAB_HEADER_ROW},0)+1")
+        style(formula_cell(ws, TAB_HEADER_ROW, col, first, MONTH_FORMAT, HEADER_FONT),
+              fill=HEADER_FILL, alignment=RIGHT)
+        style(formula_cell(ws, TAB_THROUGH_ROW, col,
+                           f"=EOMONTH({get_column_letter(col)}{TAB_HEADER_ROW},0)", DAY_FORMAT,
+                           GREY_SMALL), alignment=RIGHT)
+    style(text_cell(ws, TAB_HEADER_ROW, TAB_YTD_COL, YTD_HEADER, HEADER_FONT, fill=HEADER_FILL),
+          alignment=RIGHT)
+    first_letter = get_column_letter(TAB_FIRST_MONTH_COL)
+    style(formula_cell(ws, TAB_THROUGH_ROW, TAB_YTD_COL,
+                       f"=EOMONTH(${first_letter}${TAB_HEADER_ROW},{S_MONTHS_TO_DATE}-1)",
+                       DAY_FORMAT, GREY_SMALL), alignment=RIGHT)
+    text_cell(ws, TAB_THROUGH_ROW, 2, "through", GREY_SMALL)
+    windows = {TAB_FIRST_MONTH_COL + i: month_window(TAB_FIRST_MONTH_COL + i) for i in range(12)}
+    windows[TAB_YTD_COL] = ytd_window()
+    row = TAB_FIRST_ROW
+    channels = channel_names(tracker)
+    if not channels:
+        text_cell(ws, row, 1, "No channel yet: fill in Spend's Channel and Leads' Source.", GREY)
+    for channel in channels:
+        # the channel's criterion, hidden in P of its first row: "=" alone matches blank cells
+        criterion_text = "=" if channel is None else owner_criterion(channel)
+        text_cell(ws, row, TAB_CRITERION_COL, criterion_text)
+        criterion = absolute(TAB_CRITERION_COL, row)
+        actuals = ActualFormulas(letters, None, filters={
+            sheet: (column, criterion) for sheet, column in CHANNEL_COLUMNS.items()})
+        for offset, measure in enumerate(MEASURES):
+            r = row + offset
+            text_cell(ws, r, 1, NO_CHANNEL if channel is None else channel,
+                      BOLD if offset == 0 else GREY)
+            text_cell(ws, r, 2, measure.label)
+            fmt = number_format(KPI_BY_ID[measure.format_of], currency)
+            for col, window in windows.items():
+                formula_cell(ws, r, col, actuals.formula(measure.recipe, window, {}, {}), fmt,
+                             ACTUAL_FONT if offset == 0 else None)
+        for col in range(1, TAB_YTD_COL + 1):
+            style(ws.cell(row, col), border=BLOCK_TOP)
+        row += len(MEASURES)
+    ws.freeze_panes = ws.cell(TAB_FIRST_ROW, TAB_FIRST_MONTH_COL)
+    ws.column_dimensions["A"].width = 22
+    ws.column_dimensions["B"].width = 16
+    for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL):
+        ws.column_dimensions[get_column_letter(col)].width = 10.5
+    ws.column_dimensions[get_column_letter(TAB_YTD_COL)].width = 13
+    ws.column_dimensions[get_column_letter(TAB_CRITERION_COL)].hidden = True
+    print_setup(ws, f"A1:{get_column_letter(TAB_YTD_COL)}{max(row - 1, TAB_FIRST_ROW)}",
+                f"{TAB_HEADER_ROW}:{TAB_THROUGH_ROW}")
+    ws.sheet_properties.tabColor = "548235"
+    assert ws.title == CHANNELS
