@@ -8,7 +8,7 @@ Every import arrow points down: core <- xlsx <- tracker <- report, udfs, cli, de
 - ``xlkpi/tracker/`` imports nothing from the top (report, udfs, cli, demo);
 - no module reaches for another xlkpi module's private names (``_name``): a name that is shared
   is public;
-- each file stays small enough to read (xfail while the big files are being split).
+- each file stays small enough to read.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import ast
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 import xlkpi
 
@@ -194,8 +192,6 @@ def test_no_module_uses_another_modules_private_names():
     assert not violations, report(violations)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 8: the big files (tracker/build.py, xlsx/rows.py, "
-                                        "...) are being split")
 def test_every_module_is_at_most_600_lines():
     sizes = {path: len(path.read_text(encoding="utf-8").splitlines()) for path in modules()}
     offenders = [f"{where(path, lines)} lines" for path, lines in sizes.items()

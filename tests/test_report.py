@@ -15,6 +15,7 @@ from xlkpi.core.errors import InputError
 from xlkpi.core.kpis import Kpi
 from xlkpi.core.recipes import LOST, Actual, Count, Plus, Ratio
 from xlkpi.report import Report
+from xlkpi.slices import Sheet
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet, Settings, TargetRow, Tracker
 
@@ -343,13 +344,13 @@ def test_missing_sheet_counts_as_empty():
 def test_each_column_is_converted_once(monkeypatch):
     """The report converts each data column once, not once per (rep, KPI, period)."""
     calls = []
-    real = report._Sheet._convert
+    real = Sheet._convert
 
     def counting(self, column, convert, kind):
         calls.append((self.name, column))
         return real(self, column, convert, kind)
 
-    monkeypatch.setattr(report._Sheet, "_convert", counting)
+    monkeypatch.setattr(Sheet, "_convert", counting)
     report.report(tracker(), period="all")
     assert len(calls) == len(set(calls))
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlkpi import report
+from xlkpi import report, report_output
 from xlkpi.core import engine
 from xlkpi.core.cells import number_from_text
 from xlkpi.core.kpis import KPIS
@@ -168,7 +168,7 @@ def test_json_is_laid_out_as_json_dumps_with_indent():
              "actual": 12, "attainment": None},
             {"rep": "Anna", "kpi": "cost_per_lead", "period": "2026-02", "target": math.inf,
              "actual": math.nan, "attainment": None, "extra": "left out"}]
-    clean = [{key: report._clean(row[key]) for key in report.KEYS} for row in rows]
+    clean = [{key: report_output._clean(row[key]) for key in report.KEYS} for row in rows]
     assert report.to_json(rows) == json.dumps(clean, indent=2, ensure_ascii=False)
     assert report.to_json([]) == json.dumps([], indent=2)
     assert json.loads(report.to_json(rows))[2]["actual"] is None

@@ -13,28 +13,22 @@ thousands of rows, so the work is split in two:
 
 - once per report, each data column is converted (dates to day serials, numbers to floats,
   stages to won/lost/open, owners to their comparison key), the rows are grouped by owner, and
-  for each (date column, owner, stage) the rows are sorted by that date: a :class:`_Dated`;
-- per actual, the rows dated in the period are then a slice of a _Dated, found by binary search:
+  for each (date column, owner, stage) the rows are sorted by that date: a :class:`Dated`;
+- per actual, the rows dated in the period are then a slice of a Dated, found by binary search:
   a count is the slice's length, a sum the slice's sum (numpy, in C). So an actual costs a few
   microseconds plus its own rows, and a report grows linearly with the rows.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
-import math
 import os
 import re
-from collections.abc import Callable, Iterator
-from operator import itemgetter
+from collections.abc import Iterator
 
 import numpy as np
 
 from xlkpi.core import recipes
-from xlkpi.core.cells import number_from_text, to_dates, to_numbers
 from xlkpi.core.engine import ratio, whole  # the engine's rules: None for x/0, 12 not 12.0
 from xlkpi.core.errors import InputError
 from xlkpi.core.goals import (
@@ -50,10 +44,8 @@ from xlkpi.core.goals import (
 from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
 from xlkpi.core.pacing import expected, month_days, pace, projected
 from xlkpi.core.periods import (
-    EXCEL_EPOCH,
     Period,
     date_to_serial,
-    parse_iso_date,
     parse_period,
     serial_to_date,
 )
@@ -70,252 +62,28 @@ from xlkpi.core.recipes import (
     Total,
 )
 from xlkpi.core.stages import StageMap
-from xlkpi.core.texts import owner_key, to_stage_classes
+from xlkpi.core.texts import owner_key
+from xlkpi.report_output import (  # noqa: F401  (the report's formats: xlkpi.report.to_json …)
+    CHANNEL_KEYS,
+    KEYS,
+    PACING_KEYS,
+    channels_csv,
+    channels_json,
+    channels_table,
+    format_value,
+    to_csv,
+    to_json,
+    to_table,
+)
+from xlkpi.slices import FIRST_DATA_ROW, LOST, TEAM, WON, Dated, Sheet, Windows  # noqa: F401
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.channels import CHANNEL_COLUMNS, MEASURES, NO_CHANNEL, channel_names
 from xlkpi.tracker.model import DataSheet, Tracker
-from xlkpi.tracker.problems import CellProblem, group, text_targets
+from xlkpi.tracker.problems import CellProblem, text_targets
 from xlkpi.tracker.values import read_checked
 
 YTD = "YTD"
 ALL = "all"
-KEYS = ("rep", "kpi", "period", "target", "actual", "attainment")
-# `report --by channel`: one row per (channel, period), the Channels sheet's measures.
-CHANNEL_KEYS = ("channel", "period", "spend", "leads", "cost_per_lead", "sqls",
-                "lead_to_sql_rate")
-# The as-of month's rows carry these too (core.pacing).
-PACING_KEYS = ("expected", "projected", "pace")
-# Data rows start below the header row: the first data row is sheet row 2.
-FIRST_DATA_ROW = 2
-WON, LOST = 1, -1  # texts.to_stage_classes; open is 0
-_TEAM = None  # the owner key of the team: every row
-
-
-class _Sheet:
-    """One data sheet's columns, each converted at most once, and its rows by owner and date."""
-
-    def __init__(self, name: str, sheet: DataSheet | None, stage_map: StageMap | None = None):
-        self.name = name
-        self.stage_map = stage_map
-        self.header = list(sheet.header) if sheet else list(layout.DATA_COLUMNS[name])
-        self.rows = sheet.rows if sheet else []
-        self._columns: dict[str, np.ndarray] = {}
-        self._raw: dict[str, list[object]] = {}  # cells as read, for moments
-        self._groups: dict[str | None, np.ndarray] | None = None
-        self._dated: dict[tuple[str, str | None, int | None, str | None], _Dated] = {}
-        self.problems: list[CellProblem] = []  # dates and numbers typed as text
-        self.unclassified: list[int] = []  # rows without a StageClass formula: no class
-
-    def _values(self, column: str) -> list[object]:
-        if column in self.header:
-            index = self.header.index(column)
-        else:
-            folded = [str(name).strip().casefold() for name in self.header]
-            if column.casefold() not in folded:
-                raise InputError(f"{self.name}: no {column} column; put the header {column} "
-                                 "back in the first row")
-            index = folded.index(column.casefold())
-        try:
-            return list(map(itemgetter(index), self.rows))
-        except IndexError:  # a short row: its missing cells are blank
-            return [row[index] if index < len(row) else None for row in self.rows]
-
-    def _convert(self, column: str, convert: Callable, kind: str) -> np.ndarray:
-        """The column converted; as the workbook's formulas read it: a date or number typed as
-        text is blank (COUNTIFS and SUMIFS skip text), and noted in ``problems``. Any other
-        cell that is no date or number stops the report, naming the row."""
-        values = self._values(column)
-        try:
-            return convert(values, column)
-        except InputError:
-            pass
-        values = list(values)
-        as_text = parse_iso_date if kind == "date" else number_from_text
-        texts = []
-        for index, value in enumerate(values):
-            number = index + FIRST_DATA_ROW
-            if isinstance(value, str) and value.strip() and as_text(value) is not None:
-                texts.append(number)
-                values[index] = None
-                continue
-            try:
-                convert([value], column)
-            except InputError:
-                raise InputError(f"{self.name} row {number}: {column} {value!r} is not "
-                                 f"a {kind}") from None
-        self.problems += group([(self.name, column, row, f"text {kind}") for row in texts])
-        return convert(values, column)
-
-    def column(self, column: str) -> np.ndarray:
-        """Dates as day serials (NaN blank), numbers as floats (blank 0), stages as classes
-        (WON, LOST, 0 open)."""
-        if column not in self._columns:
-            if column in layout.DATE_COLUMNS:
-                converted = self._convert(column, _tracker_dates, "date")
-            elif column in layout.NUMBER_COLUMNS:
-                converted = self._convert(column, to_numbers, "number")
-            else:  # Stage
-                converted = to_stage_classes(self._values(column), stage_map=self.stage_map)
-                if self.unclassified:  # as the workbook: neither won nor lost (issue 10, 7)
-                    converted = converted.copy()
-                    converted[[row - FIRST_DATA_ROW for row in self.unclassified
-                               if row - FIRST_DATA_ROW < len(converted)]] = 0
-            self._columns[column] = converted
-        return self._columns[column]
-
-    def owner_rows(self, key: str | None) -> np.ndarray:
-        """Row numbers (0-based, ascending) owned by ``key``; every row for the team."""
-        if key is _TEAM:
-            return np.arange(len(self.rows))
-        if self._groups is None:
-            self._groups = _groups(self._values("Owner"))
-        return self._groups.get(key, np.empty(0, dtype=np.intp))
-
-    def dated(self, column: str, key: str | None, stage: int | None = None,
-              filled: str | None = None) -> _Dated:
-        """The rows of ``key`` (only those of the ``stage`` class when given, and those whose
-        date column ``filled`` holds a date when given) in the order of their ``column``
-        date."""
-        known = (column, key, stage, filled)
-        if known not in self._dated:
-            rows = self.owner_rows(key)
-            if stage is not None:
-                rows = rows[self.column("Stage")[rows] == stage]
-            if filled is not None:
-                assert filled in layout.DATE_COLUMNS, filled
-                rows = rows[~np.isnan(self.column(filled)[rows])]
-            self._dated[known] = _Dated(self, rows, self.column(column)[rows])
-        return self._dated[known]
-
-    def moments(self, column: str, rows: np.ndarray) -> np.ndarray:
-        """The date cells of ``column`` in ``rows`` as serials with their time of day, what
-        SUMIFS adds up over a date column (and what Excel subtracts in =B2-A2); 0 where blank
-        (or a date typed as text, which SUMIFS skips)."""
-        days = self.column(column)[rows]
-        moments = np.nan_to_num(days)
-        if column not in self._raw:
-            self._raw[column] = self._values(column)
-        values = self._raw[column]
-        for index, row in enumerate(rows.tolist()):
-            cell = values[row]
-            if days[index] != days[index]:  # blank
-                continue
-            if isinstance(cell, dt.datetime):
-                moments[index] = (cell.replace(tzinfo=None) - _EPOCH_MOMENT) / _DAY
-            elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
-                moments[index] = float(cell)
-        return moments
-
-
-_EPOCH_MOMENT = dt.datetime.combine(EXCEL_EPOCH, dt.time())
-_DAY = dt.timedelta(days=1)
-
-
-def _tracker_dates(values: list[object], column: str) -> np.ndarray:
-    """Dates as the tracker's formulas read them: ISO date text is not a date."""
-    return to_dates(values, column, text=False)
-
-
-def _groups(owners: list[object]) -> dict[str, np.ndarray]:
-    """Owner key → the rows (ascending) whose owner cell has that key; blank owners in none."""
-    if not owners:
-        return {}
-    if bool in set(map(type, owners)):  # True == 1 as a dict key: look at each cell alone
-        keys = list(map(owner_key, owners))
-        owners, key_of = keys, {key: key for key in keys}
-    else:  # each distinct cell's key worked out once
-        key_of = {value: owner_key(value) for value in dict.fromkeys(owners)}
-    number: dict[str | None, int] = {}
-    number_of = {value: number.setdefault(key, len(number)) for value, key in key_of.items()}
-    codes = np.fromiter(map(number_of.__getitem__, owners), np.intp, count=len(owners))
-    if len(number) < 1 << 15:  # numpy sorts 16-bit integers stably by radix: ten times faster
-        codes = codes.astype(np.int16)
-    order = np.argsort(codes, kind="stable")  # by owner, rows ascending within each
-    bounds = np.cumsum(np.bincount(codes, minlength=len(number)))[:-1]
-    return {key: rows for key, rows in zip(number, np.split(order, bounds), strict=True)
-            if key is not None}
-
-
-def _date_order(dates: np.ndarray) -> np.ndarray:
-    """The stable sorting order of day serials, blanks (NaN) last.
-
-    Days within 179 years of each other sort as 16-bit offsets, which numpy sorts by radix,
-    several times faster than floats."""
-    blank = np.isnan(dates)
-    known = dates[~blank]
-    if len(known):
-        first = known.min()
-        if known.max() - first < 0xFFFF:
-            offsets = dates - first
-            offsets[blank] = 0xFFFF
-            return np.argsort(offsets.astype(np.uint16), kind="stable")
-    return np.argsort(dates, kind="stable")
-
-
-class _Dated:
-    """Some rows of a sheet sorted by one date column (stably: ties in sheet order; blank dates
-    last), so that the rows dated in a period, exactly those the definition counts, are a
-    slice: a count is its length, a sum its sum."""
-
-    __slots__ = ("_sheet", "rows", "dates", "_sorted")
-
-    def __init__(self, sheet: _Sheet, rows: np.ndarray, dates: np.ndarray):
-        order = _date_order(dates)
-        self._sheet = sheet
-        self.rows = rows[order]
-        self.dates = dates[order]
-        self._sorted: dict[object, np.ndarray] = {}
-
-    def values(self, column: str) -> np.ndarray:
-        """The converted ``column`` of these rows, in this order."""
-        if column not in self._sorted:
-            self._sorted[column] = self._sheet.column(column)[self.rows]
-        return self._sorted[column]
-
-    def moments(self, column: str) -> np.ndarray:
-        """The date ``column`` of these rows with the time of day (see _Sheet.moments)."""
-        if (column, "moments") not in self._sorted:
-            self._sorted[column, "moments"] = self._sheet.moments(column, self.rows)
-        return self._sorted[column, "moments"]
-
-    def spans(self, windows: _Windows) -> list[tuple[int, int]]:
-        """(first, end) of the rows dated in each window: rows[first:end]."""
-        found = self.dates.searchsorted(windows.bounds).tolist()  # [start)s, then [end)s
-        return list(zip(found[:len(windows)], found[len(windows):], strict=True))
-
-    def counts(self, windows: _Windows) -> list[int]:
-        found = self.dates.searchsorted(windows.bounds)
-        return (found[len(windows):] - found[:len(windows)]).tolist()
-
-    def totals(self, column: str, windows: _Windows) -> list[float]:
-        values = self.moments(column) if column in layout.DATE_COLUMNS else self.values(column)
-        return [float(values[first:end].sum()) for first, end in self.spans(windows)]
-
-    def through(self, day: int) -> int:
-        """How many rows are dated on or before ``day`` (the first so many)."""
-        return int(self.dates.searchsorted(day, "right"))
-
-
-class _Windows:
-    """Some periods, with their starts and ends in one array for numpy's binary search."""
-
-    __slots__ = ("periods", "bounds", "_previous")
-
-    def __init__(self, periods: list[Period]):
-        self.periods = periods
-        self.bounds = np.array([period.start for period in periods]
-                               + [period.end for period in periods], dtype=np.float64)
-        self._previous: _Windows | None = None
-
-    def __len__(self) -> int:
-        return len(self.periods)
-
-    def previous(self) -> _Windows:
-        """The periods before these; the same object each time, so that what was worked out
-        over it is found again."""
-        if self._previous is None:
-            self._previous = _Windows([period.previous() for period in self.periods])
-        return self._previous
 
 
 _QUARTER = re.compile(r"^(\d{4})-?q([1-4])$", re.IGNORECASE)
@@ -357,7 +125,7 @@ class Report:
         self._as_of_month = Period.month(self.as_of.year, self.as_of.month)
         self._month_index = {month: index for index, month in enumerate(self.months)}
         stages = None if tracker.stages is None else StageMap(tracker.stages)
-        self._sheets = {name: _Sheet(name, tracker.data.get(name), stages)
+        self._sheets = {name: Sheet(name, tracker.data.get(name), stages)
                         for name in layout.DATA_SHEETS}
         self._sheets[layout.OPPORTUNITIES].unclassified = [
             row for problem in self._file_problems if problem.kind == "no stage class"
@@ -374,12 +142,12 @@ class Report:
     @staticmethod
     def _who_key(who: object) -> str | None:
         key = owner_key(who)
-        return _TEAM if key is None or key == layout.TEAM_NAME.lower() else key
+        return TEAM if key is None or key == layout.TEAM_NAME.lower() else key
 
     def rep_name(self, rep: str) -> str:
         """The Team or a rep as spelled in Settings; an InputError for anyone else."""
         key = self._who_key(rep)
-        if key is _TEAM:
+        if key is TEAM:
             return layout.TEAM_NAME
         for name in self.reps:
             if owner_key(name) == key:
@@ -458,13 +226,13 @@ class Report:
         kpi = _kpi(kpi_id)
         key = self._who_key(who)
         return self._target(kpi, self._targets.get((key, kpi.id)), self.period(period),
-                            team=key is _TEAM)
+                            team=key is TEAM)
 
     def _target(self, kpi: Kpi, row: layout.TargetRow | None, window: Period,
                 team: bool = False) -> float | None:
         """A month's typed target; over the year to date or a fiscal quarter, the months'
         targets by the KPI's year-to-date rule (goals.ytd_target)."""
-        months = self.planned(kpi).get(_TEAM if row is None else self._who_key(row.who))
+        months = self.planned(kpi).get(TEAM if row is None else self._who_key(row.who))
         if months is None or (row is None and not team):
             return None
         if window == self.ytd:
@@ -482,7 +250,7 @@ class Report:
         if kpi.id not in self._planned:
             rows = {who: (row.months, _year_of(row))
                     for (who, kpi_id), row in self._targets.items() if kpi_id == kpi.id}
-            self._planned[kpi.id] = plan_kpi(kpi, rows, _TEAM,
+            self._planned[kpi.id] = plan_kpi(kpi, rows, TEAM,
                                              [owner_key(rep) for rep in self.reps],
                                              self._shape(kpi, rows))
         return self._planned[kpi.id]
@@ -493,19 +261,19 @@ class Report:
         if not sums(kpi) or not any(_number(year) for _months, year in rows.values()):
             return None
         before = [Period.month(y - 1, m) for y, m in self.settings.months()]
-        return year_shape(_Recipes(self._sheets).actuals(kpi, _TEAM, _Windows(before)))
+        return year_shape(_Recipes(self._sheets).actuals(kpi, TEAM, Windows(before)))
 
     def target_mismatches(self, limit: int = 10) -> list[str]:
         """One line per (KPI, month) where a Team target differs from the reps' sum (the red
         Team cells of Targets), at most ``limit`` and a line saying how many more."""
         lines = []
         for kpi in KPIS:
-            row = self._targets.get((_TEAM, kpi.id))
+            row = self._targets.get((TEAM, kpi.id))
             if row is None or not sums(kpi):
                 continue
             planned = self.planned(kpi)
             reps = [planned[key] for key in map(owner_key, self.reps) if key in planned]
-            shape = self._shape(kpi, {_TEAM: (row.months, _year_of(row))})
+            shape = self._shape(kpi, {TEAM: (row.months, _year_of(row))})
             own = plan_months(kpi, row.months, _year_of(row), shape)
             for index, target, total in mismatches(kpi, own, reps):
                 lines.append(f"Targets: Team {kpi.name} {self.months[index].label} is "
@@ -521,30 +289,30 @@ class Report:
         for a month of the year after the as-of month (no actual yet)."""
         kpi = _kpi(kpi_id)
         key = self._who_key(who)
-        if kpi.team_only and key is not _TEAM:
+        if kpi.team_only and key is not TEAM:
             raise InputError(f"{kpi.id} is a team figure (spend has no owner); ask for Team")
         window = self.period(period)
         if self.after_as_of(window):  # no actual yet, as on the tabs
             return None
-        return _Recipes(self._sheets).actuals(kpi, key, _Windows([window]))[0]
+        return _Recipes(self._sheets).actuals(kpi, key, Windows([window]))[0]
 
     def rows(self, period: str | None = None, rep: str | None = None) -> list[dict]:
         """One dict per (who, KPI, period) with the keys of KEYS; Team first, then the reps in
         Settings order; KPIs in catalogue order; team-only KPIs for the Team only."""
         who_list = [self.rep_name(rep)] if rep else [layout.TEAM_NAME, *self.reps]
         periods = self.report_periods(period)
-        windows = _Windows(periods)
+        windows = Windows(periods)
         evaluation = _Recipes(self._sheets)
         out = []
         for who in who_list:
             key = self._who_key(who)
             for kpi in KPIS:
-                if kpi.team_only and key is not _TEAM:
+                if kpi.team_only and key is not TEAM:
                     continue
                 row = self._targets.get((key, kpi.id))
                 actuals = evaluation.actuals(kpi, key, windows)
                 for window, actual in zip(periods, actuals, strict=True):
-                    target = self._target(kpi, row, window, team=key is _TEAM)
+                    target = self._target(kpi, row, window, team=key is TEAM)
                     if self.after_as_of(window):
                         actual = None
                     line = {"rep": who, "kpi": kpi.id, "period": window.label,
@@ -563,15 +331,15 @@ class Report:
         out = []
         for channel in channel_names(self.tracker):
             key = owner_key(channel)
-            sheets = {name: _Sheet(name, _channel_rows(self.tracker.data.get(name), column,
+            sheets = {name: Sheet(name, _channel_rows(self.tracker.data.get(name), column,
                                                        key))
                       for name, column in CHANNEL_COLUMNS.items()}
-            sheets.update({name: _Sheet(name, None) for name in layout.DATA_SHEETS
+            sheets.update({name: Sheet(name, None) for name in layout.DATA_SHEETS
                            if name not in sheets})
-            evaluation, windows = _Recipes(sheets), _Windows(periods)
+            evaluation, windows = _Recipes(sheets), Windows(periods)
             values = []
             for measure in MEASURES:
-                found = evaluation.evaluate(measure.recipe, _TEAM, windows)
+                found = evaluation.evaluate(measure.recipe, TEAM, windows)
                 values.append(list(map(whole, found)) if _additive(measure.recipe) else found)
             for index, window in enumerate(periods):
                 out.append(dict(zip(CHANNEL_KEYS, (
@@ -639,11 +407,11 @@ class _Recipes:
     A KPI's actuals are worked out once per (key, windows): deals won, won revenue and emails
     delivered, which other KPIs reuse, are counted or summed once."""
 
-    def __init__(self, sheets: dict[str, _Sheet]):
+    def __init__(self, sheets: dict[str, Sheet]):
         self._sheets = sheets
-        self._actuals: dict[tuple[str, str | None, _Windows], list] = {}
+        self._actuals: dict[tuple[str, str | None, Windows], list] = {}
 
-    def actuals(self, kpi: Kpi, key: str | None, windows: _Windows) -> list:
+    def actuals(self, kpi: Kpi, key: str | None, windows: Windows) -> list:
         known = (kpi.id, key, windows)
         if known not in self._actuals:
             values = self.evaluate(kpi.recipe, key, windows)
@@ -652,7 +420,7 @@ class _Recipes:
             self._actuals[known] = values
         return self._actuals[known]
 
-    def evaluate(self, term: Term, key: str | None, windows: _Windows) -> list:
+    def evaluate(self, term: Term, key: str | None, windows: Windows) -> list:
         match term:
             case Count(sheet, dated_by, stage, filled):
                 return self._dated(sheet, dated_by, key, stage, filled).counts(windows)
@@ -679,16 +447,16 @@ class _Recipes:
         raise TypeError(f"not a recipe term: {term!r}")
 
     def _pairs(self, left: Term, right: Term, key: str | None,
-               windows: _Windows) -> Iterator[tuple]:
+               windows: Windows) -> Iterator[tuple]:
         return zip(self.evaluate(left, key, windows), self.evaluate(right, key, windows),
                    strict=True)
 
     def _dated(self, sheet: str, column: str, key: str | None, stage: str | None,
-               filled: str | None = None) -> _Dated:
-        owner = key if sheet in _OWNED_SHEETS else _TEAM
+               filled: str | None = None) -> Dated:
+        owner = key if sheet in _OWNED_SHEETS else TEAM
         return self._sheets[sheet].dated(column, owner, _STAGE_CLASSES[stage], filled)
 
-    def _retained(self, term: Retained, key: str | None, windows: _Windows) -> list:
+    def _retained(self, term: Retained, key: str | None, windows: Windows) -> list:
         """Of the rows active on the first day, the share still active on the last."""
         rows = self._dated(term.sheet, term.start, key, None)
         ends = rows.values(term.end)
@@ -726,143 +494,3 @@ def actual(tracker: Tracker, kpi_id: str, who: str, period: object,
            today: dt.date | None = None) -> int | float | None:
     """One actual, as the tracker's Actual cell for (who, KPI, period) should show it."""
     return Report(tracker, today).actual(kpi_id, who, period)
-
-
-# --- output formats ------------------------------------------------------------------------------
-
-def _clean(value):
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-# One row as json.dumps(..., indent=2) lays it out inside the list, but by json's C encoder,
-# which indent would turn off (five times slower on a report of 50 reps).
-_ROW_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",\n    ", ": "))
-
-
-def _keys(row: dict) -> tuple[str, ...]:
-    return (*KEYS, *PACING_KEYS) if PACING_KEYS[0] in row else KEYS
-
-
-def _row_json(row: dict) -> str:
-    keys = _keys(row)
-    try:
-        return _ROW_JSON.encode(row if tuple(row) == keys else {key: row[key] for key in keys})
-    except ValueError:  # NaN or an infinity, which JSON has not: null
-        return _ROW_JSON.encode({key: _clean(row[key]) for key in keys})
-
-
-def to_json(rows: list[dict]) -> str:
-    """A JSON list of objects with the keys of KEYS (and PACING_KEYS on the as-of month's
-    rows); no number is null. The same text as
-    ``json.dumps(rows, indent=2, ensure_ascii=False)``."""
-    if not rows:
-        return "[]"
-    return "[\n  " + ",\n  ".join(f"{{\n    {text[1:-1]}\n  }}"
-                                    for text in map(_row_json, rows)) + "\n]"
-
-
-def _csv_text(value: object) -> object:
-    """Text that a spreadsheet would run as a formula (a rep named "=1+1") gets a leading "'"."""
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
-
-
-def to_csv(rows: list[dict]) -> str:
-    """CSV with a header row; numbers unformatted (rates as fractions), blank for no number.
-    When the as-of month is among the rows, the columns of PACING_KEYS follow (blank on the
-    other rows)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    keys = (*KEYS, *PACING_KEYS) if any(PACING_KEYS[0] in row for row in rows) else KEYS
-    writer.writerow(keys)
-    for row in rows:
-        writer.writerow(["" if _clean(row.get(key)) is None else _csv_text(row[key])
-                         for key in keys])
-    return out.getvalue()
-
-
-def _plain(value: float, decimals: int) -> str:
-    text = f"{value:,.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def format_value(value: float | None, kpi: Kpi, currency: str = "") -> str:
-    """A number as a sales manager reads it: 12.5%, USD 1,250, USD 85.40, 1,250."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    if kpi.unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if kpi.unit == "currency":  # cents only where the catalogue says so, as in the workbook
-        return f"{currency} {value:,.{kpi.decimals}f}".strip()
-    if kpi.unit == "days":
-        return f"{value:,.{kpi.decimals}f} days"
-    return _plain(value, 2)
-
-
-def to_table(rows: list[dict], currency: str = "") -> str:
-    """An aligned table: Rep, KPI, Period, Target, Actual, Attainment; "-" where there is no
-    number (no target, or a rate with nothing to divide by). When the as-of month is among the
-    rows, three more columns: Expected (to date), Projected (month end) and Pace, filled on
-    its rows only."""
-    paced = any(PACING_KEYS[0] in row for row in rows)
-    header = ("Rep", "KPI", "Period", "Target", "Actual", "Attainment",
-              *(("Expected", "Projected", "Pace") if paced else ()))
-    lines = [header]
-
-    def percent(value: float | None) -> str:
-        return "-" if value is None else f"{value * 100:.0f}%"
-
-    for row in rows:
-        kpi = KPI_BY_ID[row["kpi"]]
-        line = (row["rep"], kpi.name, row["period"],
-                format_value(row["target"], kpi, currency),
-                format_value(row["actual"], kpi, currency), percent(row["attainment"]))
-        if paced:
-            line += ((format_value(row["expected"], kpi, currency),
-                      format_value(row["projected"], kpi, currency), percent(row["pace"]))
-                     if PACING_KEYS[0] in row else ("", "", ""))
-        lines.append(line)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    right = (False, False, False, *([True] * (len(header) - 3)))
-
-    def render(line) -> str:
-        cells = [cell.rjust(width) if align else cell.ljust(width)
-                 for cell, width, align in zip(line, widths, right, strict=True)]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([render(header), rule, *(render(line) for line in lines[1:])])
-
-
-def channels_table(rows: list[dict], currency: str = "") -> str:
-    """`report --by channel` as an aligned table."""
-    header = ("Channel", "Period", "Spend", "Leads", "Cost per lead", "SQLs", "Lead-to-SQL rate")
-    kpis = [KPI_BY_ID[measure.format_of] for measure in MEASURES]
-    lines = [header, *((row["channel"], row["period"], *(
-        format_value(row[key], kpi, currency) for key, kpi in zip(CHANNEL_KEYS[2:], kpis,
-                                                                  strict=True)))
-        for row in rows)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-
-    def render(line) -> str:
-        return "  ".join(cell.ljust(width) if i < 2 else cell.rjust(width)
-                         for i, (cell, width) in enumerate(zip(line, widths, strict=True))).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([render(header), rule, *(render(line) for line in lines[1:])])
-
-
-def channels_csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CHANNEL_KEYS)
-    for row in rows:
-        writer.writerow(["" if _clean(row[key]) is None else _csv_text(row[key])
-                         for key in CHANNEL_KEYS])
-    return out.getvalue()
-
-
-def channels_json(rows: list[dict]) -> str:
-    return json.dumps([{key: _clean(row[key]) for key in CHANNEL_KEYS} for row in rows],
-                      indent=2, ensure_ascii=False)
