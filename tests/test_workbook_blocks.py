@@ -19,8 +19,8 @@ from openpyxl.comments import Comment
 from tests.libreoffice import recalculate
 from tests.test_workbook import roundtrip, sample_tracker, tab_rows
 from tests.test_workbook_libreoffice import check_workbook
+from xlkpi.core.cells import owner_key
 from xlkpi.core.kpis import KPIS
-from xlkpi.core.texts import owner_key
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader

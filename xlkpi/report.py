@@ -29,6 +29,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from xlkpi.core import recipes
+from xlkpi.core.cells import owner_key
 from xlkpi.core.engine import ratio, whole  # the engine's rules: None for x/0, 12 not 12.0
 from xlkpi.core.errors import InputError
 from xlkpi.core.goals import (
@@ -62,7 +63,6 @@ from xlkpi.core.recipes import (
     Total,
 )
 from xlkpi.core.stages import StageMap
-from xlkpi.core.texts import owner_key
 from xlkpi.report_output import (  # noqa: F401  (the report's formats: xlkpi.report.to_json …)
     CHANNEL_KEYS,
     KEYS,

@@ -11,11 +11,11 @@ from operator import itemgetter
 
 import numpy as np
 
-from xlkpi.core.cells import number_from_text, to_dates, to_numbers
+from xlkpi.core.cells import number_from_text, owner_key, to_dates, to_numbers
 from xlkpi.core.errors import InputError
 from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date
 from xlkpi.core.stages import StageMap
-from xlkpi.core.texts import owner_key, to_stage_classes
+from xlkpi.core.texts import to_stage_classes
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import DataSheet
 from xlkpi.tracker.problems import CellProblem, group

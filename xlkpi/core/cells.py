@@ -534,3 +534,12 @@ def _numbers(values: Sequence, argument: str, rows: np.ndarray | None,
                                                              strict=True)
     return np.fromiter((_number(value, argument, row) for row, value in numbered),
                        np.float64, count=len(values))
+
+
+def owner_key(owner: object) -> str | None:
+    """How owners compare: case-insensitively, as COUNTIFS does; 7 and "7" are the same."""
+    if is_blank(owner):
+        return None
+    if is_number(owner) and (isinstance(owner, numbers.Integral) or float(owner).is_integer()):
+        return str(int(owner))  # an int is not converted to float: it may be past its range
+    return str(owner).lower()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from xlkpi.core.cells import owner_key
 from xlkpi.core.errors import InputError
 
 WON, LOST, OPEN = "Won", "Lost", "Open"
@@ -105,9 +106,9 @@ BUILT_IN = StageMap()
 def unknown_owners(owner_columns: Iterable[Sequence[object]], reps: Sequence[str],
                    key=None) -> list[tuple[str, int]]:
     """Owners in the data that match no rep (as the workbook compares them: ``key``, the
-    cells module's owner_key), with their row counts, most rows first."""
+    core.cells.owner_key), with their row counts, most rows first."""
     if key is None:
-        from xlkpi.core.texts import owner_key as key
+        key = owner_key
     wanted = {key(rep) for rep in reps}
     counts: dict[str, int] = {}
     shown: dict[str, str] = {}

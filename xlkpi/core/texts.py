@@ -4,12 +4,11 @@ COUNTIFS compares: case-insensitively, 7 and "7" alike)."""
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from xlkpi.core.cells import cell_values, is_blank, is_number, take_rows
+from xlkpi.core.cells import cell_values, owner_key, take_rows
 from xlkpi.core.errors import InputError
 from xlkpi.core.stages import BUILT_IN, StageMap
 
@@ -75,15 +74,6 @@ def to_stage_classes(values: Sequence, within: np.ndarray | None = None,
     """
     classes = _Classes(stage_map or BUILT_IN)
     return _lookup(values, classes, classes.stage_map.number, np.int8, within)
-
-
-def owner_key(owner: object) -> str | None:
-    """How owners compare: case-insensitively, as COUNTIFS does; 7 and "7" are the same."""
-    if is_blank(owner):
-        return None
-    if is_number(owner) and (isinstance(owner, numbers.Integral) or float(owner).is_integer()):
-        return str(int(owner))  # an int is not converted to float: it may be past its range
-    return str(owner).lower()
 
 
 class _Matches(dict):

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlkpi.core.cells import owner_key
 from xlkpi.core.kpis import KPI_BY_ID
 from xlkpi.core.recipes import Count, Term, Total
-from xlkpi.core.texts import owner_key
 from xlkpi.tracker.cells import absolute, formula_cell, header_row, print_setup, text_cell
 from xlkpi.tracker.formulas import ActualFormulas, month_window, owner_criterion, ytd_window
 from xlkpi.tracker.model import (

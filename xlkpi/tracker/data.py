@@ -21,9 +21,9 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlkpi.core.cells import owner_key
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.stages import STRIPPED
-from xlkpi.core.texts import owner_key
 from xlkpi.tracker.cells import print_setup, put_text, text_cell
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
