@@ -29,7 +29,10 @@ from xlkpi.tracker import model as layout
 
 from . import gnumeric, libreoffice
 
-pytestmark = pytest.mark.libreoffice
+# One worker runs the module, so each engine recalculates each demo once (Gnumeric takes about a
+# minute a tracker): under `--dist loadgroup` a module-scoped fixture is built on every worker
+# that runs one of its tests.
+pytestmark = [pytest.mark.libreoffice, pytest.mark.xdist_group("agreement")]
 
 # The engines that recalculate the workbook: every number must be the same in each.
 ENGINES = {"libreoffice": libreoffice.recalculate, "gnumeric": gnumeric.recalculate}
