@@ -1,0 +1,99 @@
+"""The words xlkpi writes, in the tracker's language: one JSON file per language in xlkpi/lang/.
+
+A language file maps keys ("sheets.Leads", "kpis.close_rate.name", "start.title") to text;
+``{name}`` fields are filled by :meth:`Language.text`. Every file holds every key of en.json
+(tests/test_languages.py), so adding a language is adding one file.
+
+The language in use is a context (as gettext's or Django's active language): a tracker's
+language is read from the file and put in force with :func:`using` while it is read or
+written, and :func:`text` looks words up in it. English is in force when nothing else is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from xlkpi.core.errors import InputError
+
+DEFAULT = "en"
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    texts: Mapping[str, str]  # "section.key" → text, flattened from the file's nesting
+
+    def text(self, key: str, **values: object) -> str:
+        try:
+            template = self.texts[key]
+        except KeyError:
+            raise KeyError(f"language {self.code!r} has no text {key!r}") from None
+        return template.format(**values) if values else template
+
+    def has(self, key: str) -> bool:
+        return key in self.texts
+
+    def sheet(self, sheet_id: str) -> str:
+        """The title of a tracker sheet (its id is the English title, model.LEADS …)."""
+        return self.texts[f"sheets.{sheet_id}"]
+
+    def kpi_name(self, kpi_id: str) -> str:
+        return self.texts[f"kpis.{kpi_id}.name"]
+
+
+def _flatten(node: Mapping[str, object], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in node.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        elif isinstance(value, list):  # a long text written as lines in the file
+            flat[f"{prefix}{key}"] = "".join(str(part) for part in value)
+        else:
+            flat[f"{prefix}{key}"] = str(value)
+    return flat
+
+
+def codes() -> list[str]:
+    """The languages there is a file for, e.g. ["en", "ru"]."""
+    folder = resources.files("xlkpi") / "lang"
+    return sorted(entry.name[:-5] for entry in folder.iterdir() if entry.name.endswith(".json"))
+
+
+@cache
+def load(code: str) -> Language:
+    """The language ``code`` ("en", "ru"), or InputError naming the languages there are."""
+    code = (code or "").strip().lower()
+    if code not in codes():
+        raise InputError(f"lang: {code!r} is not a language xlkpi has; use one of "
+                         + ", ".join(codes()))
+    source = (resources.files("xlkpi") / "lang" / f"{code}.json").read_text(encoding="utf-8")
+    return Language(code, _flatten(json.loads(source)))
+
+
+_ACTIVE: ContextVar[Language | None] = ContextVar("xlkpi_language", default=None)
+
+
+def active() -> Language:
+    return _ACTIVE.get() or load(DEFAULT)
+
+
+@contextmanager
+def using(language: Language | str) -> Iterator[Language]:
+    """Put ``language`` in force for the block (nested blocks restore the outer one)."""
+    chosen = load(language) if isinstance(language, str) else language
+    token = _ACTIVE.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _ACTIVE.reset(token)
+
+
+def text(key: str, **values: object) -> str:
+    """The text ``key`` in the language in force, with ``values`` filled in."""
+    return active().text(key, **values)
