@@ -17,7 +17,8 @@ def test_each_language_has_every_english_key_with_the_same_fields(code):
     english, other = lang.load("en"), lang.load(code)
     assert sorted(set(english.texts) - set(other.texts)) == []
     assert sorted(set(other.texts) - set(english.texts)) == []
-    wrong = [key for key, text in english.texts.items() if _fields(text) != _fields(other.texts[key])]
+    wrong = [key for key, text in english.texts.items()
+             if _fields(text) != _fields(other.texts[key])]
     assert wrong == []
 
 
@@ -40,5 +41,6 @@ def test_the_language_in_force_is_a_context():
 
 
 def test_an_unknown_language_is_refused_with_the_ones_there_are():
-    with pytest.raises(InputError, match=r"lang: 'de' is not a language xlkpi has; use one of en, ru"):
+    with pytest.raises(InputError,
+                       match=r"lang: 'de' is not a language xlkpi has; use one of en, ru"):
         lang.load("de")
