@@ -13,9 +13,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from xlkpi.core import lang
 from xlkpi.core.errors import InputError
 from xlkpi.core.kpis import KPIS
 from xlkpi.core.periods import Period
+
+
+def title(sheet_id: str) -> str:
+    """The sheet's title in the language in force (core.lang); the ids below are the English
+    titles, and the keys of Tracker.data."""
+    return lang.active().sheet(sheet_id)
+
 
 # Sheets a person types into; refresh keeps them as typed.
 START, SETTINGS, TARGETS = "Start", "Settings", "Targets"
