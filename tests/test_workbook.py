@@ -408,16 +408,6 @@ def test_template_is_deterministic_and_empty():
     assert str(dt.date.today().year + 1) not in text
 
 
-def test_start_sheet_explains(book):
-    text = "\n".join(str(c.value) for row in book[START].iter_rows() for c in row
-                     if c.value is not None)
-    for kpi in KPIS:
-        assert kpi.name in text and kpi.function in text and kpi.definition in text
-    for phrase in ("xlkpi refresh", "=CLOSE_RATE(Opportunities[Stage]", "80 %", "100 %",
-                   "150 %", "Leaderboard", "Settings", "Targets"):
-        assert phrase in text
-
-
 # --- reader --------------------------------------------------------------------------------
 
 def test_reader_gives_back_the_tracker(tracker, book):
