@@ -13,11 +13,15 @@ import datetime as dt
 import inspect
 import math
 import re
+import subprocess
+from pathlib import Path
 
 import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 
+from tests.conftest import require
+from tests.libreoffice import convert
 from xlkpi import udfs
 from xlkpi.core import lang
 from xlkpi.core.kpis import KPIS
@@ -25,6 +29,7 @@ from xlkpi.tracker import build
 from xlkpi.tracker.model import (
     CUSTOMERS,
     DATA_COLUMNS,
+    DATA_SHEETS,
     EMAILS,
     LEADS,
     OPPORTUNITIES,
@@ -331,3 +336,46 @@ def test_one_landscape_page_wide_and_no_text_cut(book):
             least_lines = math.ceil(len(cell.value) / (width * 1.4))
             height = ws.row_dimensions[cell.row].height or 15
             assert height >= 15 * least_lines, (cell.coordinate, cell.value)
+
+
+def test_the_russian_readme_examples_name_the_russian_tables_and_columns():
+    readme = (Path(__file__).parent.parent / "README.ru.md").read_text(encoding="utf-8")
+    russian = lang.load("ru")
+    sheets = {russian.sheet(sheet): sheet for sheet in DATA_SHEETS}
+    shown = re.findall(r"^=[A-Z_]+\(.*\)$", readme, flags=re.MULTILINE)
+    assert len(shown) >= 2
+    for example in shown:
+        function, arguments = parse(example, ";")
+        assert function.lower() in udfs.__all__
+        for argument in arguments:
+            reference = REFERENCE.match(argument)
+            if reference:
+                sheet = sheets[reference.group(1)]
+                assert reference.group(2) in {russian.text(f"columns.{column}")
+                                              for column in DATA_COLUMNS[sheet]}, example
+    assert "xlkpi new demo.xlsx --lang ru --demo" in readme
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_the_start_tab_prints_on_a_few_landscape_pages(tmp_path, code):
+    """LibreOffice prints the Start tab alone: every page landscape, the whole tab on at most
+    five pages, each KPI's name on them."""
+    require("pdfinfo", "poppler-utils' pdfinfo")
+    wb = _fresh(code)
+    for ws in wb.worksheets[1:]:
+        wb.remove(ws)
+    path = tmp_path / f"start-{code}.xlsx"
+    wb.save(path)
+    pdf = convert(path, tmp_path / "pdf", "pdf")
+    info = subprocess.run(["pdfinfo", "-l", "99", str(pdf)], capture_output=True, text=True,
+                          check=True).stdout
+    sizes = [tuple(map(float, match)) for match in
+             re.findall(r"size:\s+([\d.]+) x ([\d.]+)", info)]
+    assert 1 <= len(sizes) <= 5
+    assert all(width > height for width, height in sizes)
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    with lang.using(code):
+        for kpi in KPIS:
+            assert lang.active().kpi_name(kpi.id) in text
