@@ -52,7 +52,7 @@ TOP = Alignment(vertical="top", wrap_text=True)
 # a little apart from the cell on its left (an indent needs a horizontal alignment)
 INDENTED = Alignment(horizontal="left", vertical="top", wrap_text=True, indent=1)
 ROW_RULE = Border(bottom=Side(style="thin", color="D9D9D9"))
-# The sheets in the "tabs" table: (sheet id, what a person does there, key of its text).
+# Who fills a tab in (the "tabs" table), as the key of the word for it.
 _TYPED, _PASTED, _GENERATED = "start.tabs.typed", "start.tabs.pasted", "start.tabs.generated"
 
 
@@ -190,8 +190,8 @@ class _Page:
         self.ws.row_dimensions[self.row].height = 24
         self.row += 1
 
-    def line(self, label: str, text: str, label_fill=None, text_font: Font | None = None) -> None:
-        lines = max(self.cell(1, label, BOLD, fill=label_fill),
+    def line(self, label: str, text: str, text_font: Font | None = None) -> None:
+        lines = max(self.cell(1, label, BOLD),
                     self.cell(2, text, text_font, last_col=LAST_COL))
         self.finish_row(lines)
 
