@@ -139,7 +139,7 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     return moves
 
 
-def template_workbook() -> Workbook:
+def template_workbook(language: str = "en", currency: str = "USD") -> Workbook:
     """The empty tracker shipped in workbook_template/: no data, no reps, year 2026, January.
 
     No reps on purpose: a placeholder rep would be a fake person whose tab shows zeros and whose
@@ -148,7 +148,8 @@ def template_workbook() -> Workbook:
     Nothing depends on today: the year is a constant and the year-to-date cell is blank (the
     workbook's own TODAY() fills it when it calculates).
     """
-    wb = new_workbook(Tracker(Settings(year=2026, fiscal_start=1, currency="USD", reps=[]),
+    wb = new_workbook(Tracker(Settings(year=2026, fiscal_start=1, currency=currency, reps=[],
+                                       language=language),
                               targets=[], data={}))
     wb.properties.created = dt.datetime(2026, 1, 1)  # openpyxl stamps "modified" on save
     return wb

@@ -145,6 +145,7 @@ class Settings:
     reps: list[str] = field(default_factory=list)
     as_of: dt.date | None = None  # year to date runs through this date's month; None: today
     aliases: dict[str, list[str]] = field(default_factory=dict)  # rep → other spellings
+    language: str = "en"  # a code of core.lang: the words the tracker is written in
 
     def months(self) -> list[tuple[int, int]]:
         """The twelve (year, month) pairs of the fiscal year, in order."""
