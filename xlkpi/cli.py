@@ -107,7 +107,7 @@ def _usage(exc: click.UsageError) -> str:
 
 def _unexpected(exc: Exception) -> str:
     return lang.text("cli.unexpected", kind=type(exc).__name__,
-                     message=exc or lang.text("cli.no_message"), variable=DEBUG_VARIABLE)
+                     message=str(exc) or lang.text("cli.no_message"), variable=DEBUG_VARIABLE)
 
 
 class _Xlkpi(click.Group):
