@@ -469,20 +469,25 @@ def import_(path: Path, export: Path, as_sheet, mapping, dry_run: bool, language
     result = read_export(export, as_sheet, mapping=mapping, saved=saved)
     for line in merge.import_lines(result):
         click.echo(line)
-    summary = merge.merge_records(wb, typed, result.sheet, result.records, write=not dry_run)
+    written_in = typed.settings.language  # the workbook's words, whatever --lang says
+    with lang.using(written_in):
+        summary = merge.merge_records(wb, typed, result.sheet, result.records,
+                                      write=not dry_run)
     lines = merge.summary_lines(summary, dry_run)
     map_saved = False
     if result.mapping is not None and not result.mapping_saved:
         if not dry_run:
-            stages.ensure_stages(wb)
-            map_saved = stages.save_import_map(wb[layout.STAGES], result.signature,
-                                               result.sheet, result.mapping.text())
+            with lang.using(written_in):
+                stages.ensure_stages(wb)
+                map_saved = stages.save_import_map(wb[layout.STAGES], result.signature,
+                                                   result.sheet, result.mapping.text())
         lines.append(lang.text("cli.import.mapping_would" if dry_run
                                else "cli.import.mapping_saved"))
     if dry_run:
         click.echo(lang.text("cli.import.dry_run"))
     elif summary.changed or map_saved:
-        tracker.refresh()
+        with lang.using(written_in):
+            tracker.refresh()
         _progress("cli.saving", path=path)
         backup = tracker.save(backup=True)
         if backup:
