@@ -306,6 +306,11 @@ def resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
     read from the file at ``path`` (openpyxl keeps a formula's text, not its value); a
     TrackerFileError naming the cell when the file holds no value for it. ``tracker`` is
     what reader.read_tracker read from ``wb`` (its reps in the order of their rows)."""
+    with lang.using(tracker.settings.language):
+        _resolve_formula_reps(tracker, wb, path, name)
+
+
+def _resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
     from xlkpi.core.errors import TrackerFileError
     from xlkpi.tracker.model import SETTINGS, check_reps, title
 
