@@ -236,7 +236,7 @@ def test_refresh_of_a_russian_tracker_stays_russian_and_keeps_typed_cells(tmp_pa
     # the new rep's Targets rows are appended in Russian
     whos = [(who, kpi) for who, kpi in wb["Цели"].iter_rows(min_row=5, max_col=2,
                                                             values_only=True)]
-    assert ("Вера", "Цена за лид") in whos
+    assert ("Вера", "Коэффициент закрытия") in whos
     assert TrackerFile.open(path, writing=False).read().settings.language == "ru"
 
 
