@@ -174,6 +174,24 @@ def test_a_russian_tracker_is_russian_and_reads_back_as_the_english_one():
     assert back.stages == english_back.stages  # "Выиграна" reads as Won
 
 
+def test_the_fast_reader_reads_a_russian_tracker_as_the_english_one(tmp_path):
+    """xlkpi report's reader (tracker.values): the same Tracker from either language, and no
+    problem found in either."""
+    from xlkpi.tracker.values import read_checked
+
+    read = {}
+    for code, tracker in zip(("en", "ru"), _russian_and_english(), strict=True):
+        path = tmp_path / f"{code}.xlsx"
+        new_workbook(tracker, streamed=False).save(path)
+        read[code] = read_checked(path)
+    (english, english_problems), (russian, russian_problems) = read["en"], read["ru"]
+    assert russian.settings.language == "ru"
+    english.settings.language = "ru"
+    assert (russian.settings, russian.targets, russian.data, russian.stages) == (
+        english.settings, english.targets, english.data, english.stages)
+    assert english_problems == russian_problems == []
+
+
 def test_russian_stage_classes_and_english_ones_both_count():
     """Stages column B typed "Выиграна" or "Won": the hidden class column gives Won for both."""
     _, russian = _russian_and_english()
@@ -290,4 +308,4 @@ def test_russian_and_english_trackers_show_the_same_numbers(tmp_path):
                         ru_title, b.coordinate, b.value)
     # Team: 17 KPIs × 3 rows × 13 columns less the blanks; enough to be sure it was not empty
     assert compared > 1000
-    assert any(isinstance(value, (int, float)) for value in ru["Команда"]["O"][6:60])
+    assert any(isinstance(cell.value, (int, float)) for cell in ru["Команда"]["O"][6:60])
