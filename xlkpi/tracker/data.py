@@ -117,7 +117,7 @@ class RowMoves:
                 if name in self.moved else
                 f"{name}: rows not regrouped by owner ({self.held[name]}); rep tabs read the "
                 "whole columns (slower to recalculate in LibreOffice)"
-                for name in [*DATA_SHEETS, *(title(name) for name in DATA_SHEETS)]
+                for name in dict.fromkeys([*map(title, DATA_SHEETS), *DATA_SHEETS])
                 if name in self.moved or name in self.held]
 
 

@@ -295,7 +295,7 @@ def check_reps(reps: Sequence[str], other_sheets: int = 0) -> None:
     for rep in reps:
         if not isinstance(rep, str) or not rep.strip():
             raise InputError("reps: a rep's name is blank")
-        if rep.strip().lower() == TEAM_NAME.lower():
+        if rep.strip().lower() in {TEAM_NAME.lower(), team_name().lower()}:
             raise InputError(f"reps: {rep!r} is reserved for the team's rows; "
                              "give the rep another name")
         if len(rep) > 255:
