@@ -324,3 +324,22 @@ def test_russian_and_english_trackers_show_the_same_numbers(tmp_path):
     # Team: 17 KPIs × 3 rows × 13 columns less the blanks; enough to be sure it was not empty
     assert compared > 1000
     assert any(isinstance(cell.value, (int, float)) for cell in ru["Команда"]["O"][6:60])
+
+
+def test_text_dates_in_a_russian_tracker_are_named_and_converted_in_its_words():
+    """A date typed as text in Лиды: a problem names the sheet and column as the file does,
+    and --convert-text finds it in the Russian sheet."""
+    from xlkpi.tracker.problems import convert_text, group
+
+    with lang.using("ru"):
+        problems = group([("Leads", "LeadDate", 2, "text date")])
+    assert [(p.sheet, p.column, p.rows) for p in problems] == [("Лиды", "ДатаЛида", [2])]
+    assert problems[0].message().startswith("Лиды row 2 (ДатаЛида): dates stored as text")
+    _, russian = _russian_and_english()
+    wb = new_workbook(russian, streamed=False)
+    leads = wb["Лиды"]
+    assert leads["C1"].value == "ДатаЛида"
+    leads["C2"].value = "2026-10-06"
+    assert convert_text(wb) == ["Лиды!C2: '2026-10-06' → 2026-10-06"]
+    assert leads["C2"].value == dt.datetime(2026, 10, 6)
+    assert leads["C2"].number_format == "dd.mm.yyyy"
