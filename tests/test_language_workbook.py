@@ -171,7 +171,9 @@ def test_a_russian_tracker_is_russian_and_reads_back_as_the_english_one():
     team = wb["Команда"]
     assert [team.cell(row, 2).value for row in (6, 7, 8)] == ["План", "Факт", "Выполнение"]
     assert team["C4"].value == "='Настройки'!$B$12"
-    assert team["C4"].number_format == "mmm yyyy" and team["C5"].number_format == "dd.mm.yyyy"
+    # month names in Russian whatever the computer's locale
+    assert team["C4"].number_format == "[$-419]mmm yyyy"
+    assert team["C5"].number_format == "dd.mm.yyyy"
     assert wb["Сделки"]["D2"].number_format == "dd.mm.yyyy"
     assert targets["C5"].number_format == '#,##0.00 "₽"'  # cost per lead in roubles
     stages = wb["Этапы"]
@@ -343,3 +345,9 @@ def test_text_dates_in_a_russian_tracker_are_named_and_converted_in_its_words():
     assert convert_text(wb) == ["Лиды!C2: '2026-10-06' → 2026-10-06"]
     assert leads["C2"].value == dt.datetime(2026, 10, 6)
     assert leads["C2"].number_format == "dd.mm.yyyy"
+
+
+def test_the_stages_sheet_prints_its_list():
+    wb = new_workbook(demo_tracker(2026, reps=REPS, as_of=AS_OF), streamed=False)
+    stages = wb["Stages"]
+    assert stages.print_area in ("'Stages'!$A$1:$B$9", "Stages!$A$1:$B$9")  # 8 built-in names

@@ -152,7 +152,7 @@ def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -
         row += len(MEASURES)
     ws.freeze_panes = ws.cell(TAB_FIRST_ROW, TAB_FIRST_MONTH_COL)
     ws.column_dimensions["A"].width = 22
-    ws.column_dimensions["B"].width = 16
+    ws.column_dimensions["B"].width = max(16, max(len(m.shown()) for m in MEASURES) + 2)
     for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL):
         ws.column_dimensions[get_column_letter(col)].width = 10.5
     ws.column_dimensions[get_column_letter(TAB_YTD_COL)].width = 13

@@ -218,7 +218,7 @@ def write_targets(ws: Worksheet, tracker: Tracker) -> None:
             row += 1
     ws.freeze_panes = ws.cell(TARGETS_FIRST_ROW, TARGETS_FIRST_MONTH_COL)
     ws.column_dimensions["A"].width = 22
-    ws.column_dimensions["B"].width = 28
+    ws.column_dimensions["B"].width = max(28, max(len(kpi_name(kpi.id)) for kpi in KPIS) + 2)
     for col in range(TARGETS_FIRST_MONTH_COL, TARGETS_EXTRA_COL):
         ws.column_dimensions[get_column_letter(col)].width = 11
     ws.column_dimensions[get_column_letter(TARGETS_EXTRA_COL)].width = 40

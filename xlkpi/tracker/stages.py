@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.stages import BUILT_IN_STAGES, LOST, OPEN, WON, StageMap, stage_key
-from xlkpi.tracker.cells import formula_cell, text_cell
+from xlkpi.tracker.cells import formula_cell, print_setup, text_cell
 from xlkpi.tracker.data import stage_key_formula
 from xlkpi.tracker.model import DATA_SHEETS, STAGES, STAGES_FIRST_ROW, TARGETS, Tracker, title
 from xlkpi.tracker.styles import GREY, HEADER_FILL, HEADER_FONT, INPUT_FILL
@@ -83,6 +83,8 @@ def refresh_stages(ws: Worksheet) -> None:
                         error=lang.text("stages.error"))
     dv.add(f"B{STAGES_FIRST_ROW}:B{last + SPARE_ROWS}")
     ws.add_data_validation(dv)
+    # prints the list (not the long note beside it, which made five pages of one line)
+    print_setup(ws, f"A1:B{max(last, STAGES_FIRST_ROW)}", "1:1")
 
 
 def _is(row: int, code: str) -> str:

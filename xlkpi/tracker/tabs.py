@@ -202,7 +202,8 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
     red_amber_green(ws, f"C{TAB_FIRST_ROW}:{get_column_letter(TAB_YTD_COL)}{last}",
                     f'$B{TAB_FIRST_ROW}="{lang.text("tabs.attainment")}"', f"C{TAB_FIRST_ROW}")
     ws.freeze_panes = ws.cell(TAB_FIRST_ROW, TAB_FIRST_MONTH_COL)
-    ws.column_dimensions["A"].width = 27
+    # wide enough for the longest KPI name (27 for the English ones)
+    ws.column_dimensions["A"].width = max(27, max(len(kpi_name(kpi.id)) for kpi in kpis) + 2)
     ws.column_dimensions["B"].width = 11
     for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL):
         ws.column_dimensions[get_column_letter(col)].width = 10.5
