@@ -351,3 +351,24 @@ def test_the_stages_sheet_prints_its_list():
     wb = new_workbook(demo_tracker(2026, reps=REPS, as_of=AS_OF), streamed=False)
     stages = wb["Stages"]
     assert stages.print_area in ("'Stages'!$A$1:$B$9", "Stages!$A$1:$B$9")  # 8 built-in names
+
+
+def test_refresh_adds_the_language_row_to_an_old_tracker_but_keeps_a_typed_row_8(tmp_path):
+    from xlkpi.tracker.build import regenerate
+
+    for typed in (None, "my note"):
+        wb = new_workbook(Tracker(Settings(year=2026, reps=["Anna"]), [], {}), streamed=False)
+        settings = wb["Settings"]
+        settings["A8"].value, settings["B8"].value, settings["C8"].value = typed, None, None
+        regenerate(wb, read_tracker(wb))
+        if typed is None:
+            assert (settings["A8"].value, settings["B8"].value) == ("Language", "en")
+        else:
+            assert (settings["A8"].value, settings["B8"].value) == ("my note", None)
+
+
+def test_a_note_typed_in_row_8_of_an_old_tracker_is_no_language():
+    wb = new_workbook(Tracker(Settings(year=2026, reps=["Anna"]), [], {}), streamed=False)
+    wb["Settings"]["A8"].value, wb["Settings"]["B8"].value = "my note", "abc"
+    wb[META]["A5"].value = wb[META]["B5"].value = None
+    assert read_tracker(wb).settings.language == "en"

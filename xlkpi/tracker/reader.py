@@ -144,8 +144,12 @@ def language_of(titles: Sequence[str], sheet: Callable[[str], SheetRows]) -> str
             shown = lang.load(code).sheet(SETTINGS)
             if shown in titles:
                 rows = sheet(shown).rows()
-                typed = _cell(rows, SETTINGS_LANGUAGE_ROW, 2)
-                recorded = typed.strip().lower() if isinstance(typed, str) else None
+                label, typed = (_cell(rows, SETTINGS_LANGUAGE_ROW, col) for col in (1, 2))
+                labels = {lang.load(known).text("settings.language").lower()
+                          for known in lang.codes()}
+                if (isinstance(label, str) and label.strip().lower() in labels
+                        and isinstance(typed, str) and typed.strip()):
+                    recorded = typed.strip().lower()
                 if recorded is None and code != lang.DEFAULT:
                     recorded = code  # its sheets are titled in that language
                 break

@@ -122,7 +122,12 @@ def write_settings(ws: Worksheet, settings: Settings) -> None:
 
 def settings_language(ws: Worksheet, code: str) -> None:
     """The language row: its label and the tracker's language code (read back by the reader
-    when the hidden _xlkpi sheet records none)."""
+    when the hidden _xlkpi sheet records none). A row 8 a person filled in a tracker made
+    before languages is left as typed."""
+    held = ws.cell(SETTINGS_LANGUAGE_ROW, 1).value
+    labels = {lang.load(code).text("settings.language").lower() for code in lang.codes()}
+    if held not in (None, "") and str(held).strip().lower() not in labels:
+        return
     text_cell(ws, SETTINGS_LANGUAGE_ROW, 1, label("language"), BOLD)
     text_cell(ws, SETTINGS_LANGUAGE_ROW, 2, code, fill=CALC_FILL)
     text_cell(ws, SETTINGS_LANGUAGE_ROW, 3, lang.text("settings.note_language"), GREY)
