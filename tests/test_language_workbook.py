@@ -372,3 +372,24 @@ def test_a_note_typed_in_row_8_of_an_old_tracker_is_no_language():
     wb["Settings"]["A8"].value, wb["Settings"]["B8"].value = "my note", "abc"
     wb[META]["A5"].value = wb[META]["B5"].value = None
     assert read_tracker(wb).settings.language == "en"
+
+
+def test_refresh_of_a_large_russian_tracker_keeps_its_rows_outside_and_stays_russian(
+        tmp_path, monkeypatch):
+    """The split path of refresh (data rows held outside openpyxl) finds the Russian sheets."""
+    from xlkpi.xlsx import splice
+
+    monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
+    _, russian = _russian_and_english()
+    path = tmp_path / "big.xlsx"
+    TrackerFile.new(path, russian).save(backup=False)
+    file = TrackerFile.open(path)
+    assert isinstance(file.book, splice.SplitBook)
+    assert file.read().data["Opportunities"] == read_tracker(
+        openpyxl.load_workbook(path)).data["Opportunities"]
+    file.refresh()
+    file.save(backup=False)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[:4] == ["Старт", "Настройки", "Цели", "Команда"]
+    assert wb["Сделки"]["G1"].value == "КлассЭтапа"
+    assert wb["Сделки"]["G2"].value.startswith('=IF(E2="","",IFERROR(INDEX(\'Этапы\'!$D:$D')
