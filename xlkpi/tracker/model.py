@@ -26,13 +26,14 @@ def title(sheet_id: str) -> str:
 
 
 _PLAIN_TITLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CELL_LIKE = re.compile(r"[A-Za-z]{1,3}\d+|[Rr]\d*[Cc]\d*")  # "AB12", "R1C1": quoted
 
 
 def sheet_ref(sheet_id: str) -> str:
     """The sheet's title as a formula names it: bare when a plain ASCII word (the English
     titles, so English formulas read as they always have), else quoted ('Сделки'!)."""
     shown = title(sheet_id)
-    if _PLAIN_TITLE.fullmatch(shown):
+    if _PLAIN_TITLE.fullmatch(shown) and not _CELL_LIKE.fullmatch(shown):
         return shown
     return "'" + shown.replace("'", "''") + "'"
 
@@ -77,8 +78,9 @@ def settings_label(key: str) -> str:
 
 
 class SheetAddress(str):
-    """A reference to cells of a tracker sheet, e.g. Settings!$B$4: formatted (f-strings, str)
-    with the sheet's title in the language in force; its value is the English form."""
+    """A reference to cells of a tracker sheet, e.g. Settings!$B$4: formatted (f-strings, str,
+    "%s") with the sheet's title in the language in force, so that formula text written as
+    f"={S_AS_OF}" follows the tracker's language; its value (==, +) is the English form."""
 
     def __new__(cls, sheet_id: str, address: str):
         made = super().__new__(cls, f"{sheet_id}!{address}")
