@@ -398,3 +398,16 @@ def test_refresh_of_a_large_russian_tracker_keeps_its_rows_outside_and_stays_rus
     assert wb.sheetnames[:4] == ["Старт", "Настройки", "Цели", "Команда"]
     assert wb["Сделки"]["G1"].value == "КлассЭтапа"
     assert wb["Сделки"]["G2"].value.startswith('=IF(E2="","",IFERROR(INDEX(\'Этапы\'!$D:$D')
+
+
+def test_russian_labels_fit_their_columns():
+    _, russian = _russian_and_english()
+    wb = new_workbook(russian, streamed=False)
+    settings = wb["Настройки"]
+    assert settings.column_dimensions["A"].width >= len("Месяц начала финансового года") + 2
+    assert settings.column_dimensions["B"].width >= len("Другие написания") + 2
+    assert wb["Команда"].column_dimensions["A"].width >= len("Стоимость привлечения клиента")
+    english = new_workbook(_russian_and_english()[0], streamed=False)
+    assert (english["Settings"].column_dimensions["A"].width,
+            english["Settings"].column_dimensions["B"].width,
+            english["Team"].column_dimensions["A"].width) == (30, 16, 27)  # as before

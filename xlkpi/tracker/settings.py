@@ -112,8 +112,10 @@ def write_settings(ws: Worksheet, settings: Settings) -> None:
                       ALIAS_SEPARATOR.join(aliases), fill=INPUT_FILL)
     for offset in range(len(settings.reps) + 1, len(settings.reps) + 11):
         ws.cell(SETTINGS_REPS_HEADER_ROW + offset, 1).fill = INPUT_FILL
-    ws.column_dimensions["A"].width = 30
-    ws.column_dimensions["B"].width = 16
+    # wide enough for the labels in any language (30 and 16 for the English ones)
+    labels = [*SETTINGS_ROWS, "language", "reps", "as_of_used", "months_to_date"]
+    ws.column_dimensions["A"].width = max(30, max(len(label(key)) for key in labels) + 3)
+    ws.column_dimensions["B"].width = max(16, len(label("aliases")) + 3)
     ws.column_dimensions["C"].width = 60
     print_setup(ws, None, None)
     settings_calculated(ws)
