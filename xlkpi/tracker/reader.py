@@ -117,8 +117,22 @@ def read_tracker(book: Workbook | SplitBook, name: str = "the workbook") -> Trac
             # the rows are not in wb (only their header, checked above): read them from the
             # file the first time someone asks; `xlkpi refresh` never does
             tracker.data[sheet] = _LazyDataSheet(lambda sheet=sheet: _read_data(
-                ListedRows.of_worksheet(book.values_sheet(sheet)), sheet, name))
+                ListedRows.of_worksheet(book.values_sheet(sheet)), sheet, name),
+                column=lambda header, sheet=sheet: _outside_column(wb[sheet], outside[sheet],
+                                                                   header))
     return tracker
+
+
+def _outside_column(ws, rows, header: str) -> list | None:
+    """The cells of the known column ``header`` of a data sheet whose rows are held outside
+    openpyxl (kept.KeptRows.column), its header row being ``ws``'s row 1."""
+    names = [str(h).strip().lower() if not _blank(h) else ""
+             for h in next(ws.iter_rows(max_row=1, values_only=True), ())]
+    if not hasattr(rows, "column") or names.count(header.lower()) != 1:
+        return None
+    stage = STAGE_CLASS_COLUMN.lower()
+    return rows.column(names.index(header.lower()) + 1,
+                       names.index(stage) + 1 if stage in names else None)
 
 
 def read_sheets(titles: Sequence[str], sheet: Callable[[str], SheetRows],
@@ -150,9 +164,17 @@ def read_sheets(titles: Sequence[str], sheet: Callable[[str], SheetRows],
 class _LazyDataSheet(DataSheet):
     """A DataSheet read when its header or rows are first asked for."""
 
-    def __init__(self, load):  # noqa: D107 - DataSheet's fields come from load()
+    def __init__(self, load, column=None):  # noqa: D107 - DataSheet's fields come from load()
         self._load = load
+        self._column = column
         self._sheet: DataSheet | None = None
+
+    def column(self, header: str) -> list | None:
+        """The cells of the known column ``header`` in the rows, read alone while the rows are
+        not (a refresh lists the channels so); None: read the rows."""
+        if self._sheet is not None or self._column is None:
+            return None
+        return self._column(header)
 
     def _get(self) -> DataSheet:
         if self._sheet is None:
