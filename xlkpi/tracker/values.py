@@ -456,15 +456,33 @@ _STR_TYPE = re.compile(rb"\bt\s*=\s*[\"']str[\"']")
 _FORMULA_MARK = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
 
 
+def _sheets_with_formulas(path: Path) -> dict[str, bytes | None]:
+    """Part → its XML where it holds a formula, None where it holds none, for the parts of
+    the data sheets and Targets (uncached_formulas' ``inflated``); {} when the file cannot be
+    read so (the reading of the values says why)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = sheet_parts(archive, path)
+            out: dict[str, bytes | None] = {}
+            for name in (*DATA_SHEETS, TARGETS):
+                if name in parts and parts[name] not in out:
+                    xml = archive.read(parts[name])
+                    out[parts[name]] = xml if next(_formula_marks(xml), None) is not None \
+                        else None
+            return out
+    except Exception:  # noqa: BLE001 - anything: uncached_formulas reads the file itself
+        return {}
+
+
 def uncached_formulas(path: str | os.PathLike, headers: dict[str, Sequence],
-                      stage_class_rows: dict[str, set[int]] | None = None
-                      ) -> list[CellProblem]:
+                      stage_class_rows: dict[str, set[int]] | None = None,
+                      inflated: dict[str, bytes | None] | None = None) -> list[CellProblem]:
     """The cells of the data sheets' known columns and of Targets' month columns that hold a
     formula whose result the file does not store (a file saved by a script: openpyxl keeps no
     results). A reader sees them blank; Excel and LibreOffice compute them: the report cannot
     count them and says so. ``headers``: each data sheet's row 1 as read. ``stage_class_rows``
     gets, for Opportunities, the rows whose StageClass cell holds a formula (from the same
-    reading of the sheet's XML)."""
+    reading of the sheet's XML). ``inflated``: parts already read (_sheets_with_formulas)."""
     problems: list[CellProblem] = []
     with zipfile.ZipFile(path) as archive:
         parts = sheet_parts(archive, Path(path))
@@ -477,8 +495,11 @@ def uncached_formulas(path: str | os.PathLike, headers: dict[str, Sequence],
                 stage_class_rows[name] = set()
             if not wanted:
                 continue
-            xml = archive.read(parts[name])  # inflated once (was: searched, then read again)
-            if next(_formula_marks(xml), None) is None:
+            if inflated is not None and parts[name] in inflated:
+                xml = inflated[parts[name]]  # None: no formula
+            else:  # inflated once (was: searched, then read again)
+                xml = archive.read(parts[name])
+            if xml is None or next(_formula_marks(xml), None) is None:
                 continue
             skip = b"|".join(letter.encode() for letter in _skipped_columns(name, header))
             pattern = re.compile(_FORMULA_CELL % (skip or b"(?!)"), re.S)
@@ -572,11 +593,18 @@ def read_checked(path: str | os.PathLike) -> tuple[Tracker, list[CellProblem]]:
     path = Path(path)
     headers: dict[str, Sequence] = {}
     classes: dict[str, Sequence] = {}
-    tracker = _read_values(path, headers, classes)
-    headers[TARGETS] = ()
-    candidates = _unclassified(tracker, classes.get(OPPORTUNITIES))
-    with_formula: dict[str, set[int]] = {}
-    found = uncached_formulas(path, headers, with_formula if candidates else None)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the sheets' XML inflated meanwhile (zlib lets go of the GIL): the formula scan's
+        # main cost, overlapping the reading of the values
+        large = (os.cpu_count() or 1) > 1 and path.is_file() and \
+            path.stat().st_size >= _AHEAD_FROM_BYTES
+        inflated = pool.submit(_sheets_with_formulas, path) if large else None
+        tracker = _read_values(path, headers, classes)
+        headers[TARGETS] = ()
+        candidates = _unclassified(tracker, classes.get(OPPORTUNITIES))
+        with_formula: dict[str, set[int]] = {}
+        found = uncached_formulas(path, headers, with_formula if candidates else None,
+                                  inflated.result() if inflated is not None else None)
     formulas = with_formula.get(OPPORTUNITIES)
     if not candidates or formulas is None:
         return tracker, found
