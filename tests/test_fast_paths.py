@@ -13,8 +13,8 @@ import zipfile
 import pytest
 
 from xlkpi.core.stages import unknown_owners
+from xlkpi.tracker import formula_scan
 from xlkpi.tracker import model as layout
-from xlkpi.tracker import values
 from xlkpi.tracker.build import new_workbook
 from xlkpi.tracker.channels import channel_names
 from xlkpi.tracker.file import TrackerFile
@@ -129,11 +129,11 @@ def test_the_formula_scan_finds_the_cells_without_a_stored_result(prefixed):
     xml = SHEET
     if prefixed:
         xml = re.sub(rb"<(/?)(?!/)", rb"<\1x:", xml)
-    pattern = re.compile(values._FORMULA_CELL % b"B", re.S)  # B: skipped (StageClass)
-    classes = re.compile(values._CLASS_FORMULA % b"B")
+    pattern = re.compile(formula_scan._FORMULA_CELL % b"B", re.S)  # B: skipped (StageClass)
+    classes = re.compile(formula_scan._CLASS_FORMULA % b"B")
     rows: dict[str, set[int]] = {}
-    found = [(values._REF.search(match.group(1)).group(0), match.group(2))
-             for match in values._formula_cells(xml, pattern, classes, rows, "Sheet")]
+    found = [(formula_scan._REF.search(match.group(1)).group(0), match.group(2))
+             for match in formula_scan._formula_cells(xml, pattern, classes, rows, "Sheet")]
     # by hand: A2 (a value), A3 (empty), C3 (t="str", empty), A4 (no value); B2 skipped
     assert found == [(b'r="A2"', b"2"), (b'r="A3"', b""), (b'r="C3"', b""), (b'r="A4"', None)]
     assert rows == {"Sheet": {2}}
@@ -144,3 +144,27 @@ def test_unknown_owners_are_counted_as_before_with_each_owner_keyed_once():
     # by hand: "Anna" is the rep; "anna " is not (COUNTIFS ignores case, not spaces); Zoe 3
     # rows; 7 and 7.0 one owner, shown as first met; blanks nobody's
     assert unknown_owners([column], ["Anna"]) == [("Zoe", 3), ("7", 2), ("anna ", 1)]
+
+
+def test_a_save_the_editor_cannot_make_is_openpyxls_compressed(large, tmp_path, monkeypatch):
+    """The generated package is kept uncompressed for the editor; when the editor declines,
+    that package is what is saved, compressed again, and the summary says so."""
+    from xlkpi.tracker import file as tracker_file
+    from xlkpi.xlsx.stylemap import Unsupported
+
+    def decline(*_args):
+        raise Unsupported("a test")
+
+    monkeypatch.setattr(tracker_file, "write_edited", decline)
+    path = tmp_path / "tracker.xlsx"
+    path.write_bytes(large.read_bytes())
+    file = TrackerFile.open(path)
+    summary = file.refresh()
+    file.save(backup=False)
+    assert any("not part for part (a test)" in note for note in summary.notes)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+    again = TrackerFile.open(path).read()
+    assert len(again.data[layout.LEADS].rows) == FILLER + 1
+    assert again.data[layout.LEADS].rows[-1][:2] == ["L-last", "Boris"]
