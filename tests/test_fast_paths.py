@@ -168,3 +168,13 @@ def test_a_save_the_editor_cannot_make_is_openpyxls_compressed(large, tmp_path, 
     again = TrackerFile.open(path).read()
     assert len(again.data[layout.LEADS].rows) == FILLER + 1
     assert again.data[layout.LEADS].rows[-1][:2] == ["L-last", "Boris"]
+
+
+def test_a_formula_naming_no_data_sheet_pins_nothing_and_one_naming_one_still_does():
+    from xlkpi.tracker.pinned import Pins
+
+    pins = Pins({"Opportunities": 10})
+    pins.formula("=SUM(Targets!C5:C9)+C3", "Dashboard", None, "on 'Dashboard'")
+    assert pins.reasons == {}
+    pins.formula("='OPPORTUNITIES'!F3*2", "Dashboard", None, "on 'Dashboard'")
+    assert list(pins.reasons) == ["Opportunities"]
