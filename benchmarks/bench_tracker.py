@@ -106,8 +106,13 @@ CHILD_STEPS = {"new": _child_new, "write_only": _child_write_only, "cli": _child
 
 # --- the parent ------------------------------------------------------------------------------
 
+CPU_SECONDS: dict[str, float] = {}  # the last child's CPU seconds (user + system) by step
+
+
 def _run_child(step: str, *args: str) -> tuple[float, float]:
-    """(seconds the step took, the child's peak memory in MiB)."""
+    """(seconds the step took, the child's peak memory in MiB); the child's CPU seconds, the
+    steadier number on a shared machine, in CPU_SECONDS[step] (the whole child: start-up and
+    loading the pickle included)."""
     command = [sys.executable, "-m", "benchmarks.bench_tracker", CHILD, step, *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONHASHSEED": "0"})
@@ -118,7 +123,19 @@ def _run_child(step: str, *args: str) -> tuple[float, float]:
     if process.returncode != 0:
         raise RuntimeError(f"{step} failed: {err.decode(errors='replace')[-2000:]}")
     result = json.loads(out)
+    CPU_SECONDS[step] = usage.ru_utime + usage.ru_stime
     return result["seconds"], result.get("peak_mib") or usage.ru_maxrss / 1024
+
+
+def _median_child(repeat: int, step: str, *args: str) -> tuple[float, float, float]:
+    """_run_child ``repeat`` times: the median seconds, peak MiB and CPU seconds."""
+    import statistics
+
+    runs = []
+    for _ in range(repeat):
+        seconds, mib = _run_child(step, *args)
+        runs.append((seconds, mib, CPU_SECONDS[step]))
+    return tuple(statistics.median(run[index] for run in runs) for index in range(3))
 
 
 def peak_mib() -> float | None:
@@ -197,6 +214,7 @@ def shuffled_copy(path: Path, target: Path, seed: int = 1) -> Path:
 def _recalc(path: Path, out_dir: Path) -> dict[str, float]:
     """LibreOffice on ``path``: the phases (CPU s) and the end-to-end convert-to (wall, CPU)."""
     from benchmarks import lo_phases
+    from xlkpi.tracker.model import CHANNELS
     from xlkpi.tracker.values import read_tracker_values
 
     if not lo_phases.available():
@@ -208,7 +226,12 @@ def _recalc(path: Path, out_dir: Path) -> dict[str, float]:
     if checked["wrong"] or not checked["compared"] or phases["error cells"]:
         raise RuntimeError(f"LibreOffice's recalculation differs from xlkpi report: "
                            f"{checked['wrong'][:5]}, {phases['error cells']} error cells")
-    results = {"lo start s": phases["start-up cpu"], "lo load s": phases["load cpu"],
+    # the baseline in the same run: the same workbook without the Channels sheet (issue 11's
+    # view, the newest rows), so that what they add to calculateAll shows
+    base = lo_phases.phases(path, None, (), drop=[CHANNELS])
+    results = {"recalc base s": base["calculateAll cpu"],
+               "recalc base wall s": base["calculateAll s"],
+               "lo start s": phases["start-up cpu"], "lo load s": phases["load cpu"],
                "recalc s": phases["calculateAll cpu"], "lo export s": phases["export cpu"],
                "recalc wall s": phases["calculateAll s"], "lo MiB": phases["peak MiB"],
                "recalc checked": checked["compared"]}
@@ -218,7 +241,7 @@ def _recalc(path: Path, out_dir: Path) -> dict[str, float]:
 
 
 def measure(reps: int, rows: int, workdir: Path, libreoffice: bool,
-            shuffled: bool = False) -> dict[str, float]:
+            shuffled: bool = False, repeat: int = 1) -> dict[str, float]:
     tracker = scaled_tracker(reps, rows)
     pickled = workdir / f"tracker-{reps}-{rows}.pickle"
     pickled.write_bytes(pickle.dumps(tracker, protocol=pickle.HIGHEST_PROTOCOL))
@@ -226,18 +249,21 @@ def measure(reps: int, rows: int, workdir: Path, libreoffice: bool,
     floor = workdir / f"write-only-{reps}-{rows}.xlsx"
     results: dict[str, float] = {
         "data rows": sum(len(sheet.rows) for sheet in tracker.data.values())}
-    results["new s"], results["new MiB"] = _run_child("new", str(pickled), str(path))
-    results["write-only s"], results["write-only MiB"] = _run_child(
-        "write_only", str(pickled), str(floor))
+    results["new s"], results["new MiB"], results["new cpu s"] = _median_child(
+        repeat, "new", str(pickled), str(path))
+    results["write-only s"], results["write-only MiB"], _ = _median_child(
+        1, "write_only", str(pickled), str(floor))
     results["file MiB"] = path.stat().st_size / 2**20
     if shuffled:  # before the refresh below groups the rows again
         moved = shuffled_copy(path, workdir / f"shuffled-{reps}-{rows}.xlsx")
         results["shuffled s"], results["shuffled MiB"] = _run_child("cli", "refresh",
                                                                      str(moved))
-    results["refresh s"], results["refresh MiB"] = _run_child("cli", "refresh", str(path))
-    results["report s"], results["report MiB"] = _run_child(
-        "cli", "report", str(path), "--format", "json")
-    results["calamine s"], results["calamine MiB"] = _run_child("calamine", str(path))
+    results["refresh s"], results["refresh MiB"], results["refresh cpu s"] = _median_child(
+        repeat, "cli", "refresh", str(path))
+    results["report s"], results["report MiB"], results["report cpu s"] = _median_child(
+        repeat, "cli", "report", str(path), "--format", "json")
+    results["calamine s"], results["calamine MiB"], results["calamine cpu s"] = _median_child(
+        repeat, "calamine", str(path))
     if libreoffice:
         results.update(_recalc(path, workdir / "recalculated"))
     return results
@@ -263,7 +289,8 @@ def _print_libreoffice(sizes: list[tuple[int, int]], table: list[dict[str, float
     print("\nLibreOffice, CPU s (recalc = calculateAll; convert = soffice --convert-to end to "
           "end; checked = Actual cells equal to xlkpi report):")
     print(f"{'reps':>5} {'rows':>8} | {'start-up':>8} {'load':>6} {'recalc':>6} {'wall':>6} "
-          f"{'export':>6} {'MiB':>6} | {'convert':>7} {'wall':>6} | {'checked':>7}")
+          f"{'export':>6} {'MiB':>6} | {'convert':>7} {'wall':>6} | {'checked':>7} | "
+          f"{'no Channels':>11} {'wall':>6}")
     for (reps, _), row in zip(sizes, table, strict=True):
         print(f"{reps:>5} {int(row['data rows']):>8} | "
               + " ".join(f"{row.get(key, math.nan):>{width}.{digits}f}" for key, width, digits
@@ -272,7 +299,35 @@ def _print_libreoffice(sizes: list[tuple[int, int]], table: list[dict[str, float
                              ("lo MiB", 6, 0)))
               + f" | {row.get('convert s', math.nan):>7.2f} "
               f"{row.get('convert wall s', math.nan):>6.2f} | "
-              f"{row.get('recalc checked', 0):>7}")
+              f"{row.get('recalc checked', 0):>7} | "
+              f"{row.get('recalc base s', math.nan):>11.2f} "
+              f"{row.get('recalc base wall s', math.nan):>6.2f}")
+
+
+GOALS = (("new s", 10.0, "new ≤ 10 s"), ("refresh s", 10.0, "refresh ≤ 10 s"),
+         ("recalc s", 10.0, "LibreOffice calculateAll ≤ 10 s CPU"))
+
+
+def _print_goals(table: list[dict[str, float]]) -> None:
+    """Each goal of issues 4, 10 and 11 at the largest size, met or not; CPU seconds beside."""
+    row = table[-1]
+    print(f"\ngoals at {int(row['data rows']):,} data rows (median wall s; CPU s of the "
+          "child process in brackets, the verdict on a machine others share):")
+    for key, limit, label in GOALS:
+        if key in row:
+            cpu = row.get(key.replace(" s", " cpu s"))
+            shown = f"{row[key]:.2f} s" + (f" ({cpu:.2f} s CPU)" if cpu is not None else "")
+            verdict = "met" if row[key] <= limit else "NOT met"
+            if cpu is not None and row[key] > limit:
+                verdict += f" (on CPU: {'met' if cpu <= limit else 'NOT met'})"
+            if key == "recalc s" and "recalc base s" in row:
+                verdict += f"; without the Channels sheet {row['recalc base s']:.2f} s"
+            print(f"  {label:<38} {shown:<26} {verdict}")
+    ratio = row["report s"] / row["calamine s"]
+    print(f"  {'report ≤ 1.5× calamine':<38} {row['report s']:.2f} s / "
+          f"{row['calamine s']:.2f} s = {ratio:.2f}×{'':<6} {'met' if ratio <= 1.5 else 'NOT met'}"
+          f"  (CPU {row['report cpu s']:.2f} / {row['calamine cpu s']:.2f} = "
+          f"{row['report cpu s'] / row['calamine cpu s']:.2f}×)")
 
 
 def _print_growth(sizes: list[tuple[int, int]], table: list[dict[str, float]]) -> None:
@@ -309,6 +364,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shuffled", action="store_true",
                         help="also refresh a copy whose data rows a person sorted "
                              "(every row moved, a formula column in Opportunities)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run new, refresh, report and the calamine read this many times; "
+                             "the median is shown (3 on a shared machine)")
     parser.add_argument("--json", help="also write the results to this file")
     options = parser.parse_args(argv)
     counts = ([int(n) for n in options.scaling.split(",")] if options.scaling
@@ -316,7 +374,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [(options.reps, count) for count in counts]
     with tempfile.TemporaryDirectory(prefix="xlkpi-bench-") as folder:
         table = [measure(reps, rows, Path(folder), not options.no_libreoffice,
-                         options.shuffled) for reps, rows in sizes]
+                         options.shuffled, options.repeat) for reps, rows in sizes]
     _print_table(sizes, table)
     if options.shuffled:
         print("\nrefresh after a person sorted the data rows (every row moved):")
@@ -324,6 +382,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{int(row['data rows']):>8} rows: {row['shuffled s']:.2f} s, "
                   f"{row['shuffled MiB']:.0f} MiB")
     _print_libreoffice(sizes, table)
+    _print_goals(table)
     if len(table) > 1:
         _print_growth(sizes, table)
     if options.json:

@@ -112,9 +112,12 @@ def unknown_owners(owner_columns: Iterable[Sequence[object]], reps: Sequence[str
     wanted = {key(rep) for rep in reps}
     counts: dict[str, int] = {}
     shown: dict[str, str] = {}
+    keys: dict[tuple[type, object], str | None] = {}  # each distinct owner keyed once
     for column in owner_columns:
         for owner in column:
-            found = key(owner)
+            found = keys.get((type(owner), owner), keys)
+            if found is keys:
+                found = keys[type(owner), owner] = key(owner)
             if found is None or found in wanted:
                 continue
             counts[found] = counts.get(found, 0) + 1

@@ -49,8 +49,8 @@ from xlkpi.tracker.model import (
 from xlkpi.tracker.settings import resolve_formula_reps
 from xlkpi.xlsx import splice
 from xlkpi.xlsx.guards import open_workbook
-from xlkpi.xlsx.package import Package
-from xlkpi.xlsx.package_edit import Plan, edit_package
+from xlkpi.xlsx.package import Package, deflated
+from xlkpi.xlsx.package_edit import Plan, write_edited
 from xlkpi.xlsx.save import backup_path, check_not_open, save_atomic
 from xlkpi.xlsx.stylemap import Unsupported
 
@@ -186,17 +186,16 @@ class _Edited:
 
     def save(self, handle) -> None:
         generated = io.BytesIO()
-        self.file.book.save(generated)
+        splice.save_stored(self.file.book, generated)  # read once, below: not compressed
         try:
-            data = edit_package(self.file.original, generated.getvalue(), self.plan)
-        except Unsupported as why:
-            data = generated.getvalue()
+            write_edited(self.file.original, generated, self.plan, handle)  # not copied
+        except Unsupported as why:  # raised before anything is written
             if self.file.summary is not None:
                 self.file.summary.notes.append(
                     f"note: saved as openpyxl writes it, not part for part ({why}); pictures, "
                     "comments and other content xlkpi does not write may be lost: the "
                     f"previous file is {backup_path(self.file.path).name}")
-        handle.write(data)
+            deflated(generated.getvalue(), handle)
 
 
 class TrackerFile:

@@ -51,6 +51,10 @@ class Pins:
         """Pin what the formula ``text`` on sheet ``host`` points at; ``row``: the data row
         it is in (it moves with that row), None outside the data rows; ``where`` says where
         it is, for the message."""
+        lowered = text.lower()
+        if row is None and self.target(host) is None and not any(
+                name in lowered or name.replace("'", "''") in lowered for name in self.lasts):
+            return  # names no data sheet (Targets' thousands of sums): not tokenized
         for operand, sheet, first, last, relative in references(text):
             same = sheet is None or sheet.lower() == host.lower()
             own_row = same and first == last == row

@@ -121,17 +121,34 @@ def read_tracker(book: Workbook | SplitBook, name: str = "the workbook") -> Trac
     language = tracker.settings.language
     with lang.using(language):
         for sheet in DATA_SHEETS:
-            if title(sheet) in outside:
+            shown = title(sheet)
+            if shown in outside:
                 # the rows are not in wb (only their header, checked above): read them from
                 # the file the first time someone asks; `xlkpi refresh` never does
-                tracker.data[sheet] = _LazyDataSheet(lambda sheet=sheet: _read_lazily(
-                    book, sheet, name, language))
+                tracker.data[sheet] = _LazyDataSheet(
+                    lambda sheet=sheet: _read_lazily(book, sheet, name, language),
+                    column=lambda header, shown=shown: _outside_column(
+                        wb[shown], outside[shown], header, language))
     return tracker
 
 
 def _read_lazily(book: SplitBook, sheet: str, name: str, language: str) -> DataSheet:
     with lang.using(language):
         return _read_data(ListedRows.of_worksheet(book.values_sheet(title(sheet))), sheet, name)
+
+
+def _outside_column(ws, rows, header: str, language: str) -> list | None:
+    """The cells of the known column ``header`` (its id, e.g. "Source") of a data sheet whose
+    rows are held outside openpyxl (kept.KeptRows.column), its header row being ``ws``'s row 1,
+    in the tracker's ``language``."""
+    names = [str(h).strip().lower() if not _blank(h) else ""
+             for h in next(ws.iter_rows(max_row=1, values_only=True), ())]
+    words = lang.load(language)
+    shown = words.text(f"columns.{header}").lower()
+    stage = words.text(f"columns.{STAGE_CLASS_COLUMN}").lower()
+    if not hasattr(rows, "column") or names.count(shown) != 1:
+        return None
+    return rows.column(names.index(shown) + 1, names.index(stage) + 1 if stage in names else None)
 
 
 def language_of(titles: Sequence[str], sheet: Callable[[str], SheetRows]) -> str:
@@ -196,9 +213,17 @@ def read_sheets(titles: Sequence[str], sheet: Callable[[str], SheetRows],
 class _LazyDataSheet(DataSheet):
     """A DataSheet read when its header or rows are first asked for."""
 
-    def __init__(self, load):  # noqa: D107 - DataSheet's fields come from load()
+    def __init__(self, load, column=None):  # noqa: D107 - DataSheet's fields come from load()
         self._load = load
+        self._column = column
         self._sheet: DataSheet | None = None
+
+    def column(self, header: str) -> list | None:
+        """The cells of the known column ``header`` in the rows, read alone while the rows are
+        not (a refresh lists the channels so); None: read the rows."""
+        if self._sheet is not None or self._column is None:
+            return None
+        return self._column(header)
 
     def _get(self) -> DataSheet:
         if self._sheet is None:

@@ -51,15 +51,21 @@ import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import repeat
 from pathlib import Path
 
 import numpy as np
-from openpyxl.utils import get_column_letter
 
 from xlkpi.core import lang
 from xlkpi.tracker import reader
 from xlkpi.tracker.data import column_keys
+from xlkpi.tracker.formula_scan import (
+    data_sheet_titles,
+    sheets_with_formulas,
+    skipped_columns,
+    uncached_formulas,
+)
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
@@ -67,8 +73,6 @@ from xlkpi.tracker.model import (
     SETTINGS,
     STAGE_CLASS_COLUMN,
     TARGETS,
-    TARGETS_FIRST_MONTH_COL,
-    TARGETS_FIRST_ROW,
     Tracker,
     title,
 )
@@ -100,6 +104,10 @@ _BLANK_COUNTS = {sheet: frozenset(column.lower() for column in columns
                  for sheet, columns in DATA_COLUMNS.items()}
 _ERROR_CELL = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*?\bt=[\"']e[\"'][^>]*)>(.*?)"
                          rb"</(?:[\w.-]+:)?c>", re.S)
+# A file this large has half its data sheets read in a thread (CalamineSheets.read_ahead): the
+# thread and the second workbook cost a few milliseconds.
+_AHEAD_FROM_BYTES = 2 << 20
+_AHEAD_SHARE = 0.55  # of the data sheets' XML: the reader converts the rest as it comes
 _REF = re.compile(rb"\br\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?([0-9]+)[\"']")
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)<", re.S)
 
@@ -165,11 +173,12 @@ def check_file(path: Path) -> None:
 def _read_with_calamine(calamine, path: Path, headers: dict[str, Sequence],
                         classes: dict[str, Sequence] | None = None) -> Tracker:
     with CalamineSheets(calamine.from_path(str(path)), path) as book:
+        book.read_ahead(lambda: calamine.from_path(str(path)))
         tracker = reader.read_sheets(book.titles, book.sheet, path.name)
         with lang.using(tracker.settings.language):  # the sheets' titles and headers
             for name in DATA_SHEETS:
                 headers[name] = book.sheet(title(name)).header()
-            stage_class = _skipped_columns(OPPORTUNITIES, headers[OPPORTUNITIES])
+            stage_class = skipped_columns(OPPORTUNITIES, headers[OPPORTUNITIES])
         if classes is not None and stage_class:
             with lang.using(tracker.settings.language):
                 opportunities = book.sheet(title(OPPORTUNITIES))
@@ -209,10 +218,40 @@ class CalamineSheets:
         self.titles: list[str] = list(book.sheet_names)
         self._sheets: dict[str, CalamineRows] = {}
         self._parts: dict[str, str] | None = None
+        self._ahead: dict[str, Future] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def read_ahead(self, open_again) -> None:
+        """Read about half the data sheets' cells in a thread, from a second workbook opened by
+        ``open_again()``, while this one reads the rest and the reader converts them: python-
+        calamine parses without holding the GIL, so on two cores a large tracker is read in
+        little more than half the time. Nothing for a small file or on one core."""
+        if (os.cpu_count() or 1) < 2 or self._path.stat().st_size < _AHEAD_FROM_BYTES:
+            return
+        try:
+            sizes = {shown: self._archive.getinfo(self._part(shown)).file_size
+                     for shown in data_sheet_titles() if shown in self.titles}
+        except (KeyError, _ErrorCellsUnknown):
+            return
+        ahead, share = [], 0
+        for shown in sorted(sizes, key=sizes.get, reverse=True):
+            if share + sizes[shown] <= _AHEAD_SHARE * sum(sizes.values()):
+                ahead.append(shown)
+                share += sizes[shown]
+        if not ahead:
+            return
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        book = self._pool.submit(open_again)
+        for shown in ahead:
+            self._ahead[shown] = self._pool.submit(
+                lambda shown=shown: book.result().get_sheet_by_name(shown).to_python(
+                    skip_empty_area=False))
 
     def sheet(self, title: str) -> CalamineRows:
         if title not in self._sheets:
-            grid = self._book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            ahead = self._ahead.pop(title, None)
+            grid = ahead.result() if ahead is not None else self._book.get_sheet_by_name(
+                title).to_python(skip_empty_area=False)
             sheet = CalamineRows(grid)
             if sheet.errors_matter(title) and self._patch_errors(title, grid):
                 sheet = CalamineRows(grid)
@@ -223,6 +262,11 @@ class CalamineSheets:
         close = getattr(self._book, "close", None)  # python-calamine 0.3 and later
         if close is not None:
             close()
+        if self._pool is not None:
+            for ahead in self._ahead.values():
+                ahead.cancel()
+            self._pool.shutdown(wait=True)  # the second workbook, with the thread
+            self._pool = None
         self._archive.close()
 
     def __enter__(self) -> CalamineSheets:
@@ -411,92 +455,6 @@ def as_openpyxl_column(column: Sequence) -> Sequence:
     return column
 
 
-# --- formulas without a stored result ----------------------------------------------------------
-
-# A formula cell and what follows its formula: its value, if any. A cell with no value, or an
-# empty one without t="str" (openpyxl writes <v></v> for every formula), has none stored.
-_FORMULA_CELL = (rb"<(?:[\w.-]+:)?c\b(?![^>]*\br\s*=\s*[\"']\$?(?:%s)\$?[0-9])([^>]*)>\s*"
-                 rb"<(?:[\w.-]+:)?f\b(?:[^>]*/>|[^>]*>[^<]*</(?:[\w.-]+:)?f>)\s*"
-                 rb"(?:<(?:[\w.-]+:)?v>([^<]*)<|<(?:[\w.-]+:)?v\s*/>)?")
-# A formula cell of one column (%s: its letters): the row number.
-_CLASS_FORMULA = (rb"<(?:[\w.-]+:)?c\b[^>]*?\br\s*=\s*[\"']\$?%s\$?([0-9]+)[\"'][^>]*>\s*"
-                  rb"<(?:[\w.-]+:)?f[\s>/]")
-_STR_TYPE = re.compile(rb"\bt\s*=\s*[\"']str[\"']")
-_FORMULA_MARK = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
-
-
-def uncached_formulas(path: str | os.PathLike, headers: dict[str, Sequence],
-                      stage_class_rows: dict[str, set[int]] | None = None
-                      ) -> list[CellProblem]:
-    """The cells of the data sheets' known columns and of Targets' month columns that hold a
-    formula whose result the file does not store (a file saved by a script: openpyxl keeps no
-    results). A reader sees them blank; Excel and LibreOffice compute them: the report cannot
-    count them and says so. ``headers``: each data sheet's row 1 as read. ``stage_class_rows``
-    gets, for Opportunities, the rows whose StageClass cell holds a formula (from the same
-    reading of the sheet's XML)."""
-    problems: list[CellProblem] = []
-    with zipfile.ZipFile(path) as archive:
-        parts = sheet_parts(archive, Path(path))
-        for name, header in headers.items():
-            if title(name) not in parts:
-                continue
-            wanted = _wanted_columns(name, header)
-            stage_class = _skipped_columns(name, header) if name == OPPORTUNITIES else []
-            if stage_class and stage_class_rows is not None:
-                stage_class_rows[name] = set()
-            if not wanted or not _has_formula(archive, parts[title(name)]):
-                continue
-            skip = b"|".join(letter.encode() for letter in _skipped_columns(name, header))
-            pattern = re.compile(_FORMULA_CELL % (skip or b"(?!)"), re.S)
-            found = []
-            xml = archive.read(parts[title(name)])
-            if stage_class and stage_class_rows is not None:
-                stage_class_rows[name] = set(map(int, re.findall(
-                    _CLASS_FORMULA % stage_class[0].encode(), xml)))
-            for match in pattern.finditer(xml):
-                attributes, value = match.groups()
-                if value or (value is not None and _STR_TYPE.search(attributes)):
-                    continue
-                ref = _REF.search(attributes)
-                if ref is None:
-                    continue
-                letters, number = ref.groups()
-                column = wanted.get(letters.decode().upper())
-                first = TARGETS_FIRST_ROW if name == TARGETS else 2
-                if column is not None and int(number) >= first:
-                    found.append((name, column, int(number), "no cached value"))
-            problems += group(found)
-    return problems
-
-
-def _wanted_columns(name: str, header: Sequence) -> dict[str, str]:
-    """Column letter → name of the columns whose formulas matter: a data sheet's known
-    columns; Targets' twelve month columns."""
-    if name == TARGETS:
-        return {get_column_letter(TARGETS_FIRST_MONTH_COL + i): "month columns"
-                for i in range(12)}
-    known = {column.lower(): column for column in DATA_COLUMNS[name]}
-    return {get_column_letter(index + 1): known[key]
-            for index, key in enumerate(column_keys(header)) if key in known}
-
-
-def _skipped_columns(name: str, header: Sequence) -> list[str]:
-    """The columns of generated formulas (StageClass), which the report does not read: the
-    search passes over them in C."""
-    return [get_column_letter(index + 1) for index, key in enumerate(column_keys(header))
-            if name != TARGETS and key == STAGE_CLASS_COLUMN.lower()]
-
-
-def _has_formula(archive: zipfile.ZipFile, part: str) -> bool:
-    with archive.open(part) as xml:
-        tail = b""
-        while chunk := xml.read(_CHUNK):
-            if _FORMULA_MARK.search(chunk) or _FORMULA_MARK.search(tail + chunk[:_SEAM]):
-                return True
-            tail = chunk[-_SEAM:]
-    return False
-
-
 def read_checked(path: str | os.PathLike) -> tuple[Tracker, list[CellProblem]]:
     """read_tracker_values, and the formula cells without a stored result it read as blank
     (uncached_formulas) and the Opportunities rows with a Stage but no StageClass formula
@@ -505,17 +463,19 @@ def read_checked(path: str | os.PathLike) -> tuple[Tracker, list[CellProblem]]:
     path = Path(path)
     headers: dict[str, Sequence] = {}
     classes: dict[str, Sequence] = {}
-    tracker = _read_values(path, headers, classes)
-    with lang.using(tracker.settings.language):
-        return _checked(path, tracker, headers, classes)
-
-
-def _checked(path: Path, tracker: Tracker, headers: dict[str, Sequence],
-             classes: dict[str, Sequence]) -> tuple[Tracker, list[CellProblem]]:
-    headers[TARGETS] = ()
-    candidates = _unclassified(tracker, classes.get(OPPORTUNITIES))
-    with_formula: dict[str, set[int]] = {}
-    found = uncached_formulas(path, headers, with_formula if candidates else None)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the sheets' XML inflated meanwhile (zlib lets go of the GIL): the formula scan's
+        # main cost, overlapping the reading of the values
+        large = (os.cpu_count() or 1) > 1 and path.is_file() and \
+            path.stat().st_size >= _AHEAD_FROM_BYTES
+        inflated = pool.submit(sheets_with_formulas, path) if large else None
+        tracker = _read_values(path, headers, classes)
+        with lang.using(tracker.settings.language):  # the sheets' titles and headers
+            headers[TARGETS] = ()
+            candidates = _unclassified(tracker, classes.get(OPPORTUNITIES))
+            with_formula: dict[str, set[int]] = {}
+            found = uncached_formulas(path, headers, with_formula if candidates else None,
+                                      inflated.result() if inflated is not None else None)
     formulas = with_formula.get(OPPORTUNITIES)
     if not candidates or formulas is None:
         return tracker, found

@@ -87,10 +87,20 @@ class KeptRows:
     def last_row(self, skip_col: int | None) -> int:
         if self.order is not None:
             return self.grouped_last
+        return self._held_last(skip_col)
+
+    def _held_last(self, skip_col: int | None) -> int:
+        """The last row, as the file held them, with a value outside ``skip_col``; 1: none."""
         for number in sorted(self.rows, reverse=True):
             if not self._blank(number, skip_col):
                 return number
         return 1
+
+    def column(self, col: int, skip_col: int | None) -> list[object]:
+        """The values of column ``col`` (1-based) in rows 2 to the last holding anything but
+        ``skip_col``, as the file held them (before any regrouping): what reading the whole
+        rows would give for that column, from one scan of the body."""
+        return self._owners(col, self._held_last(skip_col))
 
     def group(self, owner_col: int, stage_col: int | None, order_of) -> None:
         """Put rows 2..last in ``order_of(owners, blank)`` (the list of old row indexes)."""
@@ -197,6 +207,9 @@ class KeptRows:
     def chunks(self) -> Iterator[bytes]:
         stage_col, parts, last = self.stage if self.stage else (None, None, 1)
         order = self.order
+        if order is None and stage_col is None and self._as_written():
+            yield self.body[min((start for start, _ in self.rows.values()), default=0):]
+            return  # every row as it was (what _row gives each), in one piece
         moved = len(order) + 1 if order else 1
         out: list[bytes] = []
         for number in sorted(set(self.rows) | set(range(2, max(last, moved) + 1))):
@@ -206,6 +219,12 @@ class KeptRows:
                 yield b"".join(out)
                 out.clear()
         yield b"".join(out)
+
+    def _as_written(self) -> bool:
+        """Whether the rows, written where they are, are the body as it is: in order of their
+        numbers, no row tag with a prefixed attribute (which _row leaves out)."""
+        numbers = list(self.rows)  # in the order of the body
+        return numbers == sorted(numbers) and re.search(rb"<row\s[^>]*:", self.body) is None
 
     def _row_fast(self, inner: bytes, old: int, new: int, stage_col: int | None,
                   letter: bytes, stage_xml: bytes | None) -> bytes | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import struct
 import zipfile
 from dataclasses import dataclass
 
@@ -47,17 +48,22 @@ def resolve(source: str, target: str) -> str:
 class Package:
     """The parts of a zip package, by name, in their order; read from bytes."""
 
-    def __init__(self, data: bytes):
-        self.zip = zipfile.ZipFile(io.BytesIO(data))
+    def __init__(self, data: bytes | io.BytesIO):
+        self.zip = zipfile.ZipFile(data if isinstance(data, io.BytesIO) else io.BytesIO(data))
         self.infos = {info.filename: info for info in self.zip.infolist()}
         self.names = list(self.infos)
         self._cache: dict[str, bytes] = {}
+        self._types: tuple[dict[str, str], dict[str, str]] | None = None
 
     def read(self, part: str) -> bytes:
         data = self._cache.get(part)
         if data is None:
             data = self._cache[part] = self.zip.read(part)
         return data
+
+    def forget(self, part: str) -> None:
+        """Let go of the bytes of ``part`` read so far (read again if asked for)."""
+        self._cache.pop(part, None)
 
     def rels(self, part: str) -> list[Rel]:
         path = rels_path(part)
@@ -85,17 +91,73 @@ class Package:
         return seen
 
     def content_type(self, part: str) -> str | None:
-        types = self.read(CONTENT_TYPES)
-        for match in _OVERRIDE.finditer(types):
-            found = attrs(match.group(1) or match.group(2))
-            if found.get(b"PartName", b"").decode().lstrip("/").lower() == part.lower():
-                return found.get(b"ContentType", b"").decode()
-        extension = part.rpartition(".")[2].lower()
-        for match in _DEFAULT.finditer(types):
-            found = attrs(match.group(1))
-            if found.get(b"Extension", b"").decode().lower() == extension:
-                return found.get(b"ContentType", b"").decode()
-        return None
+        if self._types is None:  # read once: a package has hundreds of parts
+            overrides: dict[str, str] = {}
+            defaults: dict[str, str] = {}
+            types = self.read(CONTENT_TYPES)
+            for match in _OVERRIDE.finditer(types):
+                found = attrs(match.group(1) or match.group(2))
+                overrides.setdefault(found.get(b"PartName", b"").decode().lstrip("/").lower(),
+                                     found.get(b"ContentType", b"").decode())
+            for match in _DEFAULT.finditer(types):
+                found = attrs(match.group(1))
+                defaults.setdefault(found.get(b"Extension", b"").decode().lower(),
+                                    found.get(b"ContentType", b"").decode())
+            self._types = overrides, defaults
+        overrides, defaults = self._types
+        found = overrides.get(part.lower())
+        return found if found is not None else defaults.get(part.rpartition(".")[2].lower())
+
+    def copy_raw(self, part: str, out: zipfile.ZipFile) -> bool:
+        """Write ``part`` into ``out`` as this package stores it: its compressed bytes copied,
+        not inflated and deflated again (most of a large tracker is parts a refresh leaves
+        alone). False, and nothing written, where the entry is not a plain one to copy so (the
+        caller writes it the usual way). zipfile has no public call for this: the entry is
+        written as ZipFile.open(..., "w") writes one, header, bytes, then its directory entry."""
+        info = self.infos[part]
+        source = self.zip.fp
+        if info.flag_bits & 0x01 or source is None or getattr(out, "_writing", True) or \
+                info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return False
+        source.seek(info.header_offset)
+        header = source.read(zipfile.sizeFileHeader)
+        if len(header) != zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:
+            return False
+        fields = struct.unpack(zipfile.structFileHeader, header)
+        source.seek(info.header_offset + zipfile.sizeFileHeader + fields[10] + fields[11])
+        raw = source.read(info.compress_size)  # fields 10, 11: name and extra lengths
+        if len(raw) != info.compress_size:
+            return False
+        entry = zipfile.ZipInfo(info.filename, info.date_time)
+        entry.compress_type = info.compress_type
+        entry.external_attr = info.external_attr
+        entry.create_system = info.create_system
+        entry.flag_bits = info.flag_bits & ~0x08  # sizes in the header, no data descriptor
+        entry.CRC, entry.compress_size, entry.file_size = (info.CRC, info.compress_size,
+                                                           info.file_size)
+        zip64 = max(entry.file_size, entry.compress_size) > zipfile.ZIP64_LIMIT
+        entry.header_offset = out.fp.tell()
+        out.fp.write(entry.FileHeader(zip64))
+        out.fp.write(raw)
+        out.start_dir = out.fp.tell()
+        out.filelist.append(entry)
+        out.NameToInfo[entry.filename] = entry
+        out._didModify = True  # noqa: SLF001 - as ZipFile.open(..., "w") sets it
+        return True
+
+
+def deflated(data: bytes, handle) -> None:
+    """The package ``data`` (saved uncompressed) written to ``handle`` compressed, as
+    openpyxl saves a workbook."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, info.date_time)
+            entry.external_attr = info.external_attr
+            body = source.read(info)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry._compresslevel = 1 if len(body) > 1 << 20 else 6  # noqa: SLF001 - as splice
+            out.writestr(entry, body)
 
 
 def _unescape(text: str) -> str:

@@ -102,7 +102,22 @@ def _xml_unescape(raw: bytes) -> str:
 
 def edit_package(original: bytes, generated: bytes, plan: Plan) -> bytes:
     """The original package with the generated package's parts ``plan`` names (module doc)."""
-    o, g = Package(original), Package(generated)
+    buffer = io.BytesIO()
+    write_edited(original, generated, plan, buffer)
+    return buffer.getvalue()
+
+
+def write_edited(original: bytes, generated: bytes | io.BytesIO, plan: Plan, handle) -> None:
+    """edit_package written to ``handle`` (a binary file), the parts it leaves as they were
+    copied compressed as they are. Unsupported is raised before anything is written. The
+    generated package is best saved uncompressed (splice.save_stored): it is read once."""
+    o, changed, removed, added = _edited(Package(original), Package(generated), plan)
+    _write(o, changed, removed, added, handle)
+
+
+def _edited(o: Package, g: Package, plan: Plan) -> tuple[Package, dict[str, bytes], set[str],
+                                                          dict[str, bytes]]:
+    """(the original package, its changed parts, the parts taken out, the parts added)."""
     o_sheets, g_sheets = _sheets(o), _sheets(g)
     o_by_title = {s.title: s for s in o_sheets}
     g_by_title = {s.title: s for s in g_sheets}
@@ -126,8 +141,12 @@ def edit_package(original: bytes, generated: bytes, plan: Plan) -> bytes:
     # typed sheets: cells, validations, tables
     for title in plan.typed:
         o_part, g_part = o_by_title[title].part, g_by_title[title].part
-        changed[o_part] = patched_sheet(o.read(o_part), g.read(g_part), mover, o_strings,
-                                        same_ids)
+        patched = patched_sheet(o.read(o_part), g.read(g_part), mover, o_strings, same_ids)
+        if patched != o.read(o_part):  # else copied as it is stored (_write)
+            changed[o_part] = patched
+        del patched
+        o.forget(o_part)
+        g.forget(g_part)  # a data sheet is tens of megabytes: not held to the end
         changed.update(_patched_tables(o, g, o_part, g_part))
     # the original's generated sheets out, with what only they used
     removed = _removed_parts(o, [o_by_title[t].part for t in plan.replaced if t in o_by_title])
@@ -186,7 +205,7 @@ def edit_package(original: bytes, generated: bytes, plan: Plan) -> bytes:
     at = rels_xml.rindex(b"</")
     changed[rels_path(_BOOK)] = rels_xml[:at] + b"".join(new_rels) + rels_xml[at:]
     changed[CONTENT_TYPES] = edit_content_types(o.read(CONTENT_TYPES), removed, added_types)
-    return _write(o, changed, removed, added)
+    return o, changed, removed, added
 
 
 def _fresh(part: str, taken: set[str]) -> str:
@@ -361,14 +380,15 @@ def _active_tab(book: bytes, g_book: bytes) -> bytes:
 
 
 def _write(o: Package, changed: dict[str, bytes], removed: set[str],
-           added: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+           added: dict[str, bytes], handle) -> None:
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as out:
         for name in o.names:
             if name in removed:
                 continue
             info = o.infos[name]
             data = changed.get(name)
+            if data is None and o.copy_raw(name, out):
+                continue  # as it was: its compressed bytes copied
             if data is None:
                 data = o.read(name)
             target = zipfile.ZipInfo(name, date_time=info.date_time)
@@ -379,4 +399,3 @@ def _write(o: Package, changed: dict[str, bytes], removed: set[str],
                 handle.write(data)
         for name, data in added.items():
             out.writestr(name, data)
-    return buffer.getvalue()

@@ -220,11 +220,35 @@ def _check_shared(rows: KeptRows, header: bytes, rewritten_column: str | None) -
 
 # --- saving ------------------------------------------------------------------------------------
 
-def save_spliced(book: SplitBook, filename) -> None:
+def save_stored(book: Workbook | SplitBook, handle) -> None:
+    """Save either kind of book to ``handle``, a large one uncompressed: a package that is
+    read straight back (package_edit), where deflating it would be time lost. A small one
+    (a Workbook) is saved as openpyxl saves it: there is little to gain."""
+    if isinstance(book, SplitBook):
+        save_spliced(book, handle, zipfile.ZIP_STORED)
+    else:
+        book.save(handle)
+
+
+def _save_workbook(wb: Workbook, handle, compression: int) -> None:
+    """Workbook.save (openpyxl.writer.excel.save_workbook) with the zip's ``compression``."""
+    import datetime as dt
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    if wb.read_only:
+        raise TypeError("Workbook is read-only")
+    if wb.write_only and not wb.worksheets:
+        wb.create_sheet()
+    wb.properties.modified = dt.datetime.now(tz=dt.timezone.utc).replace(tzinfo=None)
+    ExcelWriter(wb, zipfile.ZipFile(handle, "w", compression, allowZip64=True)).save()
+
+
+def save_spliced(book: SplitBook, filename, compression: int = zipfile.ZIP_DEFLATED) -> None:
     """Save ``book.workbook`` with openpyxl, then put the rows held outside it into its sheets."""
     outside = book.rows
     saved = io.BytesIO()
-    book.workbook.save(saved)
+    _save_workbook(book.workbook, saved, zipfile.ZIP_STORED)  # read back at once below
     source = zipfile.ZipFile(saved)
     parts = sheet_parts(source, Path("workbook.xlsx"))
     by_part = {parts[title]: rows for title, rows in outside.items() if title in parts}
@@ -234,11 +258,11 @@ def save_spliced(book: SplitBook, filename) -> None:
     close = not hasattr(filename, "write")
     handle = open(filename, "wb") if close else filename  # noqa: SIM115
     try:
-        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as out:
+        with zipfile.ZipFile(handle, "w", compression) as out:
             for info in source.infolist():
                 rows = by_part.get(info.filename)
                 if rows is not None:
-                    _write_sheet(out, info, source.read(info), rows)
+                    _write_sheet(out, info, source.read(info), rows, compression)
                     continue
                 data = source.read(info)
                 if strings is not None and info.filename == "[Content_Types].xml":
@@ -248,7 +272,9 @@ def save_spliced(book: SplitBook, filename) -> None:
                     data = data.replace(b"</Relationships>", b'<Relationship Id="rIdXlkpiSst" '
                                         b'Type="' + _SST_REL.encode() +
                                         b'" Target="sharedStrings.xml"/></Relationships>')
-                out.writestr(info, data)
+                entry = zipfile.ZipInfo(info.filename, info.date_time)
+                entry.external_attr = info.external_attr
+                out.writestr(entry, data, compression)  # openpyxl's stored entry: compressed
             if strings is not None:
                 # count (references in the whole workbook) is optional and no longer true:
                 # the generated tabs' references are gone, openpyxl writes inline strings
@@ -259,7 +285,8 @@ def save_spliced(book: SplitBook, filename) -> None:
             handle.close()
 
 
-def _write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, xml: bytes, rows) -> None:
+def _write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, xml: bytes, rows,
+                 compression: int) -> None:
     """The sheet openpyxl saved (its header row) with the rows after it put in."""
     opened = SHEET_DATA.search(xml)
     if opened.group(0).endswith(b"/>"):
@@ -273,7 +300,7 @@ def _write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, xml: bytes, rows) 
         head = (head[:dimension.start()] + b'<dimension ref="%s1:%s%d"/>' % (
             dimension.group(1), end_col, rows.max_row()) + head[dimension.end():])
     target_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    target_info.compress_type = zipfile.ZIP_DEFLATED
+    target_info.compress_type = compression
     target_info._compresslevel = 1  # 3 times faster than the default; the file ~15 % larger
     with out.open(target_info, "w", force_zip64=True) as target:
         target.write(head)
