@@ -200,6 +200,7 @@ def imported(path: Path) -> dict:
             for row in data_rows(path, layout.OPPORTUNITIES) if row.get(ID_HEADER)}
 
 
+@pytest.mark.slow  # 8 imports of two exports into fresh trackers: some 20 s
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(first=exports, second=exports)
 def test_import_is_idempotent_and_the_latest_export_wins(tmp_path_factory, first, second):
