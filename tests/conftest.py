@@ -22,8 +22,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 def pytest_report_header(config):
-    return (f"hypothesis: {settings.default.max_examples} examples per property. The slowest "
-            "tests start first: the dots pick up speed after them.")
+    return (f"hypothesis: {settings.default.max_examples} examples per property. A test file "
+            "to a worker, the slowest first: the dots pick up speed after them.")
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture scope

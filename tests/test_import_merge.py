@@ -230,6 +230,7 @@ def test_import_is_idempotent_and_the_latest_export_wins(tmp_path_factory, first
     assert len(typed) == 1 and typed[0]["Stage"] == "Won" and typed[0]["Amount"] == 5
 
 
+@pytest.mark.slow  # two imports into a 6,700-row demo
 def test_import_into_a_large_tracker(tmp_path):
     """A demo tracker's rows are held outside openpyxl by refresh (xlsx.splice); import opens
     it whole and merges all the same, keeping every demo row."""
