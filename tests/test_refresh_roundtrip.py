@@ -49,7 +49,6 @@ USER_SHEET = "My analysis"
 
 
 @functools.lru_cache(maxsize=1)
-@functools.cache  # the same seeded tracker for every example: built once
 def base_bytes() -> bytes:
     buffer = io.BytesIO()
     workbook.new_workbook(sample_tracker(seed=3, rows=6, reps=BASE_REPS)).save(buffer)
