@@ -14,27 +14,34 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 from hypothesis import settings  # noqa: E402
 
-# CI runs every property 200 times (the lossless-refresh property found a bug at that count);
-# a person at a terminal, 50 times.
+# CI runs every property 200 times (the lossless-refresh property found a bug at that count):
+# the thorough search, on every push. A person at a terminal, 25 times, so that the whole suite
+# stays near three minutes on two cores (the refresh round trip costs ~0.8 s an example); each
+# property's @example cases run in both, and hypothesis replays a failure it saved locally.
 settings.register_profile("ci", max_examples=200, deadline=None)
-settings.register_profile("dev", max_examples=50, deadline=None)
+settings.register_profile("dev", max_examples=25, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 def pytest_report_header(config):
-    return (f"hypothesis: {settings.default.max_examples} examples per property. The slowest "
-            "tests start first: the dots pick up speed after them.")
+    return (f"hypothesis: {settings.default.max_examples} examples per property. A test file "
+            "to a worker, the slowest first: the dots pick up speed after them.")
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture scope
 def pytest_collection_modifyitems(config, items):
-    """The longest tests first. pytest-xdist's `--dist loadgroup` (addopts) hands the tests
-    out one at a time, in this order, to whichever worker is free: so each worker starts on a
-    long one and the short ones fill in around them, instead of one worker running a long
-    property alone at the end. The sort is stable and the same in every worker.
+    """The longest test files first. pytest-xdist's `--dist loadfile` (addopts) hands each file
+    whole to one worker, so a module-scoped fixture (a recalculated tracker) is built once, and
+    `--no-loadscope-reorder` keeps this order: each worker starts on a long file and the short
+    ones fill in around them, instead of one worker running a long file alone at the end. The
+    sort is stable, keeps each file's tests together and in order, and is the same in every
+    worker.
 
     LibreOffice tests skip on a machine without soffice, and fail in CI instead."""
-    items.sort(key=expected_length)
+    weight: dict[str, float] = {}
+    for item in items:
+        weight[item.path] = weight.get(item.path, 0.0) + expected_seconds(item)
+    items.sort(key=lambda item: -weight[item.path])
     if shutil.which("soffice"):
         return
     if os.environ.get("CI"):
@@ -45,11 +52,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def expected_length(item) -> int:
-    """0 for a test marked slow, 1 for one that runs LibreOffice, 2 for the rest."""
+def expected_seconds(item) -> float:
+    """A rough guess of a test's CPU seconds: a test marked slow about 10, one that runs
+    LibreOffice about 3, the rest a tenth of a second."""
     if item.get_closest_marker("slow"):
-        return 0
-    return 1 if item.get_closest_marker("libreoffice") else 2
+        return 10.0
+    return 3.0 if item.get_closest_marker("libreoffice") else 0.1
 
 
 def require(program: str, what: str) -> str:
@@ -62,3 +70,21 @@ def require(program: str, what: str) -> str:
             pytest.fail(message + ": .ci/run must install it", pytrace=False)
         pytest.skip(message)
     return found
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With XLKPI_TEST_CPU=<file>, append "<cpu seconds>\t<test id>" per test: the user+sys
+    time of the worker and the programs it ran (soffice, ssconvert), setup and teardown
+    included. CPU time, unlike wall time, does not grow when the machine is busy."""
+    record = os.environ.get("XLKPI_TEST_CPU")
+    if not record:
+        yield
+        return
+    before = os.times()
+    yield
+    after = os.times()
+    spent = sum(getattr(after, field) - getattr(before, field)
+                for field in ("user", "system", "children_user", "children_system"))
+    with open(record, "a", encoding="utf-8") as out:
+        out.write(f"{spent:.3f}\t{item.nodeid}\n")

@@ -186,6 +186,7 @@ def _safe(condition, folder, started) -> bool:
         return False
 
 
+@pytest.mark.slow  # six refreshes of a 6,700-row demo in a subprocess
 @pytest.mark.parametrize("moment", MOMENTS)
 def test_sigkill_leaves_the_old_or_the_new_tracker(big, kills, moment):
     source, before = big
@@ -206,6 +207,7 @@ def test_sigkill_leaves_the_old_or_the_new_tracker(big, kills, moment):
         assert saving._TEMP_NAME.fullmatch(temp.name), temp  # only the tool's own names
 
 
+@pytest.mark.slow
 def test_the_kills_hit_the_write(kills):
     """The moments are not all missed: at least two kills landed while the temporary file was
     being written (when the tracker must be untouched), and the first one before it."""
@@ -215,6 +217,7 @@ def test_the_kills_hit_the_write(kills):
     assert kills["loading"]["killed"]
 
 
+@pytest.mark.slow
 def test_next_refresh_works_and_stale_temps_are_removed(small, kills, tmp_path):
     """After a kill mid-write, a temporary file stays (nothing can remove it as the process
     dies). The next refresh works beside it; the save removes it once it is an hour old, and

@@ -200,6 +200,7 @@ def imported(path: Path) -> dict:
             for row in data_rows(path, layout.OPPORTUNITIES) if row.get(ID_HEADER)}
 
 
+@pytest.mark.slow  # 8 imports of two exports into fresh trackers: some 20 s
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(first=exports, second=exports)
 def test_import_is_idempotent_and_the_latest_export_wins(tmp_path_factory, first, second):
@@ -229,6 +230,7 @@ def test_import_is_idempotent_and_the_latest_export_wins(tmp_path_factory, first
     assert len(typed) == 1 and typed[0]["Stage"] == "Won" and typed[0]["Amount"] == 5
 
 
+@pytest.mark.slow  # two imports into a 6,700-row demo
 def test_import_into_a_large_tracker(tmp_path):
     """A demo tracker's rows are held outside openpyxl by refresh (xlsx.splice); import opens
     it whole and merges all the same, keeping every demo row."""

@@ -129,6 +129,7 @@ def test_years_outside_excels_calendar_are_refused(tmp_path, year, start):
     assert_error(run("new", tmp_path / "n.xlsx", "--year", year), "--year")
 
 
+@pytest.mark.slow
 def test_new_refuses_more_reps_than_refresh_and_report_read(tmp_path, monkeypatch):
     """(b) the limit of sheets is one: new refuses what refresh and report would refuse."""
     monkeypatch.setattr(parts, "MAX_SHEETS", 20)
