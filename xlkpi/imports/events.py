@@ -244,10 +244,10 @@ class DateKeys:
             decision = "blank"  # text cells only: no shape was a date
         return kind, order, decision
 
-    def read(self, header: str, order_hint: str | None = None
+    def read(self, order_hint: str | None = None
              ) -> tuple[str, np.ndarray, np.ndarray, dict[int, str]]:
         """(the decision, each key's day as an ordinal (-1: none), whether each key is a
-        problem, the problems' texts by key). ``header``: the column's, for messages."""
+        problem, the problems' reasons by key)."""
         kind, order, decision = self.decide(order_hint)
         if self.majorities - {kind}:
             raise NotStreamed  # some chunk's common cells are problems: their texts are gone
@@ -557,7 +557,7 @@ def _read_chunks(reader, head: Head, fields: dict[str, str], owner_others: list[
             not last_first_cell.strip() or TRAILER.match(last_first_cell):
         raise NotStreamed  # the last row may be a report's trailer: read.trailer_start decides
     rows = np.concatenate(parts["rows"])
-    decision, key_days, problem, reasons = dates.read(fields["SendDate"])
+    decision, key_days, problem, reasons = dates.read()
     keys = np.concatenate(parts["dates"])
     bad = np.zeros(len(keys), dtype=bool)
     has_key = keys >= 0
