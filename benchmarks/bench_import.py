@@ -23,7 +23,9 @@ around the phase inside the child (Python start-up and imports excluded):
   tracker whose reps are the export's owners, refresh, save atomically with a backup).
 
 The goal (issue 9): the import at most 2× the read_csv time, under 1 GiB (read_export is held
-to the same goal).
+to the same goal). The machine may be shared: each phase runs ``--repeat`` times (3), the phases
+in turns so that a busy spell hits all of them, and the medians of time, peak and of each run's
+ratio to read_csv are reported.
 """
 
 from __future__ import annotations
