@@ -144,3 +144,21 @@ def test_what_chunks_cannot_settle_reads_as_the_whole_table(tmp_path, streamed, 
     same_as_whole(write(tmp_path / "events.csv", rows, header, encoding, before, after))
     expected = "whole" if case in ("blank line", "trailer") else "streamed"
     assert streamed == [expected]
+
+
+@pytest.mark.parametrize(("ending", "way"), [
+    ("", "streamed"), ("\n", "streamed"), ("\r\n", "streamed"), ("\n\n", "whole"),
+    ("\nGrand Totals,,,,,\n", "whole"), ("\n,,,,,\n", "whole"), ("\n ,Total,,,,\n", "whole")])
+def test_the_bottom_line_of_a_file_without_quotes_is_read_apart(tmp_path, streamed, ending,
+                                                                   way):
+    # Without a quote near its end, the last line is the last record: the first column need
+    # not be read to tell a trailer (read.trailer_start cuts it, so the file is read whole).
+    rows = [[cell.replace("\n", " ") for cell in row] for row in event_rows(4, 50)]
+    lines = [",".join(HEADER)] + [",".join(row) for row in rows]
+    newline = "\r\n" if ending == "\r\n" else "\n"
+    path = tmp_path / "events.csv"
+    path.write_bytes((newline.join(lines) + ending).encode())
+    assert b'"' not in path.read_bytes()
+    result = same_as_whole(path)
+    assert streamed == [way]
+    assert result.rows_read == 50

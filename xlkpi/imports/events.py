@@ -488,7 +488,15 @@ def read_events(path: Path, head: Head, found: Match) -> EventsRead:
         raise NotStreamed
     index = {name: position for position, name in enumerate(head.header)}
     owner_others = _fallbacks(found, "Owner", head.header) if "Owner" in fields else []
-    wanted = sorted({0, *(index[header] for header in (*fields.values(), *owner_others))})
+    wanted = {index[header] for header in (*fields.values(), *owner_others)}
+    # Is the bottom row a report's trailer or blank (read.trailer_start)? Its first cells say:
+    # the last line when it can be read apart, else the first column, read with the rest.
+    last = last_record(path, head)
+    if last is not None:
+        filled = [cell for cell in last if cell.strip()]
+        if not filled or TRAILER.match(filled[0]):
+            raise NotStreamed
+    wanted = sorted(wanted | ({0} if last is None else set()))
     options = dict(sep=head.separator, header=None, names=range(head.width), dtype=object,
                    keep_default_na=False, na_filter=False, skip_blank_lines=False,
                    encoding=PANDAS_ENCODINGS[head.encoding], engine="c", quotechar='"',
@@ -501,9 +509,42 @@ def read_events(path: Path, head: Head, found: Match) -> EventsRead:
                 raise NotStreamed
         del first
         reader = pd.read_csv(path, usecols=wanted, chunksize=CHUNK_ROWS, **options)
-        return _read_chunks(reader, head, fields, owner_others, index)
+        found_events, last_cells = _read_chunks(reader, head, fields, owner_others, index)
     except (pd.errors.ParserError, ValueError, UnicodeError):
         raise NotStreamed from None
+    if last is None:
+        first_cell = last_cells.get(0)
+        if not isinstance(first_cell, str) or not first_cell.strip() or TRAILER.match(
+                first_cell):
+            raise NotStreamed
+    elif any(cell != (last[column] if column < len(last) else "")
+             for column, cell in last_cells.items()):
+        raise NotStreamed  # the bottom line read apart is not the last record read
+    return found_events
+
+
+def last_record(path: Path, head: Head, window: int = 64 << 10) -> list[str] | None:
+    """The file's last record, read from its last bytes, when they hold no quote (then a
+    record is one line); None when they do, or the last line is longer than ``window``."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(size - window, 0))
+            data = handle.read()
+    except OSError:
+        return None
+    if b'"' in data:
+        return None
+    encoding = PANDAS_ENCODINGS[head.encoding]
+    text = data.decode("utf-8" if encoding == "utf-8-sig" else encoding, errors="replace")
+    for ending in ("\r\n", "\n", "\r"):  # the file's last line break ends no record
+        if text.endswith(ending):
+            text = text[:-len(ending)]
+            break
+    lines = re.split(r"\r\n|\n|\r", text)
+    if len(lines) < 2 and size > window:
+        return None
+    return next(csv.reader([lines[-1]], delimiter=head.separator), [])
 
 
 def _fallbacks(found: Match, name: str, header: list[str]) -> list[str]:
@@ -514,11 +555,11 @@ def _fallbacks(found: Match, name: str, header: list[str]) -> list[str]:
 
 
 def _read_chunks(reader, head: Head, fields: dict[str, str], owner_others: list[str],
-                 index: dict[str, int]) -> EventsRead:
+                 index: dict[str, int]) -> tuple[EventsRead, dict[int, str]]:
     dates, events, owners = DateKeys(), TextIds(), TextIds()
     recipients = FoldedIds() if "Recipient" in fields else None
     parts: dict[str, list[np.ndarray]] = {"rows": [], "dates": [], "events": [], "owners": []}
-    start, last_first_cell = 0, None
+    start, last_cells = 0, {}
     with reader:
         for chunk in reader:
             count = len(chunk)
@@ -528,11 +569,12 @@ def _read_chunks(reader, head: Head, fields: dict[str, str], owner_others: list[
             cells = {column: chunk[column].to_numpy(dtype=object) for column in chunk.columns}
             used = [cells[index[fields[name]]] for name in ("Event", "Owner", "Recipient",
                                                              "SendDate") if name in fields]
-            others = [cells[0]] + [cells[index[header]] for header in owner_others]
+            others = [cells[index[header]] for header in owner_others] + (
+                [cells[0]] if 0 in cells else [])
             if not has_text_mask(used + others, np.flatnonzero(data)).all():
                 raise NotStreamed  # a blank row, or a row blank but in columns not read
             if count:
-                last_first_cell = cells[0][-1]
+                last_cells = {column: cells[column][-1] for column in cells}
             keep = np.flatnonzero(data)
             rows = numbers[keep] + 1
             parts["rows"].append(rows)
@@ -553,9 +595,8 @@ def _read_chunks(reader, head: Head, fields: dict[str, str], owner_others: list[
             if recipients is not None:
                 recipients.add(cells[index[fields["Recipient"]]][keep])
             del chunk, cells, used
-    if last_first_cell is None or not isinstance(last_first_cell, str) or \
-            not last_first_cell.strip() or TRAILER.match(last_first_cell):
-        raise NotStreamed  # the last row may be a report's trailer: read.trailer_start decides
+    if not parts["rows"] or not sum(map(len, parts["rows"])):
+        raise NotStreamed  # no data rows
     rows = np.concatenate(parts["rows"])
     decision, key_days, problem, reasons = dates.read()
     keys = np.concatenate(parts["dates"])
@@ -574,5 +615,5 @@ def _read_chunks(reader, head: Head, fields: dict[str, str], owner_others: list[
     recipient_ids, recipient_keys = recipients.ids(good) if recipients else (None, None)
     codes = EventCodes(rows[good], day[good], np.concatenate(parts["events"])[good],
                        events.texts, owner_codes, owner_texts, recipient_ids, recipient_keys)
-    return EventsRead(codes, len(rows), decision, problems)
+    return EventsRead(codes, len(rows), decision, problems), last_cells
 
