@@ -162,3 +162,15 @@ def test_the_bottom_line_of_a_file_without_quotes_is_read_apart(tmp_path, stream
     result = same_as_whole(path)
     assert streamed == [way]
     assert result.rows_read == 50
+
+
+def test_repeats_are_found_however_many_combinations():
+    import numpy as np
+
+    from xlkpi.imports.counting import _repeated
+
+    # rows (day, owner, recipient): row 3 repeats row 1; row 4 differs in its recipient
+    small = [np.array([0, 1, 0, 0]), np.array([2, 2, 2, 2]), np.array([0, 0, 0, 1])]
+    assert _repeated(small).tolist() == [False, False, True, False]
+    large = [column * (1 << 40) for column in small]  # too many combinations for one int64
+    assert _repeated(large).tolist() == [False, False, True, False]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xlkpi.imports import events, values
+from xlkpi.imports import counting, events, values
 from xlkpi.imports.mapping import ColumnMap, mapped_match, parse_map, signature
 from xlkpi.imports.read import SEPARATOR_NAMES, ExportError, read_table
 from xlkpi.imports.sources import (
@@ -140,7 +140,7 @@ def _streamed_events(path: Path, head: events.Head, found: Match, columns_map, f
                           read.rows_read, signature=key, mapping=columns_map,
                           mapping_saved=from_saved)
     result.decisions.append(f"SendDate ({found.columns['SendDate']}): {read.decision}")
-    records, skipped, result.aggregation = events.aggregate(read.codes, profile.name)
+    records, skipped, result.aggregation = counting.aggregate(read.codes, profile.name)
     result.skipped = sorted((Skipped(row, reason) for row, reason in (*read.problems, *skipped)),
                             key=lambda skipped: skipped.row)
     return _finished(result, records)
@@ -291,10 +291,10 @@ def _aggregate_events(columns: dict, good: list[int], rows: list[int],
         recipient is not None and len(recipient)) else (None, None)
     if recipient_keys is not None:
         recipient_keys = [str(value).casefold() if value else "" for value in recipient_keys]
-    codes = events.EventCodes(np.asarray(rows, dtype=np.int64)[good] if len(rows) else good,
+    codes = counting.EventCodes(np.asarray(rows, dtype=np.int64)[good] if len(rows) else good,
                               days, event_codes, event_texts, owner_codes, owner_texts,
                               recipient_codes, recipient_keys)
-    records, skipped, result.aggregation = events.aggregate(codes, result.profile)
+    records, skipped, result.aggregation = counting.aggregate(codes, result.profile)
     result.skipped += [Skipped(row, reason) for row, reason in skipped]
     result.skipped.sort(key=lambda skipped: skipped.row)
     return records
