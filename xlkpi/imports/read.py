@@ -158,7 +158,7 @@ def pandas_table(path: Path, text: str, encoding: str, separator: str) -> Table 
     header = distinct_headers([clean_header(name) for name in head[top]])
     width = len(header)
     kept = np.arange(top + 1, end)
-    kept = kept[_has_text_mask(cells[:width], kept)]
+    kept = kept[has_text_mask(cells[:width], kept)]
     columns = {}
     for name, column in zip(header, cells[:width], strict=False):
         columns[name] = column[kept]
@@ -188,7 +188,7 @@ class _RowView:
         return [column[index] for column in self.columns]
 
 
-def _has_text_mask(columns: list, rows: np.ndarray) -> np.ndarray:
+def has_text_mask(columns: list, rows: np.ndarray) -> np.ndarray:
     """For each of ``rows``, whether any of its cells holds more than spaces (_has_text)."""
     has_text = np.zeros(len(rows), dtype=bool)
     unknown = np.arange(len(rows))

@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from xlkpi.imports import values
+from xlkpi.imports import counting, events, values
 from xlkpi.imports.mapping import ColumnMap, mapped_match, parse_map, signature
-from xlkpi.imports.read import ExportError, read_table
+from xlkpi.imports.read import SEPARATOR_NAMES, ExportError, read_table
 from xlkpi.imports.sources import (
     AMOUNT_FIELDS,
     COUNT_FIELDS,
     DATE_FIELDS,
-    EMAIL_EVENTS,
     EMAILS,
     LEADS,
     NATURAL_KEYS,
@@ -81,19 +79,19 @@ def read_export(path: str | Path, as_sheet: str | None = None, parser: str = "pa
     (sheet, text), of which the one for this export's headers is used when none is given."""
     path = Path(path)
     given = parse_map(mapping, as_sheet) if mapping is not None else None
+    head = events.csv_head(path) if parser == "pandas" else None
+    if head is not None:
+        try:
+            recognised = _recognise(head.header, as_sheet, given, saved)
+        except ExportError:
+            recognised = None  # the whole file may read otherwise (its encoding): say so then
+        if recognised is not None and recognised[0].profile.events:
+            try:
+                return _streamed_events(path, head, *recognised)
+            except events.NotStreamed:
+                pass
     table = read_table(path, parser)
-    key = signature(table.header)
-    columns_map, from_saved = given, False
-    if given is None and saved and key in saved:
-        sheet, text = saved[key]
-        if as_sheet is None or sheet_name(as_sheet) == sheet:
-            where = "the mapping saved for these headers (Stages sheet)"
-            columns_map, from_saved = parse_map(text, sheet, where), True
-    if columns_map is not None:
-        found = mapped_match(columns_map, table.header,
-                             "the saved mapping" if from_saved else "--map")
-    else:
-        found = recognise(table.header, as_sheet)
+    found, columns_map, from_saved, key = _recognise(table.header, as_sheet, given, saved)
     profile = found.profile
     result = ImportResult(path, profile.name, profile.title, profile.sheet, table.describe(),
                           len(table.frame), signature=key, mapping=columns_map,
@@ -108,9 +106,51 @@ def read_export(path: str | Path, as_sheet: str | None = None, parser: str = "pa
         records = _aggregate_events(columns, good, rows, result)
     else:
         records = _row_records(found, columns, good, rows, result)
+    return _finished(result, records)
+
+
+def _recognise(header: list[str], as_sheet: str | None, given: ColumnMap | None,
+               saved: dict[str, tuple[str, str]] | None
+               ) -> tuple[Match, ColumnMap | None, bool, str]:
+    """(the profile applied to ``header``, the mapping read with, whether it is the saved
+    one, the headers' signature): --map, else the mapping saved for these headers, else the
+    profile the headers fit best."""
+    key = signature(header)
+    columns_map, from_saved = given, False
+    if given is None and saved and key in saved:
+        sheet, text = saved[key]
+        if as_sheet is None or sheet_name(as_sheet) == sheet:
+            where = "the mapping saved for these headers (Stages sheet)"
+            columns_map, from_saved = parse_map(text, sheet, where), True
+    if columns_map is not None:
+        found = mapped_match(columns_map, header,
+                             "the saved mapping" if from_saved else "--map")
+    else:
+        found = recognise(header, as_sheet)
+    return found, columns_map, from_saved, key
+
+
+def _streamed_events(path: Path, head: events.Head, found: Match, columns_map, from_saved: bool,
+                     key: str) -> ImportResult:
+    """An event export read in chunks (events.py); NotStreamed when it must be read whole."""
+    read = events.read_events(path, head, found)
+    profile = found.profile
+    file = f"csv, {head.encoding}, {SEPARATOR_NAMES[head.separator]}-separated"
+    result = ImportResult(path, profile.name, profile.title, profile.sheet, file,
+                          read.rows_read, signature=key, mapping=columns_map,
+                          mapping_saved=from_saved)
+    result.decisions.append(f"SendDate ({found.columns['SendDate']}): {read.decision}")
+    records, skipped, result.aggregation = counting.aggregate(read.codes, profile.name)
+    result.skipped = sorted((Skipped(row, reason) for row, reason in (*read.problems, *skipped)),
+                            key=lambda skipped: skipped.row)
+    return _finished(result, records)
+
+
+def _finished(result: ImportResult, records: list[dict]) -> ImportResult:
+    """The records checked against a sheet's size, formula-like texts listed."""
     if len(records) > MAX_RECORDS:
-        raise ExportError(f"{path.name} makes {len(records):,} {profile.sheet} records, more "
-                          f"than a sheet holds ({MAX_RECORDS:,}); split the export by date")
+        raise ExportError(f"{result.path.name} makes {len(records):,} {result.sheet} records, "
+                          f"more than a sheet holds ({MAX_RECORDS:,}); split the export by date")
     result.records = records
     for record, row in ((record, record.pop("_row")) for record in records):
         result.formula_like += [(row, name) for name in result.columns
@@ -231,85 +271,33 @@ def _key_text(value: object) -> str:
         value)
 
 
-def _event_column(event: object) -> str | None:
-    """lemlist's "emailsOpened", "opened", "Email opened" → "Opened"; None for other events."""
-    key = re.sub(r"[^a-z]", "", str(event or "").lower())
-    key = key.removeprefix("emails").removeprefix("email")
-    return EMAIL_EVENTS.get(key)
-
-
 def _aggregate_events(columns: dict, good: list[int], rows: list[int],
                       result: ImportResult) -> list[dict]:
-    """One Emails record per day and owner. With a recipient column an event counts once per
-    recipient and day (three opens of one e-mail are one open)."""
+    """One Emails record per day and owner (events.aggregate, from the columns as codes)."""
     good = np.asarray(good, dtype=np.int64)
-    event_codes, events = pd.factorize(_array(columns["Event"])[good], use_na_sentinel=False)
-    events = _nones(events)
-    counted = [_event_column(event) for event in events]
-    ignored: Counter = Counter()
-    for event, column, count in zip(events, counted, np.bincount(
-            event_codes, minlength=len(events)).tolist(), strict=True):
-        if column is None:
-            ignored[str(event)] += count
-    column_of = np.array([EVENT_COLUMNS.index(column) if column else -1 for column in counted]
-                         + [-1], dtype=np.int64)[event_codes]
-    days = _array(columns["SendDate"])[good]
-    undated = (column_of >= 0) & pd.isna(days)
-    result.skipped += [Skipped(rows[position], "no date for the event")
-                       for position in good[undated].tolist()]
-    keep = (column_of >= 0) & ~undated
-    good, column_of, days = good[keep], column_of[keep], days[keep]
-    owners = _array(columns["Owner"])[good] if "Owner" in columns else np.full(
-        len(good), None, dtype=object)
-    day_codes, day_values = pd.factorize(days)
-    owner_codes, owner_values = pd.factorize(owners, use_na_sentinel=False)
-    owner_values = _nones(owner_values)
-    recipients = columns.get("Recipient")
-    repeated = 0
-    if recipients is not None and len(recipients):
-        recipient_codes, recipient_values = pd.factorize(_array(recipients)[good],
-                                                         use_na_sentinel=False)
-        recipient_values = _nones(recipient_values)
-        folded = pd.factorize(np.array([str(value).casefold() if value else ""
-                                        for value in recipient_values] + [""], dtype=object))[0]
-        owner_folded = pd.factorize(np.array([(owner or "").casefold() for owner in owner_values]
-                                             + [""], dtype=object))[0]
-        once = pd.DataFrame({"day": day_codes, "owner": owner_folded[owner_codes],
-                             "column": column_of, "recipient": folded[recipient_codes]})
-        named = np.flatnonzero(np.array([bool(value) for value in recipient_values]
-                                        + [False])[recipient_codes])
-        again = np.zeros(len(good), dtype=bool)  # only events with a recipient are compared
-        again[named] = once.iloc[named].duplicated(keep="first").to_numpy()
-        repeated = int(again.sum())
-        good, column_of = good[~again], column_of[~again]
-        day_codes, owner_codes = day_codes[~again], owner_codes[~again]
-    group_codes, _ = pd.factorize(day_codes.astype(np.int64) * (len(owner_values) + 1)
-                                  + owner_codes)
-    groups, first = np.unique(group_codes, return_index=True)
-    tallies = np.bincount(group_codes * len(EVENT_COLUMNS) + column_of,
-                          minlength=len(groups) * len(EVENT_COLUMNS)).reshape(
-        len(groups), len(EVENT_COLUMNS)).tolist()
-    records = []
-    for index, tally in zip(first.tolist(), tallies, strict=True):
-        day, owner = day_values[day_codes[index]], owner_values[owner_codes[index]]
-        record = {"SendDate": day, "Owner": owner, "Sent": 0, "Bounced": 0, "Opened": 0,
-                  "Replied": 0, "Positive": 0, SOURCE: result.profile,
-                  RECORD_ID: f"{day.isoformat()}|{owner or ''}", "_row": rows[good[index]]}
-        record.update(zip(EVENT_COLUMNS, tally, strict=True))
-        records.append(record)
-    events = int(len(good))
-    text = (f"{events} events → {len(records)} Emails records (one per day and owner)")
-    if recipients is not None and len(recipients):
-        text += f"; {repeated} repeated events of one recipient on one day counted once"
-    if ignored:
-        text += "; not counted: " + ", ".join(f"{name} ({count})" for name, count in
-                                             sorted(ignored.items()))
-    result.aggregation = text
+
+    def codes_of(name: str) -> tuple[np.ndarray, list]:
+        codes, distinct = pd.factorize(_array(columns[name])[good], use_na_sentinel=False)
+        return codes.astype(np.int64), _nones(distinct)
+
+    days = np.fromiter((-1 if day is None else day.toordinal()
+                        for day in _array(columns["SendDate"])[good].tolist()),
+                       dtype=np.int64, count=len(good))
+    event_codes, event_texts = codes_of("Event")
+    owner_codes, owner_texts = codes_of("Owner") if "Owner" in columns else (
+        np.zeros(len(good), dtype=np.int64), [None])
+    recipient = columns.get("Recipient")
+    recipient_codes, recipient_keys = codes_of("Recipient") if (
+        recipient is not None and len(recipient)) else (None, None)
+    if recipient_keys is not None:
+        recipient_keys = [str(value).casefold() if value else "" for value in recipient_keys]
+    codes = counting.EventCodes(np.asarray(rows, dtype=np.int64)[good] if len(rows) else good,
+                              days, event_codes, event_texts, owner_codes, owner_texts,
+                              recipient_codes, recipient_keys)
+    records, skipped, result.aggregation = counting.aggregate(codes, result.profile)
+    result.skipped += [Skipped(row, reason) for row, reason in skipped]
     result.skipped.sort(key=lambda skipped: skipped.row)
     return records
-
-
-EVENT_COLUMNS = ("Sent", "Bounced", "Opened", "Replied", "Positive")
 
 
 def _array(cells) -> np.ndarray:

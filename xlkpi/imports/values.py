@@ -283,6 +283,9 @@ def _date(cell: object, kind: str, order: str) -> dt.date | str:
     return value
 
 
+date_or_reason = _date  # public: events.py decides a column's dates chunk by chunk
+
+
 # ---- numbers -----------------------------------------------------------------------------
 
 def number_text(cell: str) -> tuple[str, bool] | None:

@@ -37,6 +37,9 @@ class Pins:
 
     def __init__(self, lasts: dict[str, int]):
         self.lasts = {name.lower(): (name, last) for name, last in lasts.items()}
+        # how a data sheet's name can be written in a formula (quoted: ' doubled)
+        self.spellings = {spelling for name in self.lasts for spelling in (
+            name, name.replace("'", "''"))}
         self.reasons: dict[str, str] = {}
         self._verdicts: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
@@ -51,10 +54,9 @@ class Pins:
         """Pin what the formula ``text`` on sheet ``host`` points at; ``row``: the data row
         it is in (it moves with that row), None outside the data rows; ``where`` says where
         it is, for the message."""
-        lowered = text.lower()
-        if row is None and self.target(host) is None and not any(
-                name in lowered or name.replace("'", "''") in lowered for name in self.lasts):
-            return  # names no data sheet (Targets' thousands of sums): not tokenized
+        if self.target(host) is None and not any(
+                spelling in text.lower() for spelling in self.spellings):
+            return  # names no data sheet and is on none: it points at none (no need to parse)
         for operand, sheet, first, last, relative in references(text):
             same = sheet is None or sheet.lower() == host.lower()
             own_row = same and first == last == row

@@ -1,0 +1,508 @@
+"""Per-e-mail event exports (one row per event) counted into one Emails record per day and
+owner, read in chunks so that a file of millions of events is never held whole.
+
+:func:`read_events` reads only the columns the profile uses (pandas' C parser, ``chunksize``)
+and reduces each chunk at once to integer codes: the event, owner and recipient of each row
+as ids into tables of their distinct texts, the date as an id into a table of distinct (shape,
+date part) keys (values.TextShapes' grouping, kept across chunks). The date column's format is
+decided from all of its cells once the file is read, exactly as values.read_date_column decides
+it, and counting.aggregate counts the events from the codes; records.py's whole-table path counts
+through the same function. Whatever the chunked reading cannot settle as the whole-table
+path does (blank rows inside the data, a report trailer, a file that is not plain UTF-8 or
+cp1251 CSV, a chunk whose dates are mostly of a format the column is not decided as) raises
+:class:`NotStreamed` and the caller reads the file whole.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import operator
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xlkpi.imports import values
+from xlkpi.imports.counting import EventCodes, first_of_each
+from xlkpi.imports.read import (
+    HEADER_SEARCH_ROWS,
+    PANDAS_ENCODINGS,
+    TRAILER,
+    clean_header,
+    distinct_headers,
+    has_text_mask,
+    header_index,
+    looks_like_html,
+    sniff_separator,
+)
+from xlkpi.imports.sources import Match, header_key
+
+CHUNK_ROWS = 200_000  # ~60 MB of cells per chunk at lemlist's width
+HEAD_BYTES = 4 << 20  # the header and the first rows are looked for in this much of the file
+
+
+class NotStreamed(Exception):
+    """The file is to be read whole (read.read_table), as this module cannot read it so."""
+
+
+@dataclass
+class Head:
+    """What the first rows of a CSV say: how to read it and where its header is."""
+
+    encoding: str  # a key of read.PANDAS_ENCODINGS
+    separator: str
+    top: int  # the header's index among the file's records
+    header: list[str]  # distinct, cleaned
+    width: int  # the widest of the first rows
+    rows: list[list[str]]  # the first records, as the csv module reads them
+
+
+def csv_head(path: Path) -> Head | None:
+    """The head of a CSV read from its first bytes only; None for anything else (a workbook,
+    HTML, UTF-16, a file whose first rows are longer than the sample)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(HEAD_BYTES)
+            whole = len(handle.read(1)) == 0
+    except OSError:
+        return None
+    if data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0") or data.startswith(
+            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    if data.startswith(codecs.BOM_UTF8):
+        encoding, text = "UTF-8 with BOM", _decode(data[3:], "utf-8", whole)
+    else:
+        encoding, text = "UTF-8", _decode(data, "utf-8", whole)
+        if text is None:  # read.decode takes cp1251 when the file is not UTF-8
+            encoding, text = "cp1251", data.decode("cp1251")
+    if text is None or looks_like_html(text):
+        return None
+    separator = sniff_separator(text)
+    rows = list(itertools.islice(csv.reader(io.StringIO(text, newline=""),
+                                            delimiter=separator), HEADER_SEARCH_ROWS + 2))
+    if not whole and len(rows) <= HEADER_SEARCH_ROWS + 1:
+        return None  # the last row read may be cut off: the sample holds too few rows
+    rows = rows[:HEADER_SEARCH_ROWS + 1]
+    if not rows:
+        return None
+    top = header_index(rows)
+    header = distinct_headers([clean_header(name) for name in rows[top]])
+    return Head(encoding, separator, top, header, max(map(len, rows[:HEADER_SEARCH_ROWS])),
+                rows)
+
+
+def _decode(data: bytes, encoding: str, whole: bool) -> str | None:
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(data, final=whole)
+    except UnicodeDecodeError:
+        return None
+
+
+# --- the date column, decided across chunks ----------------------------------------------
+
+_PART_NAMES = ("y", "m", "d", "a", "b", "mon")
+_KEPT_TEXT = 1 << 20  # at most this many cell texts kept for messages before giving up
+
+
+class DateKeys:
+    """A date column's cells as ids of distinct (shape, date part) keys, chunk by chunk, with
+    what values.read_date_column decides from: each shape's kind, count and first row."""
+
+    def __init__(self) -> None:
+        self.shape_ids: dict[str, int] = {}
+        self.shape_kind: list[str | None] = []
+        self.shape_blank: list[bool] = []
+        self.shape_span: list[tuple[int, int]] = []  # where in a cell its date part is
+        self.shape_first: list[int] = []  # row number of its first cell
+        self.shape_count: list[int] = []
+        self.key_ids: dict[tuple[int, str], int] = {}
+        self.key_shape: list[int] = []
+        self.key_cell: list[str] = []  # the first cell with the key
+        self.key_count: list[int] = []
+        self.key_suspect: list[bool] = []  # not a date in some order: its cells are kept
+        self.texts: dict[int, str] = {}  # row number → cell, for cells that may be problems
+        self.majorities: set[str] = set()  # the most common kind of each chunk
+
+    def _shape(self, shape: str, first_row: int) -> int:
+        found = self.shape_ids.get(shape)
+        if found is not None:
+            return found
+        blank = values.is_blank(shape)
+        kind = None if blank else values.date_kind(shape)
+        offset = len(shape) - len(shape.lstrip())
+        span = (offset, len(shape.rstrip()))  # not a format's: the cell stripped
+        if kind in values.DATE_FORMATS:
+            match = values.DATE_FORMATS[kind].fullmatch(shape.strip())
+            spans = [match.span(name) for name in _PART_NAMES
+                     if name in match.groupdict() and match.span(name) != (-1, -1)]
+            span = (min(spans)[0] + offset, max(end for _, end in spans) + offset)
+        self.shape_ids[shape] = sid = len(self.shape_kind)
+        self.shape_kind.append(kind)
+        self.shape_blank.append(blank)
+        self.shape_span.append(span)
+        self.shape_first.append(first_row)
+        self.shape_count.append(0)
+        return sid
+
+    def add(self, cells: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The key id of each cell (-1: blank) of one chunk; ``rows``: their row numbers."""
+        if len(cells) and pd.api.types.infer_dtype(cells, skipna=False) != "string":
+            raise NotStreamed  # only text comes from a CSV
+        texts = cells.tolist()
+        ids = np.full(len(cells), -1, dtype=np.int64)
+        by_kind: Counter = Counter()
+        for shape, positions, group, matrix in _shape_groups(texts):
+            sid = self._shape(shape, int(rows[positions[0]]))
+            self.shape_count[sid] += len(positions)
+            kind = self.shape_kind[sid]
+            if kind is None and self.shape_blank[sid]:
+                continue
+            by_kind[kind] += len(positions)
+            low, high = self.shape_span[sid]
+            digits = [column for column in range(low, high) if shape[column] == "9"]
+            if matrix is not None and len(digits) <= 18:
+                # one shape: a part is told apart by its digits alone, read as one number
+                number = (matrix[:, digits].astype(np.int64) - 48) @ (
+                    10 ** np.arange(len(digits) - 1, -1, -1, dtype=np.int64))
+                codes, _ = pd.factorize(number)
+            else:
+                codes, _ = pd.factorize(np.asarray(
+                    list(map(operator.itemgetter(slice(low, high)), group)), dtype=object))
+            first = first_of_each(codes)
+            counts = np.bincount(codes, minlength=len(first)).tolist()
+            key_of = np.empty(len(first), dtype=np.int64)
+            for code, index in enumerate(first.tolist()):
+                cell = group[index]
+                key_of[code] = self._key(sid, cell[low:high], cell)
+                self.key_count[key_of[code]] += counts[code]
+            ids[positions] = key_of[codes]
+        majority = max(by_kind, key=by_kind.get) if by_kind else None
+        if majority is not None:
+            self.majorities.add(majority)
+        suspect = np.asarray(self.key_suspect + [False], dtype=bool)[ids]
+        kinds = np.asarray([kind != majority for kind in self.shape_kind] + [False],
+                           dtype=bool)
+        suspect |= kinds[np.asarray(self.key_shape + [len(self.shape_kind)])[ids]]
+        for position in np.flatnonzero(suspect).tolist():
+            self.texts[int(rows[position])] = cells[position]
+        if len(self.texts) > _KEPT_TEXT:
+            raise NotStreamed  # a column of mixed formats: read whole
+        return ids
+
+    def _key(self, sid: int, part: str, cell: str) -> int:
+        found = self.key_ids.get((sid, part))
+        if found is not None:
+            return found
+        kind = self.shape_kind[sid]
+        if kind is None:
+            suspect = True
+        else:
+            orders = ("m/d", "d/m") if kind == "slashed" else ("m/d",)
+            suspect = any(isinstance(values.date_or_reason(cell, kind, order), str)
+                          for order in orders)
+        self.key_ids[(sid, part)] = kid = len(self.key_shape)
+        self.key_shape.append(sid)
+        self.key_cell.append(cell)
+        self.key_count.append(0)
+        self.key_suspect.append(suspect)
+        return kid
+
+    def decide(self, order_hint: str | None = None) -> tuple[str, str, str]:
+        """(kind, order, the decision in words), as values.read_date_column decides."""
+        written: dict[str, list] = {}
+        for sid, kind in enumerate(self.shape_kind):
+            if kind not in (None, "native"):
+                earlier = written.setdefault(kind, [self.shape_first[sid], 0])
+                earlier[0] = min(earlier[0], self.shape_first[sid])
+                earlier[1] += self.shape_count[sid]
+        kind = (max(sorted(written, key=lambda name: written[name][0]),
+                    key=lambda name: written[name][1]) if written else "native")
+        order, decision = "m/d", kind
+        if kind == "slashed":
+            firsts = seconds = 0
+            for kid, sid in enumerate(self.key_shape):
+                if self.shape_kind[sid] == "slashed":
+                    part = values.DATE_FORMATS["slashed"].fullmatch(self.key_cell[kid].strip())
+                    firsts += (int(part.group("a")) > 12) * self.key_count[kid]
+                    seconds += (int(part.group("b")) > 12) * self.key_count[kid]
+            found = None if firsts == seconds else ("d/m" if firsts > seconds else "m/d")
+            order = found or order_hint or "m/d"
+            decision = "dd/mm/yyyy" if order == "d/m" else "m/d/yyyy"
+            if found is None:
+                why = "as the file's other dates" if order_hint else "US order assumed"
+                decision += f" (no day above 12 in this column: {why})"
+        elif kind == "serial":
+            decision = "Excel serial numbers"
+        elif kind == "native":
+            decision = "blank"  # text cells only: no shape was a date
+        return kind, order, decision
+
+    def read(self, order_hint: str | None = None
+             ) -> tuple[str, np.ndarray, np.ndarray, dict[int, str]]:
+        """(the decision, each key's day as an ordinal (-1: none), whether each key is a
+        problem, the problems' reasons by key)."""
+        kind, order, decision = self.decide(order_hint)
+        if self.majorities - {kind}:
+            raise NotStreamed  # some chunk's common cells are problems: their texts are gone
+        days = np.full(len(self.key_shape), -1, dtype=np.int64)
+        problem = np.zeros(len(self.key_shape), dtype=bool)
+        reasons: dict[int, str] = {}
+        expected_kind = f"a {decision.split()[0]} date"
+        for kid, sid in enumerate(self.key_shape):
+            shape_kind = self.shape_kind[sid]
+            if shape_kind != kind:
+                problem[kid] = True
+                reasons[kid] = "is not " + ("a date" if shape_kind is None else expected_kind)
+                continue
+            value = values.date_or_reason(self.key_cell[kid], kind, order)
+            if isinstance(value, str):
+                problem[kid], reasons[kid] = True, value
+            else:
+                days[kid] = value.toordinal()
+        return decision, days, problem, reasons
+
+
+def _factorized(cells: np.ndarray) -> tuple[np.ndarray, list]:
+    codes, distinct = pd.factorize(cells)
+    return codes, distinct.tolist()
+
+
+_SHAPE = str.maketrans("0123456789", "9" * 10)  # values.TextShapes' shape of a text
+
+
+def _shape_groups(texts: list[str]):
+    """(shape, positions, cells, an ASCII cells' bytes matrix or None) for each shape of
+    ``texts`` (values.TextShapes: each digit made a 9), positions in row order. Cells of one
+    shape have one length: each length is looked at as a matrix of bytes when it is ASCII."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    codes, distinct = pd.factorize(lengths)
+    if len(distinct) == 1:
+        groups = [np.arange(len(texts))]
+    elif len(distinct) <= 8:
+        groups = [np.flatnonzero(codes == code) for code in range(len(distinct))]
+    else:
+        order = np.argsort(codes, kind="stable")
+        groups = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    for positions in groups:
+        if not len(positions):
+            continue
+        cells = (texts if len(groups) == 1 else
+                 list(operator.itemgetter(*positions.tolist())(texts)) if len(positions) > 1
+                 else [texts[positions[0]]])
+        width = len(cells[0])
+        joined = "".join(cells)
+        if width and joined.isascii():
+            matrix = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, width)
+            shaped = np.where((matrix >= 48) & (matrix <= 57), np.uint8(57), matrix)
+            if (shaped == shaped[0]).all():
+                yield shaped[0].tobytes().decode("ascii"), positions, cells, matrix
+                continue
+        shapes = [cell.translate(_SHAPE) for cell in cells]
+        shape_codes, shape_texts = pd.factorize(np.asarray(shapes, dtype=object))
+        for code, shape in enumerate(shape_texts.tolist()):
+            inside = np.flatnonzero(shape_codes == code)
+            yield (shape, positions[inside], [cells[index] for index in inside.tolist()],
+                   None)
+
+
+class FoldedIds:
+    """A recipient column as ids of its folded texts (what an event counts once per: trimmed,
+    case folded, "" for blank). Each chunk keeps its distinct cells; they are put together,
+    and each distinct one folded, once at the end."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, cells: np.ndarray) -> None:
+        codes, distinct = pd.factorize(cells)
+        self.chunks.append((codes, np.asarray(distinct, dtype=object)))
+
+    def ids(self, selected: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """(each selected row's id, the distinct folded texts)."""
+        if not self.chunks:
+            return np.zeros(0, dtype=np.int64), []
+        cells, distinct = pd.factorize(np.concatenate([found for _, found in self.chunks]))
+        folded = [(text or "").casefold() for text in values.read_text_column(
+            distinct.tolist()).values]
+        ids, keys = pd.factorize(np.asarray(folded, dtype=object))
+        ids = ids[cells]
+        out, offset = [], 0
+        for codes, found in self.chunks:
+            out.append(ids[offset:offset + len(found)][codes])
+            offset += len(found)
+        return np.concatenate(out)[selected], keys.tolist()
+
+
+class TextIds:
+    """Distinct texts (values.read_text_column's: trimmed, None for blank) and their ids,
+    kept across chunks."""
+
+    def __init__(self) -> None:
+        self.ids: dict[object, int] = {}
+        self.texts: list = []
+
+    def add(self, codes: np.ndarray, distinct: list) -> np.ndarray:
+        """Ids of the cells ``distinct[code]`` (pandas.factorize's codes and distinct cells)."""
+        mapped = np.empty(len(distinct), dtype=np.int64)
+        for code, text in enumerate(values.read_text_column(distinct).values):
+            found = self.ids.get(text)
+            if found is None:
+                found = self.ids[text] = len(self.texts)
+                self.texts.append(text)
+            mapped[code] = found
+        return mapped[codes]
+
+
+# --- reading in chunks -----------------------------------------------------------------------
+
+@dataclass
+class EventsRead:
+    codes: EventCodes
+    rows_read: int
+    decision: str
+    problems: list[tuple[int, str]]  # (row, reason) of cells that are not dates
+
+
+def read_events(path: Path, head: Head, found: Match) -> EventsRead:
+    """The export's events as codes (module doc); NotStreamed when it must be read whole."""
+    fields = {name: found.columns[name] for name in ("SendDate", "Event", "Owner", "Recipient")
+              if name in found.columns}
+    if set(found.columns) - set(fields) or "SendDate" not in fields or "Event" not in fields:
+        raise NotStreamed
+    index = {name: position for position, name in enumerate(head.header)}
+    owner_others = _fallbacks(found, "Owner", head.header) if "Owner" in fields else []
+    wanted = {index[header] for header in (*fields.values(), *owner_others)}
+    # Is the bottom row a report's trailer or blank (read.trailer_start)? Its first cells say:
+    # the last line when it can be read apart, else the first column, read with the rest.
+    last = last_record(path, head)
+    if last is not None:
+        filled = [cell for cell in last if cell.strip()]
+        if not filled or TRAILER.match(filled[0]):
+            raise NotStreamed
+    wanted = sorted(wanted | ({0} if last is None else set()))
+    options = dict(sep=head.separator, header=None, names=range(head.width), dtype=object,
+                   keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                   encoding=PANDAS_ENCODINGS[head.encoding], engine="c", quotechar='"',
+                   doublequote=True)
+    try:
+        first = pd.read_csv(path, nrows=len(head.rows), **options)
+        for position, column in enumerate(first.columns):  # split as the csv module splits
+            if first[column].tolist() != [row[position] if position < len(row) else ""
+                                          for row in head.rows]:
+                raise NotStreamed
+        del first
+        reader = pd.read_csv(path, usecols=wanted, chunksize=CHUNK_ROWS, **options)
+        found_events, last_cells = _read_chunks(reader, head, fields, owner_others, index)
+    except (pd.errors.ParserError, ValueError, UnicodeError):
+        raise NotStreamed from None
+    if last is None:
+        first_cell = last_cells.get(0)
+        if not isinstance(first_cell, str) or not first_cell.strip() or TRAILER.match(
+                first_cell):
+            raise NotStreamed
+    elif any(cell != (last[column] if column < len(last) else "")
+             for column, cell in last_cells.items()):
+        raise NotStreamed  # the bottom line read apart is not the last record read
+    return found_events
+
+
+def last_record(path: Path, head: Head, window: int = 64 << 10) -> list[str] | None:
+    """The file's last record, read from its last bytes, when they hold no quote (then a
+    record is one line); None when they do, or the last line is longer than ``window``."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(size - window, 0))
+            data = handle.read()
+    except OSError:
+        return None
+    if b'"' in data:
+        return None
+    encoding = PANDAS_ENCODINGS[head.encoding]
+    text = data.decode("utf-8" if encoding == "utf-8-sig" else encoding, errors="replace")
+    for ending in ("\r\n", "\n", "\r"):  # the file's last line break ends no record
+        if text.endswith(ending):
+            text = text[:-len(ending)]
+            break
+    lines = re.split(r"\r\n|\n|\r", text)
+    if len(lines) < 2 and size > window:
+        return None
+    return next(csv.reader([lines[-1]], delimiter=head.separator), [])
+
+
+def _fallbacks(found: Match, name: str, header: list[str]) -> list[str]:
+    """records._with_fallbacks' other headers for a text field, present in the file."""
+    keys = {header_key(column): column for column in header}
+    return [keys[header_key(other)] for other in found.profile.headers(name)
+            if header_key(other) in keys and keys[header_key(other)] != found.columns[name]]
+
+
+def _read_chunks(reader, head: Head, fields: dict[str, str], owner_others: list[str],
+                 index: dict[str, int]) -> tuple[EventsRead, dict[int, str]]:
+    dates, events, owners = DateKeys(), TextIds(), TextIds()
+    recipients = FoldedIds() if "Recipient" in fields else None
+    parts: dict[str, list[np.ndarray]] = {"rows": [], "dates": [], "events": [], "owners": []}
+    start, last_cells = 0, {}
+    with reader:
+        for chunk in reader:
+            count = len(chunk)
+            numbers = np.arange(start, start + count)  # record indexes
+            start += count
+            data = numbers > head.top
+            cells = {column: chunk[column].to_numpy(dtype=object) for column in chunk.columns}
+            used = [cells[index[fields[name]]] for name in ("Event", "Owner", "Recipient",
+                                                             "SendDate") if name in fields]
+            others = [cells[index[header]] for header in owner_others] + (
+                [cells[0]] if 0 in cells else [])
+            if not has_text_mask(used + others, np.flatnonzero(data)).all():
+                raise NotStreamed  # a blank row, or a row blank but in columns not read
+            if count:
+                last_cells = {column: cells[column][-1] for column in cells}
+            keep = np.flatnonzero(data)
+            rows = numbers[keep] + 1
+            parts["rows"].append(rows)
+            parts["dates"].append(dates.add(cells[index[fields["SendDate"]]][keep], rows))
+            parts["events"].append(events.add(*_factorized(cells[index[fields["Event"]]][keep])))
+            if "Owner" in fields:
+                owner = cells[index[fields["Owner"]]][keep]
+                codes, distinct = _factorized(owner)
+                for other in owner_others:  # records._with_fallbacks
+                    blank = np.fromiter(map(values.is_blank, distinct), dtype=bool,
+                                        count=len(distinct))[codes]
+                    if not blank.any():
+                        break
+                    owner = owner.copy()
+                    owner[blank] = cells[index[other]][keep][blank]
+                    codes, distinct = _factorized(owner)
+                parts["owners"].append(owners.add(codes, distinct))
+            if recipients is not None:
+                recipients.add(cells[index[fields["Recipient"]]][keep])
+            del chunk, cells, used
+    if not parts["rows"] or not sum(map(len, parts["rows"])):
+        raise NotStreamed  # no data rows
+    rows = np.concatenate(parts["rows"])
+    decision, key_days, problem, reasons = dates.read()
+    keys = np.concatenate(parts["dates"])
+    bad = np.zeros(len(keys), dtype=bool)
+    has_key = keys >= 0
+    bad[has_key] = problem[keys[has_key]]
+    problems = [(row, f"column {fields['SendDate']!r}: {values.shown(dates.texts[row])} "
+                      f"{reasons[key]}")
+                for row, key in zip(rows[bad].tolist(), keys[bad].tolist(), strict=True)]
+    good = ~bad
+    day = np.where(has_key, key_days[np.where(has_key, keys, 0)], -1)
+    if "Owner" in fields:
+        owner_codes, owner_texts = np.concatenate(parts["owners"])[good], owners.texts
+    else:
+        owner_codes, owner_texts = np.zeros(int(good.sum()), dtype=np.int64), [None]
+    recipient_ids, recipient_keys = recipients.ids(good) if recipients else (None, None)
+    codes = EventCodes(rows[good], day[good], np.concatenate(parts["events"])[good],
+                       events.texts, owner_codes, owner_texts, recipient_ids, recipient_keys)
+    return EventsRead(codes, len(rows), decision, problems), last_cells
+
