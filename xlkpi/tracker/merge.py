@@ -29,7 +29,8 @@ from xlkpi.core.stages import (
     unknown_owners_message,
 )
 from xlkpi.tracker.cells import put_text, text_cell
-from xlkpi.tracker.model import DATA_COLUMNS, STAGES, Tracker
+from xlkpi.tracker.data import column_keys
+from xlkpi.tracker.model import DATA_COLUMNS, STAGES, Tracker, column_title, title
 from xlkpi.tracker.stages import add_stage_names, ensure_stages, read_stages_of
 from xlkpi.tracker.styles import GREY
 
@@ -95,16 +96,17 @@ def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict
     """Merge ``records`` (imports.ImportResult.records) into the data sheet ``sheet`` of
     ``wb`` (``tracker``: what reader.read_tracker read from it, for the reps, aliases and
     stages). ``write=False``: count only (a dry run)."""
-    ws = wb[sheet]
+    ws = wb[title(sheet)]  # in the tracker's language, which the caller puts in force
     summary = MergeSummary(sheet)
     header = _header(ws)
     folded = [name.casefold() for name in header]
+    keys = column_keys(header)  # known columns by id, in the tracker's language or English
     positions = {}
     for name in DATA_COLUMNS[sheet]:
-        if name.casefold() not in folded:
-            raise TrackerFileError(f"{sheet}: no '{name}' column in row 1; put the header "
-                                   "back before importing")
-        positions[name] = folded.index(name.casefold()) + 1
+        if name.lower() not in keys:
+            raise TrackerFileError(f"{title(sheet)}: no '{column_title(name)}' column in row 1;"
+                                   " put the header back before importing")
+        positions[name] = keys.index(name.lower()) + 1
     if ID_HEADER.casefold() in folded:
         id_col = folded.index(ID_HEADER.casefold()) + 1
     else:
@@ -122,7 +124,7 @@ def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict
     new_rows = sum(1 for record in records
                    if f"{record[SOURCE]}:{record[RECORD_ID]}" not in known)
     if last + new_rows > MAX_ROW:
-        raise TrackerFileError(f"{sheet} holds {last - 1:,} rows; {new_rows:,} more would "
+        raise TrackerFileError(f"{title(sheet)} holds {last - 1:,} rows; {new_rows:,} more would "
                                f"pass the {MAX_ROW:,} rows a sheet holds; split the export or "
                                "move old rows to another file")
     seen_owners: list[object] = []
@@ -172,10 +174,10 @@ def _merge_stages(wb: Workbook, records: list[dict], summary: MergeSummary, writ
                     if isinstance(record.get("Stage"), str) and record["Stage"].strip())
     if write:
         ensure_stages(wb)
-        summary.stages_added = add_stage_names(wb[STAGES], list(deals))
-        rows = read_stages_of(wb[STAGES])
+        summary.stages_added = add_stage_names(wb[title(STAGES)], list(deals))
+        rows = read_stages_of(wb[title(STAGES)])
     else:
-        rows = read_stages_of(wb[STAGES]) if STAGES in wb.sheetnames else None
+        rows = read_stages_of(wb[title(STAGES)]) if title(STAGES) in wb.sheetnames else None
         mapping = StageMap() if rows is None else StageMap(rows)
         summary.stages_added = [name for name in dict.fromkeys(deals)
                                 if not mapping.knows(name)]

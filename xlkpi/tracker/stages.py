@@ -161,7 +161,9 @@ def add_stage_names(ws: Worksheet, names: Sequence[str]) -> list[str]:
 
 
 def read_stages_of(ws: Worksheet) -> list[tuple[object, object]]:
-    return [(name, kind) for name, kind in ws.iter_rows(
+    """The typed rows (name, class code) of the Stages sheet ``ws``: its class words in the
+    tracker's language ("Выиграна") read as the codes the StageMap knows ("Won")."""
+    return [(name, class_code(kind)) for name, kind in ws.iter_rows(
         min_row=STAGES_FIRST_ROW, max_col=2, values_only=True) if name not in (None, "")]
 
 
