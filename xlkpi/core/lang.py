@@ -46,6 +46,21 @@ class Language:
     def kpi_name(self, kpi_id: str) -> str:
         return self.texts[f"kpis.{kpi_id}.name"]
 
+    def plural(self, count: int, forms: str) -> str:
+        """The form of a word for ``count``: ``forms`` is "one|other" (English) or "one|few|many"
+        (Russian: 1, 21 сделка; 2–4, 22 сделки; 0, 5–20, 25 сделок), as the language's
+        "messages.plural_rule" says; a missing form falls back to the last one given."""
+        words = forms.split("|")
+        rule = self.texts.get("messages.plural_rule", "one_other")
+        count = abs(int(count))
+        if rule == "one_few_many":
+            tens, units = count % 100, count % 10
+            index = (0 if units == 1 and tens != 11
+                     else 1 if 2 <= units <= 4 and not 12 <= tens <= 14 else 2)
+        else:
+            index = 0 if count == 1 else 1
+        return words[min(index, len(words) - 1)]
+
 
 def _flatten(node: Mapping[str, object], prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
@@ -97,3 +112,8 @@ def using(language: Language | str) -> Iterator[Language]:
 def text(key: str, **values: object) -> str:
     """The text ``key`` in the language in force, with ``values`` filled in."""
     return active().text(key, **values)
+
+
+def plural(count: int, key: str) -> str:
+    """The form for ``count`` of the word whose forms are the text ``key`` ("deal|deals")."""
+    return active().plural(count, text(key))

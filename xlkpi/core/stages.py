@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from xlkpi.core import lang
 from xlkpi.core.cells import owner_key
 from xlkpi.core.errors import InputError
 
@@ -130,14 +131,17 @@ def unknown_owners_message(unknown: Sequence[tuple[str, int]], shown: int = 5) -
     """'3 owners match no rep: 'Иванов Б.' (27 rows), …; add them as aliases in Settings'."""
     if not unknown:
         return None
-    listed = ", ".join(f"{owner!r} ({count} row{'s' if count != 1 else ''})"
-                       for owner, count in unknown[:shown])
-    more = f" and {len(unknown) - shown} more" if len(unknown) > shown else ""
-    count = len(unknown)
-    return (f"{count} owner{'s' if count != 1 else ''} match{'es' if count == 1 else ''} no "
-            f"rep: {listed}{more}; no rep's figures count these rows: add each as an alias "
-            "next to its rep in Settings (then `xlkpi import` writes the rep's name), or add "
-            "the rep")
+    def counted(key: str, number: int) -> str:
+        return lang.plural(number, f"messages.words.{key}").format(count=number)
+
+    listed = ", ".join(lang.text("messages.import.unknown_owner", owner=repr(owner),
+                                 rows=counted("rows", count)) for owner, count in unknown[:shown])
+    if len(unknown) > shown:
+        listed = lang.text("messages.import.and_more", listed=listed,
+                           count=len(unknown) - shown)
+    return lang.text("messages.import.unknown_owners", listed=listed,
+                     owners=counted("owners_unknown", len(unknown)),
+                     settings=lang.active().sheet("Settings"))
 
 
 def alias_key(name: object) -> str | None:

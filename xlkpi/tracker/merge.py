@@ -12,13 +12,16 @@ changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.stages import (
     OPEN,
@@ -30,7 +33,14 @@ from xlkpi.core.stages import (
 )
 from xlkpi.tracker.cells import put_text, text_cell
 from xlkpi.tracker.data import column_keys
-from xlkpi.tracker.model import DATA_COLUMNS, STAGES, Tracker, column_title, title
+from xlkpi.tracker.model import (
+    DATA_COLUMNS,
+    SETTINGS,
+    STAGES,
+    Tracker,
+    column_title,
+    title,
+)
 from xlkpi.tracker.stages import add_stage_names, ensure_stages, read_stages_of
 from xlkpi.tracker.styles import GREY
 
@@ -53,6 +63,7 @@ class MergeSummary:
     unknown_owners: list[tuple[str, int]] = field(default_factory=list)
     aliased: int = 0  # owners written as the rep's own name
     sample: list[list[object]] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)  # sheet id, "stages.open" → the tracker's
 
     @property
     def changed(self) -> bool:
@@ -97,7 +108,9 @@ def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict
     ``wb`` (``tracker``: what reader.read_tracker read from it, for the reps, aliases and
     stages). ``write=False``: count only (a dry run)."""
     ws = wb[title(sheet)]  # in the tracker's language, which the caller puts in force
-    summary = MergeSummary(sheet)
+    summary = MergeSummary(sheet, titles={
+        **{name: title(name) for name in (sheet, STAGES, SETTINGS)},
+        **{f"stages.{word}": lang.text(f"stages.{word}") for word in ("won", "lost", "open")}})
     header = _header(ws)
     folded = [name.casefold() for name in header]
     keys = column_keys(header)  # known columns by id, in the tracker's language or English
@@ -203,53 +216,124 @@ def editable(book, name: str) -> Workbook:
                            "outside openpyxl); import into a smaller tracker or split the data")
 
 
+def _count(number: int) -> str:
+    """A count as the language writes it: 1,234 in English, 1 234 in Russian."""
+    return f"{number:,}".replace(",", lang.text("report.numbers.thousands"))
+
+
+def _counted(key: str, number: int) -> str:
+    """"2 deals", "2 сделки": the form of the word ``messages.words.<key>`` for ``number``."""
+    return lang.plural(number, f"messages.words.{key}").format(count=_count(number))
+
+
+@cache
+def _phrase_patterns(code: str) -> list[tuple[re.Pattern, str]]:
+    """The English phrases of messages.phrases as patterns ("{x}" a field), longest first,
+    each with its key: what xlkpi.imports decided, written in English, is read back with them
+    and written again in the language in force."""
+    english = lang.load(lang.DEFAULT)
+    found = []
+    for key, template in english.texts.items():
+        if not key.startswith("messages.phrases."):
+            continue
+        parts = re.split(r"\{(\w+)\}", template)
+        pattern = "".join(re.escape(part) if index % 2 == 0 else
+                          f"(?P<{part}>.+{'' if index == len(parts) - 2 else '?'})"
+                          for index, part in enumerate(parts) if part or index % 2)
+        found.append((len(template), re.compile(pattern), key))
+    return [(pattern, key) for _, pattern, key in sorted(found, key=lambda item: -item[0])]
+
+
+def in_words(text: str) -> str:
+    """An English decision of xlkpi.imports ("csv, UTF-8 with BOM, semicolon-separated",
+    "decimal comma") in the language in force; text it has no phrase for stays as it is."""
+    language = lang.active()
+    if language.code == lang.DEFAULT or not text:
+        return text
+    for pattern, key in _phrase_patterns(language.code):
+        text = pattern.sub(lambda match, key=key: language.text(key, **{
+            name: in_words(value) for name, value in match.groupdict().items()}), text)
+    return text
+
+
+_DECISION = re.compile(r"^(\w+) \((.*)\): (.*)$")
+
+
+def _decision_line(decision: str) -> str:
+    match = _DECISION.match(decision)
+    if match is None or not lang.active().has(f"columns.{match[1]}"):
+        return in_words(decision)
+    return lang.text("messages.import.decision", column=column_title(match[1]),
+                     header=match[2], decision=in_words(match[3]))
+
+
 def import_lines(result) -> list[str]:
-    """What the reading half decided: the source, the file, each column's format, skips."""
-    lines = [f"{result.path.name}: {result.title} ({result.profile}) → {result.sheet}; "
-             f"{result.file}; {result.rows_read:,} rows read"]
+    """What the reading half decided: the source, the file, each column's format, skips; in
+    the language in force (the decisions are kept in English words and rendered here)."""
+    source = f"messages.sources.{result.profile}"
+    lines = [lang.text("messages.import.read", file=result.path.name, profile=result.profile,
+                       title=lang.text(source) if lang.active().has(source) else result.title,
+                       sheet=title(result.sheet), how=in_words(result.file),
+                       rows=_count(result.rows_read))]
     if result.mapping is not None:
-        lines.append(f"  using the saved mapping for these headers: {result.mapping.text()}"
-                     if result.mapping_saved else f"  using --map: {result.mapping.text()}")
-    lines += [f"  {decision}" for decision in result.decisions]
+        lines.append("  " + lang.text("messages.import.mapping_saved" if result.mapping_saved
+                                      else "messages.import.mapping_given",
+                                      mapping=result.mapping.text()))
+    lines += [f"  {_decision_line(decision)}" for decision in result.decisions]
     if result.aggregation:
-        lines.append(f"  {result.aggregation}")
+        lines.append(f"  {in_words(result.aggregation)}")
     for skipped in result.skipped[:10]:
-        lines.append(f"  skipped row {skipped.row}: {skipped.reason}")
+        lines.append("  " + lang.text("messages.import.skipped", row=skipped.row,
+                                      reason=in_words(skipped.reason)))
     if len(result.skipped) > 10:
-        lines.append(f"  … {len(result.skipped) - 10} more rows skipped")
+        lines.append("  " + lang.text("messages.import.skipped_more",
+                                      count=_count(len(result.skipped) - 10)))
     if result.formula_like:
-        lines.append(f"  {len(result.formula_like)} cells begin with = + - @: stored as text")
+        lines.append("  " + lang.text("messages.import.formula_like",
+                                      count=_count(len(result.formula_like))))
     return lines
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
-
-
 def summary_lines(summary: MergeSummary, dry_run: bool = False) -> list[str]:
-    would = "would be " if dry_run else ""
-    lines = [f"{summary.sheet}: {summary.added:,} {would}added, {summary.updated:,} {would}"
-             f"updated, {summary.unchanged:,} unchanged"]
+    """What the merge did (or would do), in the language in force; sheets named by their
+    titles in the tracker (MergeSummary.titles)."""
+    def sheet_title(sheet_id: str) -> str:
+        return summary.titles.get(sheet_id) or title(sheet_id)
+
+    def stage_word(word: str) -> str:
+        return summary.titles.get(f"stages.{word}") or lang.text(f"stages.{word}")
+
+    lines = [lang.text("messages.import.merged_dry" if dry_run else "messages.import.merged",
+                       sheet=sheet_title(summary.sheet), added=_count(summary.added),
+                       updated=_count(summary.updated), unchanged=_count(summary.unchanged))]
     if summary.aliased:
-        lines.append(f"  {_plural(summary.aliased, 'owner')} written as the rep's own name "
-                     "(aliases in Settings)")
+        lines.append("  " + lang.text("messages.import.aliased", settings=sheet_title(SETTINGS),
+                                      owners=_counted("owners_aliased", summary.aliased)))
     if dry_run and summary.sample:
-        lines.append("  sample: " + " | ".join(DATA_COLUMNS[summary.sheet]))
+        lines.append("  " + lang.text("messages.import.sample", columns=" | ".join(
+            column_title(name) for name in DATA_COLUMNS[summary.sheet])))
         for row in summary.sample:
-            lines.append("    " + " | ".join("" if value is None else str(value)
-                                             for value in row))
+            said = (lang.text("messages.import.sample_added") if row[0] == "added" else
+                    lang.text("messages.import.sample_updated", row=row[0].rsplit(" ", 1)[-1]))
+            lines.append("    " + " | ".join([said, *("" if value is None else str(value)
+                                                    for value in row[1:])]))
     if summary.stages_added:
-        lines.append(f"Stages: {_plural(len(summary.stages_added), 'new stage name')} "
-                     f"{would}added as Open: " + ", ".join(map(repr, summary.stages_added[:8]))
-                     + (" …" if len(summary.stages_added) > 8 else ""))
+        listed = ", ".join(map(repr, summary.stages_added[:8])) + (
+            " …" if len(summary.stages_added) > 8 else "")
+        lines.append(lang.text("messages.import.stages_added_dry" if dry_run
+                               else "messages.import.stages_added",
+                               sheet=sheet_title(STAGES), open=stage_word("open"),
+                               names=_counted("new_stage_names", len(summary.stages_added)),
+                               listed=listed))
     if summary.open_stages:
-        shown = ", ".join(f"{name!r} ({_plural(count, 'deal')})"
-                          for name, count in summary.open_stages[:5])
+        listed = ", ".join(lang.text("messages.import.open_stage", name=repr(name),
+                                     deals=_counted("deals", count))
+                           for name, count in summary.open_stages[:5])
         more = " …" if len(summary.open_stages) > 5 else ""
-        count = len(summary.open_stages)
-        lines.append(f"{_plural(count, 'stage name')} {'is' if count == 1 else 'are'} not "
-                     f"mapped to Won or Lost: {shown}{more}; if any is won or lost, map it on "
-                     "the Stages sheet (they count as Open until then)")
+        lines.append(lang.text("messages.import.open_stages", listed=listed + more,
+                               names=_counted("stage_names_open", len(summary.open_stages)),
+                               won=stage_word("won"), lost=stage_word("lost"),
+                               open=stage_word("open"), sheet=sheet_title(STAGES)))
     message = unknown_owners_message(summary.unknown_owners)
     if message:
         lines.append(message)
