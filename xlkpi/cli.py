@@ -86,6 +86,7 @@ def _fail(message, *values) -> None:
     writes it (in that language) from ``values``."""
     with lang.using(_ERRORS_IN.get() or lang.active()):
         text = message(*values) if callable(message) else message
+        text = lang.active().reword(text, "messages.errors.")  # raised before it was known
         click.echo(lang.text("cli.error", message=_one_line(text)), err=True)
     sys.exit(1)
 

@@ -12,6 +12,7 @@ written, and :func:`text` looks words up in it. English is in force when nothing
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -46,6 +47,18 @@ class Language:
     def kpi_name(self, kpi_id: str) -> str:
         return self.texts[f"kpis.{kpi_id}.name"]
 
+    def reword(self, text: str, section: str) -> str:
+        """``text`` written from English texts of ``section`` ("messages.phrases.") written again
+        in this language, their fields reworded too; text with no such phrase stays as it is
+        (a message formed before the language was known, an English decision of imports)."""
+        if self.code == DEFAULT or not text:
+            return text
+        for pattern, key in _patterns(section):
+            text = pattern.sub(lambda match, key=key: self.text(key, **{
+                name: self.reword(value, section) for name, value in match.groupdict().items()}),
+                text)
+        return text
+
     def plural(self, count: int, forms: str) -> str:
         """The form of a word for ``count``: ``forms`` is "one|other" (English) or "one|few|many"
         (Russian: 1, 21 сделка; 2–4, 22 сделки; 0, 5–20, 25 сделок), as the language's
@@ -72,6 +85,26 @@ def _flatten(node: Mapping[str, object], prefix: str = "") -> dict[str, str]:
         else:
             flat[f"{prefix}{key}"] = str(value)
     return flat
+
+
+@cache
+def _patterns(section: str) -> list[tuple[re.Pattern, str]]:
+    """The English texts of ``section`` as patterns ("{x}" any text), longest first."""
+    found = []
+    for key, template in load(DEFAULT).texts.items():
+        if not key.startswith(section):
+            continue
+        parts, pattern, seen = re.split(r"\{(\w+)\}", template), "", set()
+        for index, part in enumerate(parts):
+            if index % 2 == 0:
+                pattern += re.escape(part)
+            elif part in seen:
+                pattern += f"(?P={part})"
+            else:
+                seen.add(part)
+                pattern += f"(?P<{part}>.+{'' if index == len(parts) - 2 else '?'})"
+        found.append((-len(template), key, re.compile(pattern)))
+    return [(pattern, key) for _, key, pattern in sorted(found)]
 
 
 def codes() -> list[str]:

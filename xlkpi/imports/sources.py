@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from xlkpi.core import lang
 from xlkpi.imports.read import ExportError
 
 # The tracker's data sheets and columns (xlkpi.tracker.model.DATA_COLUMNS; the tests check
@@ -232,6 +233,4 @@ def _not_recognised(header: list[str], sheet: str | None) -> str:
     if sheet:
         return (f"cannot find the {sheet} columns in the export (headers: {shown}); name its "
                 f"columns {', '.join(SHEET_COLUMNS[sheet])}")
-    return (f"the export's headers are not recognised ({shown}); say which data sheet it "
-            f"fills with --as {'|'.join(AS_NAMES)}, with columns named like that sheet's, or "
-            "map them with --map \"HEADER=COLUMN,...\"")
+    return lang.text("messages.errors.not_recognised", shown=shown, choices="|".join(AS_NAMES))

@@ -106,9 +106,8 @@ def check_new_path(path: Path, force: bool) -> None:
         raise TrackerFileError(f"{path.name}: a tracker is an .xlsx file; give a name such as "
                                f"{path.stem or 'tracker'}.xlsx")
     if path.exists() and not force:
-        raise TrackerFileError(f"{path.name} already exists; use --force to replace it (the old "
-                               f"file is kept as {backup_path(path).name}), or run "
-                               f"`xlkpi refresh {path.name}` to update it")
+        raise TrackerFileError(lang.text("messages.errors.exists", name=path.name,
+                                         backup=backup_path(path).name))
     if not path.parent.is_dir():
         raise TrackerFileError(f"{path}: the folder {path.parent} does not exist; create it "
                                "first")

@@ -15,7 +15,6 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -226,34 +225,10 @@ def _counted(key: str, number: int) -> str:
     return lang.plural(number, f"messages.words.{key}").format(count=_count(number))
 
 
-@cache
-def _phrase_patterns(code: str) -> list[tuple[re.Pattern, str]]:
-    """The English phrases of messages.phrases as patterns ("{x}" a field), longest first,
-    each with its key: what xlkpi.imports decided, written in English, is read back with them
-    and written again in the language in force."""
-    english = lang.load(lang.DEFAULT)
-    found = []
-    for key, template in english.texts.items():
-        if not key.startswith("messages.phrases."):
-            continue
-        parts = re.split(r"\{(\w+)\}", template)
-        pattern = "".join(re.escape(part) if index % 2 == 0 else
-                          f"(?P<{part}>.+{'' if index == len(parts) - 2 else '?'})"
-                          for index, part in enumerate(parts) if part or index % 2)
-        found.append((len(template), re.compile(pattern), key))
-    return [(pattern, key) for _, pattern, key in sorted(found, key=lambda item: -item[0])]
-
-
 def in_words(text: str) -> str:
     """An English decision of xlkpi.imports ("csv, UTF-8 with BOM, semicolon-separated",
     "decimal comma") in the language in force; text it has no phrase for stays as it is."""
-    language = lang.active()
-    if language.code == lang.DEFAULT or not text:
-        return text
-    for pattern, key in _phrase_patterns(language.code):
-        text = pattern.sub(lambda match, key=key: language.text(key, **{
-            name: in_words(value) for name, value in match.groupdict().items()}), text)
-    return text
+    return lang.active().reword(text, "messages.phrases.")
 
 
 _DECISION = re.compile(r"^(\w+) \((.*)\): (.*)$")

@@ -182,8 +182,8 @@ def read_sheets(titles: Sequence[str], sheet: Callable[[str], SheetRows],
         listed_sheets(sheet(META).rows() if META in titles else None)
     except TrackerFileError as error:
         if not any(lang.load(code).sheet(SETTINGS) in titles for code in lang.codes()):
-            raise TrackerFileError(f"{name} is not an xlkpi tracker: no Settings sheet; "
-                                   f"{_NEW}") from None
+            raise TrackerFileError(lang.text("messages.errors.not_a_tracker",
+                                             name=name)) from None
         raise TrackerFileError(f"{name} is {error}") from None
     code = language_of(titles, sheet)
     try:

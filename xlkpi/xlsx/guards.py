@@ -30,6 +30,7 @@ import openpyxl.xml
 from openpyxl import Workbook
 from openpyxl.utils.cell import range_boundaries
 
+from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.xlsx.parts import (
     MAX_COL,
@@ -262,7 +263,7 @@ def open_workbook(path: str | os.PathLike, *, writing: bool = False, values: boo
     path = Path(path)
     name = path.name
     if not path.exists():
-        raise TrackerFileError(f"{name}: no such file; create one with `xlkpi new {name}`")
+        raise TrackerFileError(lang.text("messages.errors.no_file", name=name))
     if path.is_dir():
         raise TrackerFileError(f"{name} is a folder; give the tracker's .xlsx file")
     if not path.is_file():

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 
 STALE_TEMP_SECONDS = 3600  # a temporary file this old was left by a process that died
@@ -39,9 +40,8 @@ def check_not_open(path: Path) -> None:
     """A TrackerFileError when the workbook is open in Excel or LibreOffice."""
     locks = lock_files(path)
     if locks:
-        raise TrackerFileError(
-            f"{path.name} is open in Excel or LibreOffice ({locks[0].name} is beside it); "
-            f"close it there first (if it is not open, delete {locks[0].name})")
+        raise TrackerFileError(lang.text("messages.errors.open_elsewhere", name=path.name,
+                                         lock=locks[0].name))
 
 
 def backup_path(path: Path) -> Path:
