@@ -224,10 +224,9 @@ def test_errors_of_a_russian_tracker_are_in_russian(tmp_path, russian_files):
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr == ("Ошибка: менеджера 'Zed' нет в этом трекере; укажите Team или "
                              "менеджера с листа «Настройки»: Anna, Boris\n")
-    # before a tracker is read, --lang says which language the Error line is in; the text
-    # of a failure found reading a file is the tracker modules' (English for now)
+    # before a tracker is read, --lang says which language the Error line is in, its text too
     missing = run("report", tmp_path / "missing.xlsx", "--lang", "ru")
-    assert missing.stderr.startswith("Ошибка: missing.xlsx: no such file")
+    assert missing.stderr.startswith("Ошибка: missing.xlsx: такого файла нет")
 
 
 def test_full_russian_table_names_the_team_and_the_year_to_date(tmp_path, russian_files):

@@ -77,7 +77,7 @@ from xlkpi.report_output import (  # noqa: F401  (the report's formats: xlkpi.re
 )
 from xlkpi.slices import FIRST_DATA_ROW, LOST, TEAM, WON, Dated, Sheet, Windows  # noqa: F401
 from xlkpi.tracker import model as layout
-from xlkpi.tracker.channels import CHANNEL_COLUMNS, MEASURES, NO_CHANNEL, channel_names
+from xlkpi.tracker.channels import CHANNEL_COLUMNS, MEASURES, channel_names
 from xlkpi.tracker.model import DataSheet, Tracker
 from xlkpi.tracker.problems import CellProblem, text_targets
 from xlkpi.tracker.values import read_checked
@@ -345,7 +345,8 @@ class Report:
                 values.append(list(map(whole, found)) if _additive(measure.recipe) else found)
             for index, window in enumerate(periods):
                 out.append(dict(zip(CHANNEL_KEYS, (
-                    NO_CHANNEL if channel is None else channel, window.label,
+                    lang.text("channels.no_channel") if channel is None else channel,
+                    window.label,
                     *(column[index] for column in values)), strict=True)))
         return out
 

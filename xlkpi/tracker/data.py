@@ -113,10 +113,9 @@ class RowMoves:
     held: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
-        return [f"{name}: {self.moved[name]:,} rows moved to group them by owner"
-                if name in self.moved else
-                f"{name}: rows not regrouped by owner ({self.held[name]}); rep tabs read the "
-                "whole columns (slower to recalculate in LibreOffice)"
+        return [lang.text("messages.refresh.rows_moved", sheet=name,
+                          count=f"{self.moved[name]:,}") if name in self.moved else
+                lang.text("messages.refresh.rows_held", sheet=name, why=self.held[name])
                 for name in dict.fromkeys([*map(title, DATA_SHEETS), *DATA_SHEETS])
                 if name in self.moved or name in self.held]
 

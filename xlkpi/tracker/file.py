@@ -190,10 +190,9 @@ class _Edited:
             write_edited(self.file.original, generated, self.plan, handle)  # not copied
         except Unsupported as why:  # raised before anything is written
             if self.file.summary is not None:
-                self.file.summary.notes.append(
-                    f"note: saved as openpyxl writes it, not part for part ({why}); pictures, "
-                    "comments and other content xlkpi does not write may be lost: the "
-                    f"previous file is {backup_path(self.file.path).name}")
+                self.file.summary.notes.append(lang.text(
+                    "messages.refresh.saved_whole", why=why,
+                    backup=backup_path(self.file.path).name))
             deflated(generated.getvalue(), handle)
 
 

@@ -77,13 +77,14 @@ class CellProblem:
         retype them as dates, or run `xlkpi refresh --convert-text`"."""
         what = self.cells or (_spans(self.rows) if self.kind == "no stage class"
                               else [str(row) for row in self.rows])
-        listed = ", ".join(what[:shown]) + (f" and {len(what) - shown} more"
-                                            if len(what) > shown else "")
-        noun = "row" if len(self.rows) == 1 else "rows"
-        if self.cells:
-            noun = "cell" if len(self.cells) == 1 else "cells"
-        return (f"{self.sheet} {noun} {listed} ({self.column}): {KINDS[self.kind][0]} — "
-                f"{self.fix}")
+        listed = ", ".join(what[:shown])
+        if len(what) > shown:
+            listed = lang.text("messages.import.and_more", listed=listed, count=len(what) - shown)
+        noun = (lang.plural(len(self.cells), "messages.problems.cell") if self.cells
+                else lang.plural(len(self.rows), "messages.problems.row"))
+        key = "messages.problems." + self.kind.replace(" ", "_")
+        return lang.text("messages.problems.line", sheet=self.sheet, noun=noun, listed=listed,
+                         column=self.column, what=lang.text(key), fix=lang.text(f"{key}_fix"))
 
 
 def _spans(rows: list[int]) -> list[str]:
