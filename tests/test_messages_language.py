@@ -153,3 +153,31 @@ def test_import_lines_come_from_the_language_files(tmp_path, monkeypatch):
         while inner.search(rest):
             rest = inner.sub(" ", rest)
         assert re.sub(r"[\s\d\-|,;:()→…]+", "", rest) == "", line
+
+
+# --- notes of refresh and report --------------------------------------------------------------
+
+def test_cell_problem_note_in_russian_and_english():
+    from xlkpi.tracker.problems import CellProblem
+
+    problem = CellProblem("Лиды", "ДатаЛида", [5, 9], "text date")
+    with lang.using("ru"):
+        assert problem.message() == (
+            "Лиды, строки 5, 9 (ДатаЛида): даты записаны как текст и не учитываются — введите "
+            "их заново как даты или выполните `xlkpi refresh --convert-text`")
+    assert CellProblem("Leads", "LeadDate", [5], "text date").message() == (
+        "Leads row 5 (LeadDate): dates stored as text; they are not counted — retype them as "
+        "dates, or run `xlkpi refresh --convert-text`")
+
+
+def test_unknown_owners_note_in_russian_with_more_than_shown():
+    from xlkpi.core.stages import unknown_owners_message
+
+    owners = [("A", 21), ("B", 11), ("C", 3), ("D", 1), ("E", 5), ("F", 2), ("G", 1)]
+    with lang.using("ru"):
+        message = unknown_owners_message(owners)
+    assert message.startswith(
+        "7 ответственных не совпадают ни с одним менеджером: 'A' (21 строка), 'B' (11 строк), "
+        "'C' (3 строки), 'D' (1 строка), 'E' (5 строк) и ещё 2; ")
+    english = unknown_owners_message([("A", 1)])
+    assert english.startswith("1 owner matches no rep: 'A' (1 row); no rep's figures")
