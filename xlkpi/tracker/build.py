@@ -36,20 +36,25 @@ from xlkpi.tracker.data import (
     streams_rows,
     write_data_sheets,
 )
+from xlkpi.tracker.dashboard import write_dashboard
 from xlkpi.tracker.leaderboard import write_leaderboard
 from xlkpi.tracker.meta import generated_sheets, mark_generated, write_meta
 from xlkpi.tracker.model import (
     CHANNELS,
     FIXED_SHEETS,
+    DASHBOARD,
     KIND_CHANNELS,
+    KIND_DASHBOARD,
     KIND_LEADERBOARD,
     KIND_REP,
+    KIND_REP_VIEW,
     KIND_START,
     KIND_TEAM,
     LEADERBOARD,
     MARKER,
     META,
     REP_KPIS,
+    REP_VIEW,
     SETTINGS,
     STAGES,
     START,
@@ -60,6 +65,7 @@ from xlkpi.tracker.model import (
     Tracker,
     check_fiscal_year,
     check_reps,
+    title,
 )
 from xlkpi.tracker.settings import (
     complete_targets,
@@ -69,6 +75,7 @@ from xlkpi.tracker.settings import (
     write_settings,
     write_targets,
 )
+from xlkpi.tracker.repview import write_rep_view
 from xlkpi.tracker.stages import ensure_stages, write_stages
 from xlkpi.tracker.start import write_start
 from xlkpi.tracker.tabs import TabRows, write_kpi_tab
@@ -120,14 +127,14 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     check_reps(tracker.settings.reps, other_sheets=len(
         [title for title in wb.sheetnames if title not in generated
          and title not in FIXED_SHEETS]))
-    for title in (START, TEAM, LEADERBOARD, CHANNELS):
-        if title in wb.sheetnames and title not in generated:
+    for name in (START, TEAM, LEADERBOARD, CHANNELS, title(DASHBOARD), title(REP_VIEW)):
+        if name in wb.sheetnames and name not in generated:
             raise TrackerFileError(
-                f"the sheet '{title}' was not made by xlkpi, but xlkpi needs that name; "
+                f"the sheet '{name}' was not made by xlkpi, but xlkpi needs that name; "
                 "rename it and run `xlkpi refresh` again")
-    for title in (*generated, META):
-        if title in wb.sheetnames:
-            wb.remove(wb[title])
+    for name in (*generated, META):
+        if name in wb.sheetnames:
+            wb.remove(wb[name])
     settings_calculated(wb[SETTINGS])
     settings_validation(wb[SETTINGS])
     complete_targets(wb[TARGETS], tracker)
@@ -184,25 +191,34 @@ def _generate(wb: Workbook, tracker: Tracker) -> None:
     write_start(start, settings, titles)
     position = wb.sheetnames.index(TARGETS) + 1
     team = wb.create_sheet(TEAM, position)
-    write_kpi_tab(team, TEAM_NAME, KPIS, letters, settings.currency, team=True)
+    team_rows = write_kpi_tab(team, TEAM_NAME, KPIS, letters, settings.currency, team=True)
     team.sheet_properties.tabColor = "1F3864"
     places: dict[str, dict[str, TabRows]] = {}
     for offset, rep in enumerate(settings.reps, 1):
         ws = wb.create_sheet(titles[rep], position + offset)
         places[rep] = write_kpi_tab(ws, rep, REP_KPIS, letters, settings.currency, team=False)
         ws.sheet_properties.tabColor = "8EA9DB"
-    board = wb.create_sheet(LEADERBOARD, position + len(settings.reps) + 1)
-    write_leaderboard(board, settings.reps, titles, places, settings.currency)
+    rep_view = wb.create_sheet(title(REP_VIEW), position + len(settings.reps) + 1)
+    write_rep_view(rep_view, settings.reps, letters, settings.currency)
+    rep_view.sheet_properties.tabColor = "8EA9DB"
+    board = wb.create_sheet(LEADERBOARD, position + len(settings.reps) + 2)
+    write_leaderboard(board, settings.reps, titles, places, settings.currency, letters,
+                      team_rows)
     board.sheet_properties.tabColor = "C9A227"
-    channels = wb.create_sheet(CHANNELS, position + len(settings.reps) + 2)
+    dashboard = wb.create_sheet(title(DASHBOARD), 1)
+    write_dashboard(dashboard, len(settings.reps), team_rows, settings.currency, letters)
+    dashboard.sheet_properties.tabColor = "1F3864"
+    channels = wb.create_sheet(CHANNELS, wb.sheetnames.index(LEADERBOARD) + 1)
     write_channels(channels, tracker, letters, settings.currency)
     for name in (SETTINGS, TARGETS):
         wb[name].sheet_properties.tabColor = "FFC000"
     meta = wb.create_sheet(META)
-    write_meta(meta, [(START, KIND_START, None), (TEAM, KIND_TEAM, None),
+    write_meta(meta, [(START, KIND_START, None), (dashboard.title, KIND_DASHBOARD, None),
+                       (TEAM, KIND_TEAM, None),
                        *((titles[rep], KIND_REP, rep) for rep in settings.reps),
+                       (rep_view.title, KIND_REP_VIEW, None),
                        (LEADERBOARD, KIND_LEADERBOARD, None), (CHANNELS, KIND_CHANNELS, None)])
     meta.sheet_state = "veryHidden"
-    mark_generated(wb, [START, TEAM, *(titles[rep] for rep in settings.reps), LEADERBOARD,
-                        CHANNELS])
+    mark_generated(wb, [START, dashboard.title, TEAM, *(titles[rep] for rep in settings.reps),
+                        rep_view.title, LEADERBOARD, CHANNELS])
     wb.calculation.fullCalcOnLoad = True
