@@ -16,7 +16,15 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.legend import LegendEntry
 from openpyxl.chart.series import SeriesLabel
 from openpyxl.chart.shapes import GraphicalProperties
+from openpyxl.chart.text import RichText, Text
+from openpyxl.chart.title import Title
 from openpyxl.drawing.line import LineProperties
+from openpyxl.drawing.text import (
+    CharacterProperties,
+    Paragraph,
+    ParagraphProperties,
+    RegularTextRun,
+)
 from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -63,7 +71,7 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
     unit = kpis[0].unit
     bar = BarChart()
     bar.type = "col"
-    bar.title = title
+    bar.title = chart_title(title)
     bar.style = 10
     line = LineChart()
     for index, kpi in enumerate(kpis):
@@ -107,10 +115,19 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
     bar.x_axis.number_format = "mmm"
     bar.x_axis.delete = False
     bar.legend.position = "b"
+    bar.visible_cells_only = False  # the scale cells are in hidden columns
     bar += line
     bar.anchor = anchor
     ws.add_chart(bar)
     return bar
+
+
+def chart_title(text: str, size: int = 1100) -> Title:
+    """A chart title in a modest bold font (the apps' default is large for a small chart)."""
+    font = CharacterProperties(sz=size, b=True)
+    paragraph = Paragraph(pPr=ParagraphProperties(defRPr=font),
+                          r=[RegularTextRun(rPr=font, t=text)])
+    return Title(tx=Text(rich=RichText(p=[paragraph])), overlay=False)
 
 
 def value_axis(chart: BarChart, fmt: str, ratio: bool = False) -> None:

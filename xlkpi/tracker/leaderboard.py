@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlkpi.core import lang
 from xlkpi.core.kpis import KPI_BY_ID
 from xlkpi.tracker.cells import formula_cell, header_row, quote_title, text_cell
-from xlkpi.tracker.charts import chart_anchor, print_one_page, value_axis
+from xlkpi.tracker.charts import chart_anchor, chart_title, print_one_page, value_axis
 from xlkpi.tracker.formulas import ActualFormulas, Window, attainment_formula
 from xlkpi.tracker.model import (
     LEADERBOARD_CAP,
@@ -237,7 +237,7 @@ def _tab_table(ws: Worksheet, top: int, reps: Sequence[str], titles: dict[str, s
 def _chart(ws: Worksheet, end: int, table_end: int, helper: int) -> None:
     chart = BarChart()
     chart.type = "bar"
-    chart.title = lang.text("leaderboard.chart")
+    chart.title = chart_title(lang.text("leaderboard.chart"))
     chart.add_data(Reference(ws, min_col=5, min_row=LEADERBOARD_FIRST_ROW, max_row=end),
                    titles_from_data=False)
     chart.set_categories(Reference(ws, min_col=2, min_row=LEADERBOARD_FIRST_ROW, max_row=end))
