@@ -103,9 +103,9 @@ def write_dashboard(ws: Worksheet, reps_count: int, team_rows: dict[str, TabRows
         _tile(ws, 1 + 2 * index, KPI_BY_ID[kpi_id], team_cell, currency,
               f"={team}!$A${team_rows[kpi_id].target}")
     # every KPI, as the Team tab's pacing block
-    header = [lang.text("dashboard.kpi"), "", "",
-              *(lang.text(f"dashboard.{key}") for key in pace_cols)]
-    header_row(ws, TABLE_ROW, header)
+    header_row(ws, TABLE_ROW, [lang.text("dashboard.kpi")])
+    ws.merge_cells(start_row=TABLE_ROW, start_column=1, end_row=TABLE_ROW, end_column=3)
+    header_row(ws, TABLE_ROW, [lang.text(f"dashboard.{key}") for key in pace_cols], first_col=4)
     for col in range(4, 9):
         style(ws.cell(TABLE_ROW, col), alignment=Alignment(wrap_text=True, horizontal="center"))
     ws.row_dimensions[TABLE_ROW].height = 30

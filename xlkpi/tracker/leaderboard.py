@@ -178,7 +178,7 @@ def write_leaderboard(ws: Worksheet, reps: Sequence[str], titles: dict[str, str]
                      f'=IF({rep}="",{named}+SUMPRODUCT(--($B${first}:B{r}="")),'
                      f"IF(ISNUMBER(E{r}),RANK(E{r},{all_e},0)+COUNTIF($E${helper}:E{r - 1},E{r}),"
                      f'COUNT({all_e})+SUMPRODUCT(($B${first}:B{r}<>"")'
-                     f"*NOT(ISNUMBER($E${first}:E{r})))))", "0", GREY)
+                     f"*(1-ISNUMBER($E${first}:E{r})))))", "0", GREY)
     order = f"$A${first}:$A${last}"
     for position in range(1, capacity + 1):
         r = LEADERBOARD_FIRST_ROW + position - 1

@@ -16,7 +16,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlkpi.core import lang
-from xlkpi.tracker.cells import absolute, formula_cell, text_cell
+from xlkpi.tracker.cells import absolute, formula_cell, put_text, text_cell
 from xlkpi.tracker.leaderboard import rep_rows_count
 from xlkpi.tracker.model import (
     REP_KPIS,
@@ -38,7 +38,7 @@ def write_rep_view(ws: Worksheet, reps: Sequence[str], letters, currency: object
     text_cell(ws, 1, 1, lang.text("repview.title"), TITLE)
     text_cell(ws, TAB_WHO_ROW, 1, lang.text("repview.pick"), BOLD)
     picker = ws[PICKER.replace("$", "")]
-    picker.value = reps[0] if reps else None
+    put_text(picker, reps[0] if reps else None)
     style(picker, BOLD, fill=INPUT_FILL)
     text_cell(ws, TAB_WHO_ROW, 3, lang.text("repview.how"), GREY)
     first = SETTINGS_REPS_HEADER_ROW + 1
