@@ -8,14 +8,13 @@ import shutil
 import openpyxl
 import pytest
 
-from tests import libreoffice
+from tests import gnumeric, libreoffice
 from xlkpi.tracker import model
 
 TEMPLATE = (__import__("pathlib").Path(__file__).resolve().parent.parent / "workbook_template"
             / "xlkpi-tracker.xlsx")
 
-pytestmark = [pytest.mark.libreoffice,
-              pytest.mark.skipif(libreoffice.soffice() is None, reason="no LibreOffice")]
+pytestmark = pytest.mark.libreoffice
 
 # Anna: won 1,000 in Feb and 2,000 in Mar, lost 500 in Mar; Boris: won 500 in Jan, 4,000 in Mar.
 OPPORTUNITIES = [
@@ -30,7 +29,8 @@ TARGETS = {"Anna": (1000, 1000, 2000), "Boris": (1000, 1000, 3000)}
 
 
 @pytest.fixture(scope="module")
-def recalculated(tmp_path_factory):
+def typed(tmp_path_factory):
+    """The committed template with reps, opportunities and targets typed in by openpyxl."""
     folder = tmp_path_factory.mktemp("template")
     path = folder / "tracker.xlsx"
     shutil.copy(TEMPLATE, path)
@@ -53,7 +53,21 @@ def recalculated(tmp_path_factory):
         row += 1
     wb[model.REP_VIEW]["B2"] = "Anna"
     wb.save(path)
-    out = libreoffice.convert(path, folder / "out")
+    return path
+
+
+@pytest.fixture(scope="module", params=["libreoffice", "gnumeric"])
+def recalculated(request, typed):
+    """The typed template recalculated by LibreOffice, and by Gnumeric."""
+    if request.param == "libreoffice":
+        if libreoffice.soffice() is None:
+            pytest.skip("no LibreOffice")
+        out = libreoffice.convert(typed, typed.parent / "lo")
+    else:
+        if gnumeric.ssconvert() is None:
+            pytest.skip("no Gnumeric")
+        out, unparsed = gnumeric.convert(typed, typed.parent / "gnumeric")
+        assert unparsed == []
     return openpyxl.load_workbook(out, data_only=True)
 
 
