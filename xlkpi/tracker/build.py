@@ -29,6 +29,7 @@ from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker.cells import select_only
 from xlkpi.tracker.channels import write_channels
+from xlkpi.tracker.dashboard import write_dashboard
 from xlkpi.tracker.data import (
     RowMoves,
     data_column_letters,
@@ -36,13 +37,12 @@ from xlkpi.tracker.data import (
     streams_rows,
     write_data_sheets,
 )
-from xlkpi.tracker.dashboard import write_dashboard
 from xlkpi.tracker.leaderboard import write_leaderboard
 from xlkpi.tracker.meta import generated_sheets, mark_generated, write_meta
 from xlkpi.tracker.model import (
     CHANNELS,
-    FIXED_SHEETS,
     DASHBOARD,
+    FIXED_SHEETS,
     KIND_CHANNELS,
     KIND_DASHBOARD,
     KIND_LEADERBOARD,
@@ -67,6 +67,7 @@ from xlkpi.tracker.model import (
     check_reps,
     title,
 )
+from xlkpi.tracker.repview import write_rep_view
 from xlkpi.tracker.settings import (
     complete_targets,
     plan_targets,
@@ -75,7 +76,6 @@ from xlkpi.tracker.settings import (
     write_settings,
     write_targets,
 )
-from xlkpi.tracker.repview import write_rep_view
 from xlkpi.tracker.stages import ensure_stages, write_stages
 from xlkpi.tracker.start import write_start
 from xlkpi.tracker.tabs import TabRows, write_kpi_tab
@@ -203,10 +203,11 @@ def _generate(wb: Workbook, tracker: Tracker) -> None:
     rep_view.sheet_properties.tabColor = "8EA9DB"
     board = wb.create_sheet(LEADERBOARD, position + len(settings.reps) + 2)
     write_leaderboard(board, settings.reps, titles, places, settings.currency, letters,
-                      team_rows)
+                      team_rows, team.title)
     board.sheet_properties.tabColor = "C9A227"
     dashboard = wb.create_sheet(title(DASHBOARD), 1)
-    write_dashboard(dashboard, len(settings.reps), team_rows, settings.currency, letters)
+    write_dashboard(dashboard, len(settings.reps), team_rows, settings.currency, letters,
+                    {TEAM: team.title, LEADERBOARD: board.title})
     dashboard.sheet_properties.tabColor = "1F3864"
     channels = wb.create_sheet(CHANNELS, wb.sheetnames.index(LEADERBOARD) + 1)
     write_channels(channels, tracker, letters, settings.currency)

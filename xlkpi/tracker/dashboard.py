@@ -77,8 +77,11 @@ def pacing_rows(kpis, rows: dict[str, TabRows]) -> tuple[int, dict[str, int]]:
 
 
 def write_dashboard(ws: Worksheet, reps_count: int, team_rows: dict[str, TabRows],
-                    currency: object, letters) -> None:
-    team = quote_title(title(TEAM))
+                    currency: object, letters, sheets: dict[str, str] | None = None) -> None:
+    """``sheets``: the titles of the Team tab and the Leaderboard (TEAM, LEADERBOARD → title),
+    model.title's by default."""
+    sheets = {TEAM: title(TEAM), LEADERBOARD: title(LEADERBOARD), **(sheets or {})}
+    team = quote_title(sheets[TEAM])
     top, pacing = pacing_rows(KPIS, team_rows)
     text_cell(ws, 1, 1, lang.text("dashboard.title"), TITLE)
     labels = ((1, "dashboard.month", f"=EOMONTH({S_AS_OF},-1)+1", "mmmm yyyy"),
@@ -108,7 +111,7 @@ def write_dashboard(ws: Worksheet, reps_count: int, team_rows: dict[str, TabRows
     header_row(ws, TABLE_ROW, [lang.text(f"dashboard.{key}") for key in pace_cols], first_col=4)
     for col in range(4, 9):
         style(ws.cell(TABLE_ROW, col), alignment=Alignment(wrap_text=True, horizontal="center"))
-    ws.row_dimensions[TABLE_ROW].height = 30
+    ws.row_dimensions[TABLE_ROW].height = 45
     row = TABLE_ROW
     for row, kpi in enumerate(KPIS, TABLE_ROW + 1):
         formula_cell(ws, row, 1, f"={team}!$A${team_rows[kpi.id].target}")
@@ -118,9 +121,10 @@ def write_dashboard(ws: Worksheet, reps_count: int, team_rows: dict[str, TabRows
             formula_cell(ws, row, 4 + offset, team_cell(kpi.id, key),
                          ATTAINMENT if key == "pace" else fmt, BOLD if key == "actual" else None)
     red_amber_green(ws, f"H{TABLE_ROW + 1}:H{row}", "TRUE", f"H{TABLE_ROW + 1}")
-    reps_end = _reps_for_the_month(ws, reps_count, currency, letters, f"{team}!$P${top}")
+    reps_end = _reps_for_the_month(ws, reps_count, currency, letters, f"{team}!$P${top}",
+                                   quote_title(sheets[LEADERBOARD]))
     charts_top = max(row, reps_end) + 2
-    _charts(ws, team_rows, currency, charts_top)
+    _charts(ws, ws.parent[sheets[TEAM]], team_rows, currency, charts_top)
     for col in range(1, LAST_COL + 1):
         ws.column_dimensions[get_column_letter(col)].width = 11.5
     for col in range(HELPER_COL, HELPER_COL + 14):
@@ -155,10 +159,9 @@ def _tile(ws: Worksheet, col: int, kpi, team_cell, currency: object, name: str) 
 
 
 def _reps_for_the_month(ws: Worksheet, reps_count: int, currency: object, letters,
-                        position: str) -> int:
+                        position: str, board: str) -> int:
     """The reps ranked by won revenue in the as-of month (hidden helper rows in Settings
     order, read from the Leaderboard's, then the ranked rows); the last row."""
-    board = quote_title(title(LEADERBOARD))
     capacity = rep_rows_count(reps_count)
     helper = leaderboard_helper_row(reps_count)
     keys = ("rank", "rep", "won", "target", "attainment", "deals")
@@ -199,7 +202,7 @@ def _reps_for_the_month(ws: Worksheet, reps_count: int, currency: object, letter
         r = TABLE_ROW + position_index
         match = f"MATCH(SMALL({keys_range},{position_index}),{keys_range},0)"
         for offset, fmt in enumerate(formats):
-            column = f"${h[offset if offset < 4 else 4]}${first}:${h[offset if offset < 4 else 4]}${last}"
+            column = f"${h[offset]}${first}:${h[offset]}${last}"
             formula_cell(ws, r, REPS_COL + 1 + offset,
                          f'=IFERROR(INDEX({column},{match}),"")', fmt,
                          BOLD if offset == 0 else None)
@@ -210,8 +213,8 @@ def _reps_for_the_month(ws: Worksheet, reps_count: int, currency: object, letter
     return last
 
 
-def _charts(ws: Worksheet, team_rows: dict[str, TabRows], currency: object, top: int) -> None:
-    team = ws.parent[title(TEAM)]
+def _charts(ws: Worksheet, team: Worksheet, team_rows: dict[str, TabRows], currency: object,
+            top: int) -> None:
     categories = Reference(team, min_col=TAB_FIRST_MONTH_COL, max_col=TAB_FIRST_MONTH_COL + 11,
                            min_row=TAB_HEADER_ROW)
     places = {kpi_id: MonthRows(team.title, TAB_FIRST_MONTH_COL, place.target, place.actual)

@@ -112,7 +112,7 @@ def ytd_window() -> Window:
 
 def write_leaderboard(ws: Worksheet, reps: Sequence[str], titles: dict[str, str],
                       places: dict[str, dict[str, TabRows]], currency: object, letters,
-                      team_rows: dict[str, TabRows]) -> None:
+                      team_rows: dict[str, TabRows], team_title: str | None = None) -> None:
     text_cell(ws, 1, 1, lang.text("leaderboard.title"), TITLE)
     notes = (lang.text("leaderboard.ranked_by"),
              lang.text("leaderboard.average_note",
@@ -123,7 +123,7 @@ def write_leaderboard(ws: Worksheet, reps: Sequence[str], titles: dict[str, str]
         ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
         ws.row_dimensions[row].height = 24
     headers = [lang.text(f"leaderboard.{key}") for key in _COLUMN_KEYS]
-    team = quote_title(title(TEAM))
+    team = quote_title(team_title or title(TEAM))
     headers += [f"={team}!$A${team_rows[kpi.id].target}" for kpi in REP_KPIS]
     _header(ws, LEADERBOARD_HEADER_ROW, headers)
     capacity = rep_rows_count(len(reps))
