@@ -2,9 +2,10 @@
 generated tab as one landscape page.
 
 Every value axis starts at 0. A chart with no numbers yet would let the app pick a scale of
-0 to 1 and print it as "$1, $1, $0" or 1200 %: each chart has a hidden "scale" series, a few
-cells that hold a sensible top (10 deals, 10,000 of money, 100 %) while the KPIs it shows are
-all zero or blank and #N/A (not plotted) as soon as one is not, so real data set the scale.
+0 to 1 and print it as "$1, $1, $0" or 1200 %: each chart has an invisible "scale" series, a
+few hidden cells that hold a sensible top (10 deals, 10,000 of money, 30 days) while the KPIs it
+shows are all zero or blank, and 0 (which moves no axis starting at 0) as soon as one is not,
+so real data set the scale. Rates have a fixed 0-100 % axis.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
             for k in kpis for r in (places[k.id].target, places[k.id].actual))
         for offset in range(12):
             formula_cell(ws, row, col + offset,
-                         f"=IF(MAX({watched})>0,NA(),{EMPTY_TOP[unit]})")
+                         f"=IF(MAX({watched})>0,0,{EMPTY_TOP[unit]})")
         line.add_data(Reference(ws, min_col=col, max_col=col + 11, min_row=row), from_rows=True,
                       titles_from_data=False)
         keeper = line.series[-1]

@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -62,6 +63,7 @@ CRITERION_COL = _KPI_LAST_COL + 2
 KPI_CRITERION_COL = CRITERION_COL + 1
 TAB_ROW_COL = CRITERION_COL + 2
 MONTH_TARGET_COL = CRITERION_COL + 3
+SCALE_COL = CRITERION_COL - 1  # hidden, on the ranked rows: the chart's scale when empty
 
 
 def rep_rows_count(reps_count: int) -> int:
@@ -235,15 +237,25 @@ def _tab_table(ws: Worksheet, top: int, reps: Sequence[str], titles: dict[str, s
 
 
 def _chart(ws: Worksheet, end: int, table_end: int, helper: int) -> None:
+    """Won revenue attainment as bars, rank 1 on top, from 0. With no attainment yet an
+    invisible bar in hidden cells (SCALE_COL) holds the axis at 0-120 % (else 0-1200 %)."""
     chart = BarChart()
     chart.type = "bar"
     chart.title = chart_title(lang.text("leaderboard.chart"))
     chart.add_data(Reference(ws, min_col=5, min_row=LEADERBOARD_FIRST_ROW, max_row=end),
                    titles_from_data=False)
+    for row in range(LEADERBOARD_FIRST_ROW, end + 1):
+        formula_cell(ws, row, SCALE_COL,
+                     f"=IF(COUNT($E${LEADERBOARD_FIRST_ROW}:$E${end})>0,0,1.2)")
+    chart.add_data(Reference(ws, min_col=SCALE_COL, min_row=LEADERBOARD_FIRST_ROW, max_row=end),
+                   titles_from_data=False)
+    chart.series[-1].graphicalProperties = GraphicalProperties(noFill=True)
+    chart.series[-1].graphicalProperties.line.noFill = True
+    chart.overlap = 100
+    chart.visible_cells_only = False
     chart.set_categories(Reference(ws, min_col=2, min_row=LEADERBOARD_FIRST_ROW, max_row=end))
     chart.x_axis.scaling.orientation = "maxMin"  # rank 1 on top
     value_axis(chart, "0%")
-    chart.y_axis.scaling.max = None
     chart.x_axis.delete = False
     chart.legend = None
     chart.anchor = chart_anchor(1, table_end + 1, 7, helper - 3)
