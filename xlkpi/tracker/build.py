@@ -132,6 +132,8 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
             raise TrackerFileError(
                 f"the sheet '{name}' was not made by xlkpi, but xlkpi needs that name; "
                 "rename it and run `xlkpi refresh` again")
+    view = title(REP_VIEW)
+    picked = wb[view]["B2"].value if generated.get(view) == KIND_REP_VIEW else None
     for name in (*generated, META):
         if name in wb.sheetnames:
             wb.remove(wb[name])
@@ -140,7 +142,7 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     complete_targets(wb[TARGETS], tracker)
     ensure_stages(wb)
     moves = refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
-    _generate(wb, tracker)
+    _generate(wb, tracker, picked)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else START)
     select_only(wb)
     return moves
@@ -182,7 +184,8 @@ def rep_sheet_names(reps: Iterable[str], reserved: Iterable[str] = ()) -> dict[s
     return titles
 
 
-def _generate(wb: Workbook, tracker: Tracker) -> None:
+def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
+    """``picked``: the rep the rep view showed, kept by refresh while still on Settings."""
     settings = tracker.settings
     letters = data_column_letters(wb)
     plan_targets(wb[TARGETS], tracker, letters)
@@ -199,7 +202,7 @@ def _generate(wb: Workbook, tracker: Tracker) -> None:
         places[rep] = write_kpi_tab(ws, rep, REP_KPIS, letters, settings.currency, team=False)
         ws.sheet_properties.tabColor = "8EA9DB"
     rep_view = wb.create_sheet(title(REP_VIEW), position + len(settings.reps) + 1)
-    write_rep_view(rep_view, settings.reps, letters, settings.currency)
+    write_rep_view(rep_view, settings.reps, letters, settings.currency, picked)
     rep_view.sheet_properties.tabColor = "8EA9DB"
     board = wb.create_sheet(LEADERBOARD, position + len(settings.reps) + 2)
     write_leaderboard(board, settings.reps, titles, places, settings.currency, letters,

@@ -33,9 +33,11 @@ from xlkpi.tracker.model import (
     REP_KPIS,
     S_FIRST_DAY,
     S_MONTHS_TO_DATE,
+    SETTINGS,
     SETTINGS_REPS_HEADER_ROW,
     SPARE_REP_ROWS,
     TAB_YTD_COL,
+    TARGETS,
     TARGETS_FIRST_MONTH_COL,
     TARGETS_PLAN_COL,
     TEAM,
@@ -82,9 +84,14 @@ def leaderboard_helper_row(reps_count: int) -> int:
     return LEADERBOARD_FIRST_ROW + rows + math.ceil(_chart_cm(reps_count) / 0.53) + 4
 
 
+def sheet_ref(sheet_id: str) -> str:
+    """How a formula names a typed sheet: its title in the tracker's language, quoted."""
+    return quote_title(title(sheet_id))
+
+
 def settings_rep(k: int) -> str:
     """The k-th (from 1) name in the Settings rep list, "" when that row is blank."""
-    cell = f"INDEX(Settings!$A:$A,{SETTINGS_REPS_HEADER_ROW + k})"
+    cell = f"INDEX({sheet_ref(SETTINGS)}!$A:$A,{SETTINGS_REPS_HEADER_ROW + k})"
     return f'=IF({cell}="","",{cell})'
 
 
@@ -99,8 +106,9 @@ def month_target_formula(criterion: str, kpi_criterion: str, index: int) -> str:
     or the typed one of a row added since the last refresh (no planned cell); "" when none."""
     plan = get_column_letter(TARGETS_PLAN_COL + index)
     typed = get_column_letter(TARGETS_FIRST_MONTH_COL + index)
-    plan, typed = f"Targets!${plan}:${plan}", f"Targets!${typed}:${typed}"
-    match = f"Targets!$A:$A,{criterion},Targets!$B:$B,{kpi_criterion}"
+    targets = sheet_ref(TARGETS)
+    plan, typed = f"{targets}!${plan}:${plan}", f"{targets}!${typed}:${typed}"
+    match = f"{targets}!$A:$A,{criterion},{targets}!$B:$B,{kpi_criterion}"
     count = (f'COUNTIFS({match},{plan},">-1E+300")'
              f'+COUNTIFS({match},{typed},">-1E+300",{plan},"=")')
     total = f'SUMIFS({plan},{match})+SUMIFS({typed},{match},{plan},"=")'
