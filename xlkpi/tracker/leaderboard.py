@@ -169,7 +169,7 @@ def write_leaderboard(ws: Worksheet, reps: Sequence[str], titles: dict[str, str]
         formula_cell(ws, r, 5, attainment_formula(won, f"D{r}", f"C{r}"), ATTAINMENT)
         tab_row = f"${get_column_letter(TAB_ROW_COL)}{r}"
         formula_cell(ws, r, TAB_ROW_COL,
-                     f'=IF({rep}="","",IFERROR(MATCH({rep},{tab_names},0),""))')
+                     f'=IF({rep}="","",IFERROR(MATCH(MID({criterion},2,300),{tab_names},0),""))')
         for col in range(_KPI_FIRST_COL, _KPI_LAST_COL + 1):
             letter = get_column_letter(col)
             source = f"${letter}${tab_table + 1}:${letter}${tab_table + max(len(reps), 1)}"
