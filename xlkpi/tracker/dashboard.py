@@ -95,9 +95,10 @@ def write_dashboard(ws: Worksheet, reps_count: int, team_rows: dict[str, TabRows
         if col in (1, 4):
             ws.merge_cells(start_row=2, start_column=col + 1, end_row=2, end_column=col + 2)
     text_cell(ws, 3, 1, lang.text("dashboard.note"), GREY_SMALL)
-    # pacing columns of the Team tab: target, expected, actual to date, projected, pace
+    # the pacing block's columns on the Team tab, in PACING_HEADERS order
     pace_cols = {key: get_column_letter(3 + i) for i, key in enumerate(
         ("target", "expected", "actual", "projected", "pace"))}
+    assert len(pace_cols) == len(PACING_HEADERS)
 
     def team_cell(kpi_id: str, key: str) -> str:
         return f"={team}!${pace_cols[key]}${pacing[kpi_id]}"
@@ -121,7 +122,8 @@ def write_dashboard(ws: Worksheet, reps_count: int, team_rows: dict[str, TabRows
             formula_cell(ws, row, 4 + offset, team_cell(kpi.id, key),
                          ATTAINMENT if key == "pace" else fmt, BOLD if key == "actual" else None)
     red_amber_green(ws, f"H{TABLE_ROW + 1}:H{row}", "TRUE", f"H{TABLE_ROW + 1}")
-    reps_end = _reps_for_the_month(ws, reps_count, currency, letters, f"{team}!$P${top}",
+    position = f"{team}!${get_column_letter(TAB_CRITERION_COL)}${top}"  # of the as-of month
+    reps_end = _reps_for_the_month(ws, reps_count, currency, letters, position,
                                    quote_title(sheets[LEADERBOARD]))
     charts_top = max(row, reps_end) + 2
     _charts(ws, ws.parent[sheets[TEAM]], team_rows, currency, charts_top)
@@ -132,7 +134,6 @@ def write_dashboard(ws: Worksheet, reps_count: int, team_rows: dict[str, TabRows
     rows_of_charts = -(-len(FAMILIES) // CHARTS_PER_ROW)
     print_one_page(ws, f"A1:{get_column_letter(LAST_COL)}"
                        f"{charts_top + rows_of_charts * CHART_ROWS}")
-    assert TAB_CRITERION_COL == 16  # the as-of position read above: Team!$P$<top>
 
 
 def _tile(ws: Worksheet, col: int, kpi, team_cell, currency: object, name: str) -> None:
@@ -227,4 +228,3 @@ def _charts(ws: Worksheet, team: Worksheet, team_rows: dict[str, TabRows], curre
         month_chart(ws, lang.text(f"charts.{family}"), kpis, places, categories, currency,
                     (row + index % CHARTS_PER_ROW, HELPER_COL),
                     chart_anchor(col, row - 1, col + width, row - 1 + CHART_ROWS))
-    assert len(PACING_HEADERS) == 5
