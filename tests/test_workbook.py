@@ -338,7 +338,7 @@ def test_only_portable_functions():
                     "DAY",
                     "SUBSTITUTE", "LOWER", "OR", "AND", "ISNUMBER", "COUNT", "SUM", "AVERAGE",
                     "PRODUCT", "MIN", "MAX", "YEAR", "MONTH", "INT", "TODAY", "RANK",
-                    "COUNTIF", "ROWS", "CHAR", "SUMPRODUCT", "SMALL"}, used
+                    "COUNTIF", "ROWS", "CHAR", "SUMPRODUCT", "SMALL", "MID"}, used
 
 
 def test_formula_injection_is_text():
@@ -409,16 +409,6 @@ def test_template_is_deterministic_and_empty():
     text = " ".join(str(c.value) for ws in first.worksheets for row in ws.iter_rows()
                     for c in row if isinstance(c.value, str))
     assert str(dt.date.today().year + 1) not in text
-
-
-def test_start_sheet_explains(book):
-    text = "\n".join(str(c.value) for row in book[START].iter_rows() for c in row
-                     if c.value is not None)
-    for kpi in KPIS:
-        assert kpi.name in text and kpi.function in text and kpi.definition in text
-    for phrase in ("xlkpi refresh", "=CLOSE_RATE(Opportunities[Stage]", "80 %", "100 %",
-                   "150 %", "Leaderboard", "Settings", "Targets"):
-        assert phrase in text
 
 
 # --- reader --------------------------------------------------------------------------------

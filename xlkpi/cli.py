@@ -1,6 +1,10 @@
 """The ``xlkpi`` command: parse, call, echo. The work is in tracker.file.TrackerFile (open, read,
 refresh, save), demo, report and tracker.values; every failure ends as one line
-``Error: ...`` and exit code 1."""
+``Error: ...`` and exit code 1.
+
+Every line the command prints comes from the language files (core.lang), in the tracker's
+language (Settings.language of the opened tracker) or the one --lang names; click's own help
+and usage errors stay English."""
 
 from __future__ import annotations
 
@@ -9,23 +13,55 @@ import inspect
 import os
 import sys
 import textwrap
+from contextvars import ContextVar
 from pathlib import Path
 
 import click
 
 from xlkpi import __version__
+from xlkpi.core import lang
 from xlkpi.core.errors import InputError, XlkpiError
 from xlkpi.tracker import model as layout
 
 DEFAULT_TEMPLATE = Path("workbook_template") / "xlkpi-tracker.xlsx"
 DEBUG_VARIABLE = "XLKPI_DEBUG"  # set to 1 to see the traceback of an unexpected error
+LANG_HELP = "The language of what xlkpi prints: en, ru.  [default: the tracker's]"
+
+# The language the Error line of the running command is written in: the failure is printed
+# after the command's own context (and the language it put in force) has ended.
+_ERRORS_IN: ContextVar[lang.Language | None] = ContextVar("xlkpi_errors_in", default=None)
 
 
-def _progress(message: str) -> None:
+def _answer_in(code: str | None, *, now: bool = True) -> None:
+    """Write the rest of the command's messages, its Error line included, in the language
+    ``code`` (nothing changes for None); ``now=False``: only the Error line for the moment,
+    the messages once a tracker is read (see _speak)."""
+    if not code:
+        return
+    language = lang.load(code)
+    _ERRORS_IN.set(language)
+    if now:
+        click.get_current_context().with_resource(lang.using(language))
+
+
+def _speak(tracker_language: str, override: str | None) -> None:
+    """After reading a tracker: its language for the rest of the command, unless --lang."""
+    _answer_in(override or tracker_language)
+
+
+def _watching() -> bool:
+    return sys.stderr.isatty()
+
+
+def _progress(key: str, **values: object) -> None:
     """Progress of long work, on stderr and only for a person watching a terminal (a script
     reading stderr gets nothing but the one Error line when something fails)."""
-    if sys.stderr.isatty():
-        click.echo(message, err=True)
+    if _watching():
+        click.echo(lang.text(key, **values), err=True)
+
+
+def _note(message: str) -> None:
+    click.echo(lang.text("cli.note", message=message), err=True)
 
 
 def _say_saved(path: Path, lines: list[str]) -> None:
@@ -37,27 +73,41 @@ def _say_saved(path: Path, lines: list[str]) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        raise XlkpiError(f"{path.name} was saved, but what xlkpi had to say about it could not "
-                         f"be written to the output ({exc.strerror or exc})") from None
+        raise XlkpiError(lang.text("cli.output_failed", name=path.name,
+                                   reason=exc.strerror or exc)) from None
 
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _fail(message: str) -> None:
-    click.echo(f"Error: {_one_line(message)}", err=True)
+def _fail(message, *values) -> None:
+    """The one Error line, in the command's language; ``message``: a text, or a function that
+    writes it (in that language) from ``values``."""
+    with lang.using(_ERRORS_IN.get() or lang.active()):
+        text = message(*values) if callable(message) else message
+        click.echo(lang.text("cli.error", message=_one_line(text)), err=True)
     sys.exit(1)
 
 
 def _os_error(exc: OSError) -> str:
-    name = Path(exc.filename).name if exc.filename else "the file"
+    name = Path(exc.filename).name if exc.filename else lang.text("cli.the_file")
     if isinstance(exc, PermissionError):
-        return (f"{name}: permission denied; close it in Excel (or any program that has it open) "
-                "and check that you may write to its folder")
+        return lang.text("cli.os_permission", name=name)
     if isinstance(exc, FileNotFoundError):
-        return f"{name}: no such file or folder; check the path"
-    return f"{name}: {exc.strerror or exc}; check the path and the disk, then try again"
+        return lang.text("cli.os_missing", name=name)
+    return lang.text("cli.os_other", name=name, reason=exc.strerror or exc)
+
+
+def _usage(exc: click.UsageError) -> str:
+    message = exc.format_message().rstrip(".")  # click's own words: English
+    return lang.text("cli.usage_hint", message=message, command=exc.ctx.command_path) \
+        if exc.ctx else message
+
+
+def _unexpected(exc: Exception) -> str:
+    return lang.text("cli.unexpected", kind=type(exc).__name__,
+                     message=str(exc) or lang.text("cli.no_message"), variable=DEBUG_VARIABLE)
 
 
 class _Xlkpi(click.Group):
@@ -67,6 +117,13 @@ class _Xlkpi(click.Group):
         return list(self.commands)  # in the order a user meets them, not alphabetical
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        token = _ERRORS_IN.set(None)
+        try:
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            _ERRORS_IN.reset(token)
+
+    def _main(self, args, prog_name, complete_var, standalone_mode, **extra):
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                 standalone_mode=False, **extra)
@@ -74,25 +131,22 @@ class _Xlkpi(click.Group):
             click.echo(exc.ctx.get_help())
             code = 0
         except click.UsageError as exc:
-            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-            _fail(exc.format_message().rstrip(".") + hint)
+            _fail(_usage, exc)
         except click.ClickException as exc:
             _fail(exc.format_message())
         except (click.Abort, KeyboardInterrupt):
-            _fail("interrupted; no file was left half-written (xlkpi saves in one step)")
+            _fail(lang.text, "cli.interrupted")
         except XlkpiError as exc:
             _fail(str(exc))
         except BrokenPipeError:  # `xlkpi report ... | head`: the reader has all it wants
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
         except OSError as exc:
-            _fail(_os_error(exc))
+            _fail(_os_error, exc)
         except Exception as exc:
             if os.environ.get(DEBUG_VARIABLE):
                 raise
-            _fail(f"unexpected {type(exc).__name__}: {exc or 'no message'} -- this is a bug in "
-                  "xlkpi; please report it with the command you ran (run it again with "
-                  f"{DEBUG_VARIABLE}=1 for the details)")
+            _fail(_unexpected, exc)
         if standalone_mode:
             sys.exit(code if isinstance(code, int) else 0)
         return code
@@ -144,8 +198,9 @@ def _empty_tracker(settings: layout.Settings) -> layout.Tracker:
 @click.option("--reps", metavar='"ANNA,BORIS"',
               help="The sales reps, separated by commas; each gets a tab. You can add "
                    "more later in Settings.  [default: none, or five sample reps with --demo]")
-@click.option("--currency", default="USD", show_default=True,
-              help="Currency code shown with amounts (USD, EUR, RUB...).")
+@click.option("--currency", default=None,
+              help="Currency code shown with amounts (USD, EUR, RUB...).  "
+                   "[default: the language's: USD for en, RUB for ru]")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
               help="Fix the year-to-date column to run through this date's month.  "
                    "[default: today, whenever the tracker is opened]")
@@ -153,7 +208,10 @@ def _empty_tracker(settings: layout.Settings) -> layout.Tracker:
               help="Fill the tracker with a realistic sample year of data and targets.")
 @click.option("--force", is_flag=True,
               help="Replace PATH if it exists (the old file is kept as NAME.bak.xlsx).")
-def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
+@click.option("--lang", "language", default=lang.DEFAULT, show_default=True, metavar="en|ru",
+              help="The tracker's language: its sheets, headers, KPI names and what xlkpi "
+                   "prints about it.")
+def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force, language):
     """Create a new tracker workbook at PATH (an .xlsx file).
 
     The workbook has a Start sheet that explains it, Settings, Targets, the data
@@ -165,41 +223,46 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
       xlkpi new tracker.xlsx --reps "Anna,Boris,Chen" --year 2026
       xlkpi new demo.xlsx --demo
       xlkpi new fy.xlsx --fiscal-start 4 --currency EUR --reps "Ana,Luis"
+      xlkpi new трекер.xlsx --lang ru --reps "Анна,Борис"
     """
+    from xlkpi.report_output import Numbers
     from xlkpi.tracker import build as workbook
     from xlkpi.tracker.file import TrackerFile, check_new_path
 
+    _answer_in(language)
+    language = lang.active().code
     check_new_path(path, force)
-    currency = currency.strip().upper()
+    currency = lang.text("language.currency") if currency is None else currency.strip().upper()
     if not currency:
-        raise InputError("--currency: give a currency code such as USD")
+        raise InputError(lang.text("cli.new.no_currency", example=lang.text("language.currency")))
     names = _parse_reps(reps)
     workbook.check_reps(names)
     year = year or dt.date.today().year
     if demo:
         from xlkpi.demo import demo_tracker
 
-        _progress(f"Generating a demo year {year}...")
+        _progress("cli.new.generating", year=year)
         tracker = demo_tracker(year, names or None, fiscal_start, currency, as_of=_as_date(as_of))
+        tracker.settings.language = language
     else:
         tracker = _empty_tracker(layout.Settings(year, fiscal_start, currency, names,
-                                                 _as_date(as_of)))
-    _progress("Building the workbook...")
+                                                 _as_date(as_of), language=language))
+    _progress("cli.new.building")
     created = TrackerFile.new(path, tracker)
-    _progress(f"Saving {path}...")
+    _progress("cli.saving", path=path)
     backup = created.save(backup=True)
     rows = sum(len(sheet.rows) for sheet in tracker.data.values())
     settings = tracker.settings
-    reps_text = ", ".join(settings.reps) if settings.reps else "none yet"
-    lines = [f"Created {path}: fiscal year {settings.year} from "
-             f"{dt.date(2000, settings.fiscal_start, 1):%B}, reps: {reps_text}"
-             + (f", {rows:,} demo data rows" if demo else "")]
+    said = {"path": path, "year": settings.year,
+            "month": lang.text(f"report.months.{settings.fiscal_start}"),
+            "reps": ", ".join(settings.reps) or lang.text("cli.new.no_reps")}
+    lines = [lang.text("cli.new.created_demo", rows=Numbers().number(rows, 0), **said) if demo
+             else lang.text("cli.new.created", **said)]
     if backup:
-        lines.append(f"The file it replaced is kept as {backup.name}.")
+        lines.append(lang.text("cli.new.replaced", backup=backup.name))
     if not demo:
-        lines.append("Next: paste your data into the data sheets and type targets on Targets"
-                     + ("" if settings.reps else "; add reps in Settings, then run "
-                        f"`xlkpi refresh {path.name}`") + ".")
+        lines.append(lang.text("cli.new.next") if settings.reps
+                     else lang.text("cli.new.next_reps", name=path.name))
     _say_saved(path, lines)
 
 
@@ -213,7 +276,8 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force):
 @click.option("--convert-text", is_flag=True,
               help="Turn dates and numbers typed as text (which the formulas do not count) "
                    "into real dates and numbers, cell by cell.")
-def refresh(path: Path, dry_run: bool, convert_text: bool):
+@click.option("--lang", "language", metavar="en|ru", help=LANG_HELP)
+def refresh(path: Path, dry_run: bool, convert_text: bool, language):
     """Rebuild the Team, rep and leaderboard tabs of the tracker at PATH.
 
     Run it after adding or removing reps in Settings. Everything a person typed is
@@ -223,19 +287,40 @@ def refresh(path: Path, dry_run: bool, convert_text: bool):
     """
     from xlkpi.tracker.file import TrackerFile
 
+    _answer_in(language, now=False)
     tracker = TrackerFile.open(path, writing=not dry_run, whole=convert_text)
     summary = tracker.refresh(convert_text)  # a dry run is the same refresh, not saved
-    lines = ["  " + line for line in summary.lines()]
+    _speak(tracker.read().settings.language, language)
+    lines = ["  " + line for line in refresh_lines(summary)]
     if dry_run:
-        click.echo(f"Dry run, nothing saved. Refreshing {path} would give:")
+        click.echo(lang.text("cli.refresh.dry_run", path=path))
         for line in lines:
             click.echo(line)
         return
-    _progress(f"Saving {path}...")
+    _progress("cli.saving", path=path)
     backup = tracker.save(backup=True)
-    _say_saved(path, [f"Refreshed {path}" + (f" (previous version kept as {backup.name})"
-                                              if backup else "") + ":", *lines,
+    _say_saved(path, [lang.text("cli.refresh.done_backup", path=path, backup=backup.name)
+                      if backup else lang.text("cli.refresh.done", path=path), *lines,
                       *_checks(path)])
+
+
+def refresh_lines(summary) -> list[str]:
+    """What a refresh changed (tracker.file.RefreshSummary), in the language in force; the
+    lines about rows moved and saving notes are the tracker modules' own."""
+    by_who: dict[str, int] = {}
+    for who, _kpi in summary.targets_added:
+        by_who[who] = by_who.get(who, 0) + 1
+    none = lang.text("cli.refresh.none")
+    count = len(summary.targets_added)
+    return [lang.text("cli.refresh.tabs_added", names=", ".join(summary.tabs_added) or none),
+            lang.text("cli.refresh.tabs_removed", names=", ".join(summary.tabs_removed) or none),
+            lang.text("cli.refresh.targets_added_by_who", count=count, by_who=", ".join(
+                lang.text("cli.refresh.by_who", who=who, count=number)
+                for who, number in by_who.items())) if by_who
+            else lang.text("cli.refresh.targets_added", count=count),
+            *summary.rows,
+            *(lang.text("cli.refresh.converted", cell=line) for line in summary.converted),
+            *summary.notes]
 
 
 def _checks(path: Path) -> list[str]:
@@ -248,24 +333,28 @@ def _checks(path: Path) -> list[str]:
         computed = read_report(path)
         note = unknown_owner_note(computed.tracker)  # owners no rep's figures count (issue 9)
         if note:
-            click.echo(f"Note: {note}", err=True)
-        return [*(f"  check: {problem.message()}" for problem in computed.problems()),
-                *(f"  check: {line}" for line in computed.target_mismatches())]
+            _note(note)
+        return [*(lang.text("cli.refresh.check", message=problem.message())
+                  for problem in computed.problems()),
+                *(lang.text("cli.refresh.check", message=line)
+                  for line in computed.target_mismatches())]
     except XlkpiError as exc:
-        return [f"  check: `xlkpi report` cannot read it: {exc}"]
+        return [lang.text("cli.refresh.check", message=lang.text(
+            "cli.refresh.check_unreadable", message=exc))]
 
 
 # --- report --------------------------------------------------------------------------------------
 
-@cli.command(short_help="Print target, actual and attainment per rep, KPI and month.")
+@cli.command(short_help="Print target, actual and attainment: the team this month, or more.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--period", metavar="2026-10|2026-Q4|YTD|all",
               help="One month of the fiscal year, one of its quarters (2026-Q4: the fourth "
                    "of the fiscal year that Settings' year 2026 labels), YTD (year to date), "
-                   "or all (every month and YTD).  [default: each month so far, then YTD]")
+                   "or all (every month and YTD).  [default: with no other option, the current "
+                   "month; else each month so far, then YTD]")
 @click.option("--rep", metavar="NAME|Team",
               help="Only this rep (as named in Settings), or Team for the whole team.  "
-                   "[default: the team, then every rep]")
+                   "[default: with no other option, the team; else the team, then every rep]")
 @click.option("--format", "output", type=click.Choice(["table", "csv", "json"]),
               default="table", show_default=True,
               help="table for reading; csv for a spreadsheet; json for scripts (a list of "
@@ -276,8 +365,15 @@ def _checks(path: Path) -> list[str]:
               help="rep: target, actual and attainment per rep and KPI; channel: spend, leads, "
                    "cost per lead, SQLs and lead-to-SQL rate per channel (Spend's Channel = "
                    "Leads' Source), as on the Channels sheet.")
-def report(path: Path, period, rep, output, by):
-    """Print target, actual and attainment for every KPI of the tracker at PATH.
+@click.option("--lang", "language", metavar="en|ru", help=LANG_HELP)
+@click.pass_context
+def report(ctx: click.Context, path: Path, period, rep, output, by, language):
+    """Print target, actual and attainment for the KPIs of the tracker at PATH.
+
+    With no option: the team in the current month (the as-of date's month in Settings, else
+    today's; the last month with data when that one has none yet), with the month's pace,
+    and a footer naming the options that show more. With any option, every rep and month
+    the options ask for (csv and json: every rep and month so far unless told otherwise).
 
     Actuals are computed from the data sheets (the same numbers as the tracker's
     formulas show once Excel has recalculated), targets come from the Targets sheet,
@@ -290,51 +386,43 @@ def report(path: Path, period, rep, output, by):
       xlkpi report tracker.xlsx --period 2026-10 --rep Anna
       xlkpi report tracker.xlsx --period YTD --format csv > ytd.csv
       xlkpi report tracker.xlsx --by channel --period 2026-Q4
+      xlkpi report трекер.xlsx --lang en
     """
     from xlkpi import report as reports
+    from xlkpi import report_output
     from xlkpi.tracker.merge import unknown_owner_note
     from xlkpi.tracker.values import paused_gc
     from xlkpi.xlsx.save import lock_files
 
+    _answer_in(language, now=False)
     if rep is not None and not rep.strip():
-        raise InputError("--rep: give a rep's name or Team")
-
-    if path.exists() and lock_files(path):
-        click.echo(f"Note: {path.name} is open in Excel; changes not saved there are not in "
-                   "this report.", err=True)
+        raise InputError(lang.text("cli.report.rep_empty", team=layout.TEAM_NAME))
+    default_view = all(ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT
+                       for name in ("period", "rep", "output", "by"))
     if path.exists() and path.stat().st_size > 2_000_000:
-        _progress(f"Reading {path}...")
+        _progress("cli.reading", path=path)
     with paused_gc(freeze=True):  # the rows live until the command ends: no collection
         computed = reports.read_report(path)  # python-calamine: the values, ten times faster
         tracker = computed.tracker
+        _speak(tracker.settings.language, language)
+        if path.exists() and lock_files(path):
+            _note(lang.text("cli.report.open_in_excel", name=path.name))
+        if rep is not None and rep.strip().casefold() == lang.text("report.team").casefold():
+            rep = layout.TEAM_NAME  # "Команда" for Team in a Russian tracker
         if by == "channel" and rep is not None:
-            raise InputError("--rep: channels are the team's (spend has no owner); "
-                             "leave out --rep with --by channel")
-        rows = (computed.channel_rows(period) if by == "channel"
-                else computed.rows(period, rep))
+            raise InputError(lang.text("cli.report.channel_rep"))
+        if default_view:
+            text = report_output.month_view(computed, path)
+        else:
+            text = report_output.report_text(computed, path.name, period, rep, output, by)
         for problem in computed.problems():
-            click.echo(f"Note: {problem.message()}", err=True)
+            _note(problem.message())
         note = unknown_owner_note(tracker)  # owners no rep's figures count (issue 9)
         for line in computed.target_mismatches():
-            click.echo(f"Note: {line}", err=True)
-        if by == "channel":
-            text = {"json": lambda: reports.channels_json(rows) + "\n",
-                    "csv": lambda: reports.channels_csv(rows),
-                    "table": lambda: reports.channels_table(
-                        rows, tracker.settings.currency) + "\n"}[output]()
-        elif output == "json":
-            text = reports.to_json(rows) + "\n"
-        elif output == "csv":
-            text = reports.to_csv(rows)
-        else:
-            settings = tracker.settings
-            through = computed.months[computed.months_to_date - 1].label
-            text = (f"{path.name}: fiscal year {settings.year}, year to date through {through}, "
-                    f"amounts in {settings.currency}\n\n"
-                    + reports.to_table(rows, settings.currency) + "\n")
+            _note(line)
     click.echo(text, nl=False)
     if note:
-        click.echo(f"Note: {note}", err=True)
+        _note(note)
 
 
 # --- import --------------------------------------------------------------------------------------
@@ -350,7 +438,8 @@ def report(path: Path, period, rep, output, by):
                    "sheet), so the next file with the same headers needs no flags.")
 @click.option("--dry-run", is_flag=True,
               help="Show what would be added and updated, with a sample; save nothing.")
-def import_(path: Path, export: Path, as_sheet, mapping, dry_run: bool):
+@click.option("--lang", "language", metavar="en|ru", help=LANG_HELP)
+def import_(path: Path, export: Path, as_sheet, mapping, dry_run: bool, language):
     """Merge EXPORT (a CSV, .xlsx or .xls export of HubSpot, Salesforce, Pipedrive, amoCRM,
     Bitrix24, an e-mail tool or a billing system) into the tracker at PATH.
 
@@ -370,34 +459,41 @@ def import_(path: Path, export: Path, as_sheet, mapping, dry_run: bool):
     from xlkpi.tracker import merge, reader, stages
     from xlkpi.tracker.file import TrackerFile
 
+    _answer_in(language, now=False)
     tracker = TrackerFile.open(path, writing=not dry_run, whole=True)  # rows edited in place
     wb = merge.editable(tracker.book, path.name)
     saved = stages.read_import_maps(wb[layout.STAGES]) if layout.STAGES in wb.sheetnames else {}
-    _progress(f"Reading {export}...")
+    typed = reader.read_tracker(tracker.book, path.name)
+    _speak(typed.settings.language, language)
+    _progress("cli.reading", path=export)
     result = read_export(export, as_sheet, mapping=mapping, saved=saved)
     for line in merge.import_lines(result):
         click.echo(line)
-    typed = reader.read_tracker(tracker.book, path.name)
-    summary = merge.merge_records(wb, typed, result.sheet, result.records, write=not dry_run)
+    written_in = typed.settings.language  # the workbook's words, whatever --lang says
+    with lang.using(written_in):
+        summary = merge.merge_records(wb, typed, result.sheet, result.records,
+                                      write=not dry_run)
     lines = merge.summary_lines(summary, dry_run)
     map_saved = False
     if result.mapping is not None and not result.mapping_saved:
         if not dry_run:
-            stages.ensure_stages(wb)
-            map_saved = stages.save_import_map(wb[layout.STAGES], result.signature,
-                                               result.sheet, result.mapping.text())
-        lines.append(f"mapping {'would be ' if dry_run else ''}saved on the Stages sheet "
-                     "(columns H:J): the next file with these headers needs no --map")
+            with lang.using(written_in):
+                stages.ensure_stages(wb)
+                map_saved = stages.save_import_map(wb[layout.STAGES], result.signature,
+                                                   result.sheet, result.mapping.text())
+        lines.append(lang.text("cli.import.mapping_would" if dry_run
+                               else "cli.import.mapping_saved"))
     if dry_run:
-        click.echo("Dry run, nothing saved.")
+        click.echo(lang.text("cli.import.dry_run"))
     elif summary.changed or map_saved:
-        tracker.refresh()
-        _progress(f"Saving {path}...")
+        with lang.using(written_in):
+            tracker.refresh()
+        _progress("cli.saving", path=path)
         backup = tracker.save(backup=True)
         if backup:
-            lines.append(f"saved {path.name} (previous version kept as {backup.name})")
+            lines.append(lang.text("cli.import.saved", name=path.name, backup=backup.name))
     else:
-        lines.append(f"{path.name} already holds every record: nothing to save")
+        lines.append(lang.text("cli.import.nothing", name=path.name))
     for line in lines:
         click.echo(line)
 
@@ -408,14 +504,18 @@ def import_(path: Path, export: Path, as_sheet, mapping, dry_run: bool):
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               default=DEFAULT_TEMPLATE, show_default=True,
               help="Where to write the template workbook.")
-def template(output: Path):
+@click.option("--lang", "language", default=lang.DEFAULT, show_default=True, metavar="en|ru",
+              help="The template's language.")
+def template(output: Path, language):
     """Regenerate the ready-made, empty tracker template that ships with xlkpi."""
     from xlkpi.tracker import build as workbook
     from xlkpi.tracker.file import TrackerFile
 
+    _answer_in(language)
     output.parent.mkdir(parents=True, exist_ok=True)
-    TrackerFile(output, workbook.template_workbook()).save(backup=False)
-    click.echo(f"Wrote {output}")
+    book = workbook.template_workbook(lang.active().code, lang.text("language.currency"))
+    TrackerFile(output, book).save(backup=False)
+    click.echo(lang.text("cli.template.wrote", path=output))
 
 
 # --- functions -----------------------------------------------------------------------------------

@@ -290,12 +290,12 @@ class _Year:
 
 def demo_tracker(year: int, reps: list[str] | tuple[str, ...] | None = None, fiscal_start: int = 1,
                  currency: str = "USD", seed: int = DEFAULT_SEED,
-                 as_of: dt.date | None = None) -> Tracker:
+                 as_of: dt.date | None = None, language: str = "en") -> Tracker:
     """A tracker filled with a year of demo data and targets; the same arguments give the same
-    tracker."""
+    tracker (the data does not depend on ``language``, the language it is written in)."""
     names = list(reps) if reps else list(DEFAULT_REPS)
     settings = Settings(year=year, fiscal_start=fiscal_start, currency=currency, reps=names,
-                        as_of=as_of)
+                        as_of=as_of, language=language)
     rng = random.Random(seed)
     generator = _Year(rng, settings, _reps(rng, names))
     opportunities = generator.opportunities()

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from xlkpi.core import recipes
+from xlkpi.core import lang, recipes
 from xlkpi.core.cells import owner_key
 from xlkpi.core.engine import ratio, whole  # the engine's rules: None for x/0, 12 not 12.0
 from xlkpi.core.errors import InputError
@@ -152,9 +152,9 @@ class Report:
         for name in self.reps:
             if owner_key(name) == key:
                 return name
-        known = ", ".join(self.reps) or "none yet (add them in Settings)"
-        raise InputError(f"rep {rep!r} is not in this tracker; use Team or a rep from "
-                         f"Settings: {known}")
+        known = ", ".join(self.reps) or lang.text("report.errors.no_reps_yet")
+        raise InputError(lang.text("report.errors.rep_unknown", rep=repr(rep),
+                                   team=layout.TEAM_NAME, known=known))
 
     def period(self, period: object) -> Period:
         """A Period from "YTD", a fiscal quarter such as "2026-Q4" (see fiscal_quarter), a
@@ -165,7 +165,7 @@ class Report:
             return self.fiscal_quarter(int(match[1]), int(match[2]))
         parsed = parse_period(period)
         if parsed is None:
-            raise InputError("period: give a month such as 2026-10 or YTD")
+            raise InputError(lang.text("report.errors.period_bad"))
         return parsed
 
     def fiscal_quarter(self, year: int, quarter: int) -> Period:
@@ -192,10 +192,8 @@ class Report:
         if match := _QUARTER.match(text):
             if int(match[1]) == self.settings.year:
                 return [self.fiscal_quarter(self.settings.year, int(match[2]))]
-            raise InputError(
-                f"period {text!r} is not a quarter of this tracker's fiscal year "
-                f"{self.settings.year} ({first} to {last}); use {self.settings.year}-Q1 to "
-                f"{self.settings.year}-Q4, a month, YTD or all")
+            raise InputError(lang.text("report.errors.period_not_quarter", text=repr(text),
+                                       year=self.settings.year, first=first, last=last))
         try:
             parsed = parse_period(text)
         except InputError:
@@ -203,9 +201,9 @@ class Report:
         for month in self.months:
             if parsed is not None and parsed == month:
                 return [month]
-        raise InputError(f"period {text!r} is not a month of this tracker's year ({first} to "
-                         f"{last}); use a month such as {self.months[-1].label}, a quarter "
-                         f"such as {self.settings.year}-Q4, YTD or all")
+        raise InputError(lang.text("report.errors.period_not_month", text=repr(text),
+                                   first=first, last=last, example=self.months[-1].label,
+                                   year=self.settings.year))
 
     def problems(self) -> list[CellProblem]:
         """Every cell the report leaves out, as the workbook does, because of its form (see
@@ -276,11 +274,14 @@ class Report:
             shape = self._shape(kpi, {TEAM: (row.months, _year_of(row))})
             own = plan_months(kpi, row.months, _year_of(row), shape)
             for index, target, total in mismatches(kpi, own, reps):
-                lines.append(f"Targets: Team {kpi.name} {self.months[index].label} is "
-                             f"{target:g}, the reps' targets add up to {total:g}")
+                lines.append(lang.text("report.errors.mismatch", team=layout.TEAM_NAME,
+                                       kpi=lang.active().texts.get(f"kpis.{kpi.id}.name",
+                                                                   kpi.name),
+                                       month=self.months[index].label, target=f"{target:g}",
+                                       total=f"{total:g}"))
         if len(lines) > limit:
-            lines = [*lines[:limit], f"Targets: {len(lines) - limit} more Team targets differ "
-                                     "from the reps' sum (red on Targets)"]
+            lines = [*lines[:limit], lang.text("report.errors.mismatch_more",
+                                               count=len(lines) - limit, team=layout.TEAM_NAME)]
         return lines
 
     def actual(self, kpi_id: str, who: str, period: object) -> int | float | None:
@@ -290,7 +291,8 @@ class Report:
         kpi = _kpi(kpi_id)
         key = self._who_key(who)
         if kpi.team_only and key is not TEAM:
-            raise InputError(f"{kpi.id} is a team figure (spend has no owner); ask for Team")
+            raise InputError(lang.text("report.errors.team_only", kpi=kpi.id,
+                                       team=layout.TEAM_NAME))
         window = self.period(period)
         if self.after_as_of(window):  # no actual yet, as on the tabs
             return None
@@ -474,7 +476,8 @@ def _kpi(kpi_id: str) -> Kpi:
     try:
         return KPI_BY_ID[kpi_id]
     except KeyError:
-        raise InputError(f"unknown KPI {kpi_id!r}; use one of: {', '.join(KPI_BY_ID)}") from None
+        raise InputError(lang.text("report.errors.unknown_kpi", kpi=repr(kpi_id),
+                                   known=", ".join(KPI_BY_ID))) from None
 
 
 def report(tracker: Tracker, period: str | None = None, rep: str | None = None,

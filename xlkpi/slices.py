@@ -11,13 +11,14 @@ from operator import itemgetter
 
 import numpy as np
 
+from xlkpi.core import lang
 from xlkpi.core.cells import number_from_text, owner_key, to_dates, to_numbers
 from xlkpi.core.errors import InputError
 from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date
 from xlkpi.core.stages import StageMap
 from xlkpi.core.texts import to_stage_classes
 from xlkpi.tracker import model as layout
-from xlkpi.tracker.model import DataSheet
+from xlkpi.tracker.model import DataSheet, title
 from xlkpi.tracker.problems import CellProblem, group
 
 # Data rows start below the header row: the first data row is sheet row 2.
@@ -47,8 +48,8 @@ class Sheet:
         else:
             folded = [str(name).strip().casefold() for name in self.header]
             if column.casefold() not in folded:
-                raise InputError(f"{self.name}: no {column} column; put the header {column} "
-                                 "back in the first row")
+                raise InputError(lang.text("report.errors.no_column", sheet=title(self.name),
+                                           column=column_header(column)))
             index = folded.index(column.casefold())
         try:
             return list(map(itemgetter(index), self.rows))
@@ -76,8 +77,9 @@ class Sheet:
             try:
                 convert([value], column)
             except InputError:
-                raise InputError(f"{self.name} row {number}: {column} {value!r} is not "
-                                 f"a {kind}") from None
+                raise InputError(lang.text(f"report.errors.not_a_{kind}", sheet=title(self.name),
+                                           row=number, column=column_header(column),
+                                           value=repr(value))) from None
         self.problems += group([(self.name, column, row, f"text {kind}") for row in texts])
         return convert(values, column)
 
@@ -140,6 +142,11 @@ class Sheet:
             elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
                 moments[index] = float(cell)
         return moments
+
+
+def column_header(column: str) -> str:
+    """A data column's header in the language in force (as the sheet shows it)."""
+    return lang.active().texts.get(f"columns.{column}", column)
 
 
 _EPOCH_MOMENT = dt.datetime.combine(EXCEL_EPOCH, dt.time())
@@ -251,3 +258,31 @@ class Windows:
         if self._previous is None:
             self._previous = Windows([period.previous() for period in self.periods])
         return self._previous
+
+
+def dated_rows(tracker: layout.Tracker, periods: list[Period]) -> list[int]:
+    """How many data rows have a date (any date column of any data sheet) in each period: a
+    row with two dates in a period counts twice; only "none" matters to current_month."""
+    windows = Windows(periods)
+    found = np.zeros(len(periods), dtype=np.int64)
+    for name in layout.DATA_SHEETS:
+        sheet = Sheet(name, tracker.data.get(name))
+        for column in layout.DATA_COLUMNS[name]:
+            if column in layout.DATE_COLUMNS and sheet.rows:
+                dates = np.sort(sheet.column(column))
+                bounds = dates.searchsorted(windows.bounds)
+                found += bounds[len(periods):] - bounds[:len(periods)]
+    return found.tolist()
+
+
+def current_month(months: list[Period], months_to_date: int, as_of_month: Period,
+                  tracker: layout.Tracker) -> tuple[Period, str]:
+    """The month `xlkpi report` shows by default, and why: ("as_of") the as-of month (Settings'
+    date, else today) when data rows are dated in it; else ("last") the last month of the year
+    so far that has some; else ("none") the last month of the year so far."""
+    so_far = months[:months_to_date]
+    counts = dated_rows(tracker, so_far)
+    for month, count in zip(reversed(so_far), reversed(counts), strict=True):
+        if count:
+            return month, "as_of" if month == as_of_month else "last"
+    return so_far[-1], "none"

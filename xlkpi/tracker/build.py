@@ -25,6 +25,7 @@ from collections.abc import Iterable
 
 from openpyxl import Workbook
 
+from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker.cells import select_only
@@ -72,6 +73,7 @@ from xlkpi.tracker.settings import (
     complete_targets,
     plan_targets,
     settings_calculated,
+    settings_language,
     settings_validation,
     write_settings,
     write_targets,
@@ -91,19 +93,24 @@ def new_workbook(tracker: Tracker, *, streamed: bool | None = None) -> Workbook 
     ``streamed`` (default: see data.streams_rows): the data sheets hold only their header row in
     memory and their rows are written into the file as it is saved: a SplitBook, not a
     Workbook, in a fraction of the time and memory."""
+    with lang.using(tracker.settings.language):
+        return _new_workbook(tracker, streamed)
+
+
+def _new_workbook(tracker: Tracker, streamed: bool | None) -> Workbook | SplitBook:
     check_fiscal_year(tracker.settings.year, tracker.settings.fiscal_start)
     check_reps(tracker.settings.reps)
     wb = Workbook()
     outside: dict[str, RowsOutside] | None = {} if streams_rows(tracker, streamed) else None
     wb.remove(wb.active)
-    write_settings(wb.create_sheet(SETTINGS), tracker.settings)
-    write_targets(wb.create_sheet(TARGETS), tracker)
+    write_settings(wb.create_sheet(title(SETTINGS)), tracker.settings)
+    write_targets(wb.create_sheet(title(TARGETS)), tracker)
     write_data_sheets(wb, tracker, outside)
-    write_stages(wb.create_sheet(STAGES), tracker.stages)
+    write_stages(wb.create_sheet(title(STAGES)), tracker.stages)
     wb.properties.creator = MARKER
-    wb.properties.title = "Sales KPI tracker"
+    wb.properties.title = lang.text("data.workbook_title")
     _generate(wb, tracker)
-    wb.active = wb.sheetnames.index(START)
+    wb.active = wb.sheetnames.index(title(START))
     select_only(wb)
     return SplitBook(wb, outside) if outside is not None else wb
 
@@ -120,35 +127,48 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     pinned.py). Nothing else changes: typed cells (a data row moves as a whole), Targets rows
     of reps no longer in Settings, extra columns, a person's own sheets. Returns what moved.
     """
+    with lang.using(tracker.settings.language):
+        return _regenerate(book, tracker)
+
+
+def _regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     wb, outside_rows = workbook_and_rows(book)
-    active = getattr(wb.active, "title", START)
+    active = getattr(wb.active, "title", title(START))
     generated = generated_sheets(wb)
     check_fiscal_year(tracker.settings.year, tracker.settings.fiscal_start)
     check_reps(tracker.settings.reps, other_sheets=len(
-        [title for title in wb.sheetnames if title not in generated
-         and title not in FIXED_SHEETS]))
-    for name in (START, TEAM, LEADERBOARD, CHANNELS, title(DASHBOARD), title(REP_VIEW)):
-        if name in wb.sheetnames and name not in generated:
+        [own for own in wb.sheetnames if own not in generated
+         and own not in fixed_titles()]))
+    for needed in (title(START), title(TEAM), title(LEADERBOARD), title(CHANNELS),
+                   title(DASHBOARD), title(REP_VIEW)):
+        if needed in wb.sheetnames and needed not in generated:
             raise TrackerFileError(
-                f"the sheet '{name}' was not made by xlkpi, but xlkpi needs that name; "
+                f"the sheet '{needed}' was not made by xlkpi, but xlkpi needs that name; "
                 "rename it and run `xlkpi refresh` again")
     view = title(REP_VIEW)
     picked = wb[view]["B2"].value if generated.get(view) == KIND_REP_VIEW else None
-    for name in (*generated, META):
-        if name in wb.sheetnames:
-            wb.remove(wb[name])
-    settings_calculated(wb[SETTINGS])
-    settings_validation(wb[SETTINGS])
-    complete_targets(wb[TARGETS], tracker)
+    for old in (*generated, META):
+        if old in wb.sheetnames:
+            wb.remove(wb[old])
+    settings_sheet = wb[title(SETTINGS)]
+    settings_calculated(settings_sheet)
+    settings_validation(settings_sheet)
+    settings_language(settings_sheet, tracker.settings.language)
+    complete_targets(wb[title(TARGETS)], tracker)
     ensure_stages(wb)
     moves = refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
     _generate(wb, tracker, picked)
-    wb.active = wb.sheetnames.index(active if active in wb.sheetnames else START)
+    wb.active = wb.sheetnames.index(active if active in wb.sheetnames else title(START))
     select_only(wb)
     return moves
 
 
-def template_workbook() -> Workbook:
+def fixed_titles() -> list[str]:
+    """The fixed sheets' titles in the language in force."""
+    return [META if sheet_id == META else title(sheet_id) for sheet_id in FIXED_SHEETS]
+
+
+def template_workbook(language: str = "en", currency: str = "USD") -> Workbook:
     """The empty tracker shipped in workbook_template/: no data, no reps, year 2026, January.
 
     No reps on purpose: a placeholder rep would be a fake person whose tab shows zeros and whose
@@ -157,7 +177,8 @@ def template_workbook() -> Workbook:
     Nothing depends on today: the year is a constant and the year-to-date cell is blank (the
     workbook's own TODAY() fills it when it calculates).
     """
-    wb = new_workbook(Tracker(Settings(year=2026, fiscal_start=1, currency="USD", reps=[]),
+    wb = new_workbook(Tracker(Settings(year=2026, fiscal_start=1, currency=currency, reps=[],
+                                       language=language),
                               targets=[], data={}))
     wb.properties.created = dt.datetime(2026, 1, 1)  # openpyxl stamps "modified" on save
     return wb
@@ -167,20 +188,20 @@ def rep_sheet_names(reps: Iterable[str], reserved: Iterable[str] = ()) -> dict[s
     """A sheet title per rep: at most 31 characters, none of []:*?/\\, no leading or trailing
     apostrophe, unique without regard to case, and clashing neither with the fixed sheets nor
     with ``reserved`` (titles already taken, e.g. a person's own sheets)."""
-    taken = {title.lower() for title in (*FIXED_SHEETS, *reserved, "History")}
+    taken = {taken.lower() for taken in (*FIXED_SHEETS, *fixed_titles(), *reserved, "History")}
     titles: dict[str, str] = {}
     for rep in reps:
         if rep in titles:
             continue
         base = _FORBIDDEN_IN_TITLE.sub("_", str(rep)).strip().strip("'").strip() or "Rep"
         base = base[:31].rstrip()
-        title, number = base, 2
-        while title.lower() in taken:
+        chosen, number = base, 2
+        while chosen.lower() in taken:
             suffix = f" ({number})"
-            title = base[:31 - len(suffix)].rstrip() + suffix
+            chosen = base[:31 - len(suffix)].rstrip() + suffix
             number += 1
-        taken.add(title.lower())
-        titles[rep] = title
+        taken.add(chosen.lower())
+        titles[rep] = chosen
     return titles
 
 
@@ -188,12 +209,12 @@ def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
     """``picked``: the rep the rep view showed, kept by refresh while still on Settings."""
     settings = tracker.settings
     letters = data_column_letters(wb)
-    plan_targets(wb[TARGETS], tracker, letters)
+    plan_targets(wb[title(TARGETS)], tracker, letters)
     titles = rep_sheet_names(settings.reps, reserved=wb.sheetnames)
-    start = wb.create_sheet(START, 0)
+    start = wb.create_sheet(title(START), 0)
     write_start(start, settings, titles)
-    position = wb.sheetnames.index(TARGETS) + 1
-    team = wb.create_sheet(TEAM, position)
+    position = wb.sheetnames.index(title(TARGETS)) + 1
+    team = wb.create_sheet(title(TEAM), position)
     team_rows = write_kpi_tab(team, TEAM_NAME, KPIS, letters, settings.currency, team=True)
     team.sheet_properties.tabColor = "1F3864"
     places: dict[str, dict[str, TabRows]] = {}
@@ -204,7 +225,7 @@ def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
     rep_view = wb.create_sheet(title(REP_VIEW), position + len(settings.reps) + 1)
     write_rep_view(rep_view, settings.reps, letters, settings.currency, picked)
     rep_view.sheet_properties.tabColor = "8EA9DB"
-    board = wb.create_sheet(LEADERBOARD, position + len(settings.reps) + 2)
+    board = wb.create_sheet(title(LEADERBOARD), position + len(settings.reps) + 2)
     write_leaderboard(board, settings.reps, titles, places, settings.currency, letters,
                       team_rows, team.title)
     board.sheet_properties.tabColor = "C9A227"
@@ -212,17 +233,19 @@ def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
     write_dashboard(dashboard, len(settings.reps), team_rows, settings.currency, letters,
                     {TEAM: team.title, LEADERBOARD: board.title})
     dashboard.sheet_properties.tabColor = "1F3864"
-    channels = wb.create_sheet(CHANNELS, wb.sheetnames.index(LEADERBOARD) + 1)
+    channels = wb.create_sheet(title(CHANNELS), wb.sheetnames.index(board.title) + 1)
     write_channels(channels, tracker, letters, settings.currency)
     for name in (SETTINGS, TARGETS):
-        wb[name].sheet_properties.tabColor = "FFC000"
+        wb[title(name)].sheet_properties.tabColor = "FFC000"
     meta = wb.create_sheet(META)
-    write_meta(meta, [(START, KIND_START, None), (dashboard.title, KIND_DASHBOARD, None),
-                       (TEAM, KIND_TEAM, None),
+    write_meta(meta, [(title(START), KIND_START, None), (dashboard.title, KIND_DASHBOARD, None),
+                       (title(TEAM), KIND_TEAM, None),
                        *((titles[rep], KIND_REP, rep) for rep in settings.reps),
                        (rep_view.title, KIND_REP_VIEW, None),
-                       (LEADERBOARD, KIND_LEADERBOARD, None), (CHANNELS, KIND_CHANNELS, None)])
+                       (title(LEADERBOARD), KIND_LEADERBOARD, None),
+                       (title(CHANNELS), KIND_CHANNELS, None)], settings.language)
     meta.sheet_state = "veryHidden"
-    mark_generated(wb, [START, dashboard.title, TEAM, *(titles[rep] for rep in settings.reps),
-                        rep_view.title, LEADERBOARD, CHANNELS])
+    mark_generated(wb, [title(START), dashboard.title, title(TEAM),
+                        *(titles[rep] for rep in settings.reps), rep_view.title,
+                        title(LEADERBOARD), title(CHANNELS)])
     wb.calculation.fullCalcOnLoad = True

@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlkpi.tracker.model import sheet_ref
 from xlkpi.tracker.styles import HEADER_FILL, HEADER_FONT, style
 
 
@@ -59,8 +60,9 @@ def absolute(col: int, row: int) -> str:
 
 
 def whole_column(sheet: str, letter: str) -> str:
-    """Leads!$C:$C (the data sheets' names need no quotes)."""
-    return f"{sheet}!${letter}:${letter}"
+    """Leads!$C:$C: a column of the tracker sheet ``sheet`` (an id, model.LEADS…), titled in
+    the language in force ('Лиды'!$C:$C)."""
+    return f"{sheet_ref(sheet)}!${letter}:${letter}"
 
 
 def select_only(wb: Workbook) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlkpi.core import lang
 from xlkpi.core.cells import owner_key
 from xlkpi.core.kpis import KPI_BY_ID
 from xlkpi.core.recipes import Count, Term, Total
@@ -27,21 +28,21 @@ from xlkpi.tracker.model import (
     TAB_HEADER_ROW,
     TAB_THROUGH_ROW,
     TAB_YTD_COL,
-    YTD_HEADER,
     Tracker,
+    title,
 )
 from xlkpi.tracker.styles import (
     ACTUAL_FONT,
     BLOCK_TOP,
     BOLD,
-    DAY_FORMAT,
     GREY,
     GREY_SMALL,
     HEADER_FILL,
     HEADER_FONT,
-    MONTH_FORMAT,
     RIGHT,
     TITLE,
+    day_format,
+    month_format,
     number_format,
     style,
 )
@@ -57,19 +58,24 @@ _LEADS_TERM = Count(LEADS, "LeadDate")
 
 @dataclass(frozen=True)
 class Measure:
-    label: str
+    label: str  # English; shown() gives it in the language in force
     recipe: Term
     format_of: str  # the KPI whose number format and unit the measure has
     shown_as: str  # "currency", "count" or "ratio": how `report --by channel` prints it
+    key: str = ""  # its text in the language files: channels.<key>
+
+    def shown(self) -> str:
+        return lang.text(f"channels.{self.key}")
 
 
 MEASURES = (
-    Measure("Spend", _SPEND_TERM, "won_revenue", "currency"),
-    Measure("Leads", _LEADS_TERM, "sql_count", "count"),
-    Measure("Cost per lead", KPI_BY_ID["cost_per_lead"].recipe, "cost_per_lead", "currency"),
-    Measure("SQLs", KPI_BY_ID["sql_count"].recipe, "sql_count", "count"),
+    Measure("Spend", _SPEND_TERM, "won_revenue", "currency", "spend"),
+    Measure("Leads", _LEADS_TERM, "sql_count", "count", "leads"),
+    Measure("Cost per lead", KPI_BY_ID["cost_per_lead"].recipe, "cost_per_lead", "currency",
+            "cost_per_lead"),
+    Measure("SQLs", KPI_BY_ID["sql_count"].recipe, "sql_count", "count", "sqls"),
     Measure("Lead-to-SQL rate", KPI_BY_ID["lead_to_sql_rate"].recipe, "lead_to_sql_rate",
-            "ratio"),
+            "ratio", "lead_to_sql_rate"),
 )
 
 
@@ -100,34 +106,31 @@ def channel_names(tracker: Tracker) -> list[str | None]:
 def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -> None:
     """The Channels sheet: one block of MEASURES rows per channel, twelve months and the year
     to date, as the Team tab lays them out."""
-    text_cell(ws, 1, 1, "Channels: spend, leads and SQLs by channel", TITLE)
-    text_cell(ws, 3, 1,
-              "A channel is Spend's Channel and Leads' Source; the channels are those in the data "
-              "when the tracker was generated: run `xlkpi refresh` after adding new ones. "
-              "Generated: `xlkpi refresh` rewrites this sheet.", GREY_SMALL)
-    header_row(ws, TAB_HEADER_ROW, ["Channel", "Measure"])
+    text_cell(ws, 1, 1, lang.text("channels.title"), TITLE)
+    text_cell(ws, 3, 1, lang.text("channels.note"), GREY_SMALL)
+    header_row(ws, TAB_HEADER_ROW, [lang.text("channels.channel"), lang.text("channels.measure")])
     for index in range(12):
         col = TAB_FIRST_MONTH_COL + index
         first = (f"={S_FIRST_DAY}" if index == 0 else
                  f"=EOMONTH({get_column_letter(col - 1)}{TAB_HEADER_ROW},0)+1")
-        style(formula_cell(ws, TAB_HEADER_ROW, col, first, MONTH_FORMAT, HEADER_FONT),
+        style(formula_cell(ws, TAB_HEADER_ROW, col, first, month_format(), HEADER_FONT),
               fill=HEADER_FILL, alignment=RIGHT)
         style(formula_cell(ws, TAB_THROUGH_ROW, col,
-                           f"=EOMONTH({get_column_letter(col)}{TAB_HEADER_ROW},0)", DAY_FORMAT,
+                           f"=EOMONTH({get_column_letter(col)}{TAB_HEADER_ROW},0)", day_format(),
                            GREY_SMALL), alignment=RIGHT)
-    style(text_cell(ws, TAB_HEADER_ROW, TAB_YTD_COL, YTD_HEADER, HEADER_FONT, fill=HEADER_FILL),
-          alignment=RIGHT)
+    style(text_cell(ws, TAB_HEADER_ROW, TAB_YTD_COL, lang.text("tabs.ytd"), HEADER_FONT,
+                    fill=HEADER_FILL), alignment=RIGHT)
     first_letter = get_column_letter(TAB_FIRST_MONTH_COL)
     style(formula_cell(ws, TAB_THROUGH_ROW, TAB_YTD_COL,
                        f"=EOMONTH(${first_letter}${TAB_HEADER_ROW},{S_MONTHS_TO_DATE}-1)",
-                       DAY_FORMAT, GREY_SMALL), alignment=RIGHT)
-    text_cell(ws, TAB_THROUGH_ROW, 2, "through", GREY_SMALL)
+                       day_format(), GREY_SMALL), alignment=RIGHT)
+    text_cell(ws, TAB_THROUGH_ROW, 2, lang.text("tabs.through"), GREY_SMALL)
     windows = {TAB_FIRST_MONTH_COL + i: month_window(TAB_FIRST_MONTH_COL + i) for i in range(12)}
     windows[TAB_YTD_COL] = ytd_window()
     row = TAB_FIRST_ROW
     channels = channel_names(tracker)
     if not channels:
-        text_cell(ws, row, 1, "No channel yet: fill in Spend's Channel and Leads' Source.", GREY)
+        text_cell(ws, row, 1, lang.text("channels.none_yet"), GREY)
     for channel in channels:
         # the channel's criterion, hidden in P of its first row: "=" alone matches blank cells
         criterion_text = "=" if channel is None else owner_criterion(channel)
@@ -137,9 +140,9 @@ def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -
             sheet: (column, criterion) for sheet, column in CHANNEL_COLUMNS.items()})
         for offset, measure in enumerate(MEASURES):
             r = row + offset
-            text_cell(ws, r, 1, NO_CHANNEL if channel is None else channel,
+            text_cell(ws, r, 1, lang.text("channels.no_channel") if channel is None else channel,
                       BOLD if offset == 0 else GREY)
-            text_cell(ws, r, 2, measure.label)
+            text_cell(ws, r, 2, measure.shown())
             fmt = number_format(KPI_BY_ID[measure.format_of], currency)
             for col, window in windows.items():
                 formula_cell(ws, r, col, actuals.formula(measure.recipe, window, {}, {}), fmt,
@@ -149,7 +152,7 @@ def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -
         row += len(MEASURES)
     ws.freeze_panes = ws.cell(TAB_FIRST_ROW, TAB_FIRST_MONTH_COL)
     ws.column_dimensions["A"].width = 22
-    ws.column_dimensions["B"].width = 16
+    ws.column_dimensions["B"].width = max(16, max(len(m.shown()) for m in MEASURES) + 2)
     for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL):
         ws.column_dimensions[get_column_letter(col)].width = 10.5
     ws.column_dimensions[get_column_letter(TAB_YTD_COL)].width = 13
@@ -157,4 +160,4 @@ def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -
     print_setup(ws, f"A1:{get_column_letter(TAB_YTD_COL)}{max(row - 1, TAB_FIRST_ROW)}",
                 f"{TAB_HEADER_ROW}:{TAB_THROUGH_ROW}")
     ws.sheet_properties.tabColor = "548235"
-    assert ws.title == CHANNELS
+    assert ws.title == title(CHANNELS)

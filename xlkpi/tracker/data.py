@@ -21,6 +21,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlkpi.core import lang
 from xlkpi.core.cells import owner_key
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.stages import STRIPPED
@@ -28,6 +29,7 @@ from xlkpi.tracker.cells import print_setup, put_text, text_cell
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
+    DATE_COLUMNS,
     OPPORTUNITIES,
     OWNED_SHEETS,
     STAGE_CLASS_COLUMN,
@@ -35,6 +37,8 @@ from xlkpi.tracker.model import (
     STAGES_KEY_RANGE,
     DataSheet,
     Tracker,
+    column_title,
+    title,
 )
 from xlkpi.tracker.pinned import find_pins
 from xlkpi.tracker.styles import HEADER_FILL, HEADER_FONT
@@ -73,7 +77,7 @@ def write_data_sheets(wb: Workbook, tracker: Tracker,
     """The five data sheets holding ``tracker.data``, rows grouped by owner; with ``outside``,
     their rows are put there (by sheet title) instead of into openpyxl cells."""
     for name in DATA_SHEETS:
-        _write_data_sheet(wb.create_sheet(name), name, tracker.data.get(name),
+        _write_data_sheet(wb.create_sheet(title(name)), name, tracker.data.get(name),
                           tracker.settings.reps, outside)
 
 
@@ -83,19 +87,20 @@ def refresh_data_sheets(wb: Workbook, reps: Sequence[str],
     pinned.py), and bring its StageClass column and table up to date; what moved, or why not.
     ``outside_rows``: the sheets whose rows are held outside openpyxl."""
     moves = RowMoves()
-    pins = find_pins(wb, {name: _rows_span(wb[name], outside_rows.get(name))
+    pins = find_pins(wb, {title(name): _rows_span(wb[title(name)], outside_rows.get(title(name)))
                           for name in OWNED_SHEETS}, outside_rows)
     for name in DATA_SHEETS:
-        outside = outside_rows.get(name)
+        shown = title(name)
+        outside = outside_rows.get(shown)
         if outside is None:
-            moved = _group_sheet_rows(wb[name], reps, pins.get(name))
+            moved = _group_sheet_rows(wb[shown], reps, pins.get(shown))
         else:
-            moved = _group_outside_rows(wb[name], outside, reps, pins.get(name))
+            moved = _group_outside_rows(wb[shown], outside, reps, pins.get(shown))
         if isinstance(moved, str):
-            moves.held[name] = moved
+            moves.held[shown] = moved
         elif moved:
-            moves.moved[name] = moved
-        _fix_data_sheet(wb[name], name, outside)
+            moves.moved[shown] = moved
+        _fix_data_sheet(wb[shown], name, outside)
     return moves
 
 
@@ -112,12 +117,29 @@ class RowMoves:
                 if name in self.moved else
                 f"{name}: rows not regrouped by owner ({self.held[name]}); rep tabs read the "
                 "whole columns (slower to recalculate in LibreOffice)"
-                for name in DATA_SHEETS if name in self.moved or name in self.held]
+                for name in dict.fromkeys([*map(title, DATA_SHEETS), *DATA_SHEETS])
+                if name in self.moved or name in self.held]
+
+
+def column_keys(header: Sequence[object]) -> list[str]:
+    """Each header cell of a data sheet as the reader keys it: a known column (DATA_COLUMNS,
+    StageClass) named in the language in force or in English as its id in lower case
+    ("ответственный" → "owner"), any other header as its text in lower case."""
+    known = {name.lower(): name.lower() for names in DATA_COLUMNS.values() for name in names}
+    known[STAGE_CLASS_COLUMN.lower()] = STAGE_CLASS_COLUMN.lower()
+    for name in list(known):
+        known[column_title(_ID_OF[name]).strip().lower()] = name
+    return [known.get(key, key) for key in
+            (str(h).strip().lower() if h is not None else "" for h in header)]
+
+
+_ID_OF = {name.lower(): name for names in DATA_COLUMNS.values() for name in names}
+_ID_OF[STAGE_CLASS_COLUMN.lower()] = STAGE_CLASS_COLUMN
 
 
 def _rows_span(ws: Worksheet, outside: RowsOutside | None) -> tuple[int, int]:
     """(the last data row, the StageClass column or 0) of a data sheet."""
-    names = [str(h).strip().lower() if h is not None else "" for h in _header_values(ws)]
+    names = column_keys(_header_values(ws))
     stage_key = STAGE_CLASS_COLUMN.lower()
     stage_col = names.index(stage_key) + 1 if stage_key in names else None
     last = _data_last_row(ws, stage_col) if outside is None else outside.last_row(stage_col)
@@ -197,24 +219,46 @@ def _write_data_sheet(ws: Worksheet, name: str, sheet: DataSheet | None,
     out_header = known + ([STAGE_CLASS_COLUMN] if name == OPPORTUNITIES else []) + extras
     sources = [header.index(h) if h in header else None for h in out_header]
     for col, label in enumerate(out_header, 1):
-        text_cell(ws, 1, col, label)
+        text_cell(ws, 1, col, column_title(label) if label in _KNOWN_IDS else label)
+    date_format = lang.text("formats.data_date")
     if outside is not None:
-        outside[name] = NewRows(ws, rows, sources)
+        outside[ws.title] = new_rows = NewRows(ws, rows, sources)
+        for kind in (dt.datetime, dt.date):  # dates as the sheet shows them, not "h:mm:ss"
+            sample = Cell(ws, value=kind(2026, 1, 1))
+            sample.number_format = date_format
+            new_rows.styles[kind] = ws.parent._cell_styles.add(sample._style)
     else:
         _put_rows(ws, ([values[source] if source is not None and source < len(values)
-                        else None for source in sources] for values in rows), 2)
+                        else None for source in sources] for values in rows), 2, date_format)
     for col, label in enumerate(out_header, 1):
-        width = 16 if label in known or label == STAGE_CLASS_COLUMN else 14
-        ws.column_dimensions[get_column_letter(col)].width = width
-    print_setup(ws, None, "1:1")
-    _fix_data_sheet(ws, name, outside.get(name) if outside is not None else None)
+        width = _WIDTHS.get(label, 16 if label in _KNOWN_IDS else 14)
+        ws.column_dimensions[get_column_letter(col)].width = max(
+            width, len(column_title(label) if label in _KNOWN_IDS else str(label)) + 4)
+    _fix_data_sheet(ws, name, outside.get(ws.title) if outside is not None else None)
+
+
+# Data sheet widths: names not cut, dates as DATE_FORMAT shows them (the rest: 16).
+_KNOWN_IDS = frozenset(_ID_OF.values())
+_WIDTHS = {**{column: 13 for column in DATE_COLUMNS},
+           **{column: 28 for column in ("Lead", "Opportunity", "Customer")},
+           **{column: 20 for column in ("Owner", "Stage", "Source", "Channel")}}
+
+
+def data_print_setup(ws: Worksheet, width: int) -> None:
+    """A data sheet prints its header row only, with a page header saying why and how to
+    print rows: printing the whole workbook gives the report pages, not thousands of data
+    rows (a manager prints rows on purpose with Print Selection)."""
+    print_setup(ws, f"A1:{get_column_letter(max(width, 1))}1", None)
+    ws.oddHeader.center.text = lang.text("formats.print_note")
+    ws.oddHeader.center.size = 9
 
 
 _CELL_TYPES = {str: "s", int: "n", float: "n", bool: "b",
                dt.datetime: "d", dt.date: "d", dt.time: "d"}
 
 
-def _put_rows(ws: Worksheet, rows: Iterable[Sequence[object]], first_row: int) -> None:
+def _put_rows(ws: Worksheet, rows: Iterable[Sequence[object]], first_row: int,
+              date_format: str | None = None) -> None:
     """Write data rows as typed, fast: a data sheet may hold a few hundred thousand rows.
 
     What ``put_text`` does, cell by cell, without openpyxl's per-cell type inference and style
@@ -234,6 +278,8 @@ def _put_rows(ws: Worksheet, rows: Iterable[Sequence[object]], first_row: int) -
                 template = templates.get(type(value))
                 if template is None:
                     template = templates[type(value)] = Cell(ws, value=value)
+                    if date_format is not None and type(value) is not dt.time:
+                        template.number_format = date_format
                 cell = Cell(ws, row=row, column=col, style_array=template._style)
             else:
                 cell = Cell(ws, row=row, column=col)
@@ -266,7 +312,7 @@ def _group_sheet_rows(ws: Worksheet, reps: Sequence[str], pinned: str | None = N
     moves it (relative references shift with the row). Nothing moves when the rows are already
     grouped, or when a merged cell or an array formula lies among them (Excel will not sort
     those either); the rep tabs then read whole columns, which is slower but as right."""
-    names = [str(h).strip().lower() if h is not None else "" for h in _header_values(ws)]
+    names = column_keys(_header_values(ws))
     if "owner" not in names:
         return 0
     owner_col = names.index("owner") + 1
@@ -331,7 +377,7 @@ def _group_sheet_rows(ws: Worksheet, reps: Sequence[str], pinned: str | None = N
 def _group_outside_rows(ws: Worksheet, outside, reps: Sequence[str],
                         pinned: str | None = None) -> int | str:
     """_group_sheet_rows for rows held outside openpyxl (xlsx.kept.KeptRows)."""
-    names = [str(h).strip().lower() if h is not None else "" for h in _header_values(ws)]
+    names = column_keys(_header_values(ws))
     if "owner" not in names:
         return 0
     stage_key = STAGE_CLASS_COLUMN.lower()
@@ -364,7 +410,7 @@ def _fix_data_sheet(ws: Worksheet, name: str, outside: RowsOutside | None = None
     """StageClass formulas on every data row and the sheet's table over its current rows
     (``outside``: the sheet's rows, when they are held outside openpyxl)."""
     header = _header_values(ws)
-    names = [str(h).strip().lower() if h is not None else "" for h in header]
+    names = column_keys(header)
     stage_col = None
     if name == OPPORTUNITIES:
         key = STAGE_CLASS_COLUMN.lower()
@@ -372,9 +418,9 @@ def _fix_data_sheet(ws: Worksheet, name: str, outside: RowsOutside | None = None
             stage_col = names.index(key) + 1
         else:
             stage_col = len(header) + 1
-            text_cell(ws, 1, stage_col, STAGE_CLASS_COLUMN)
+            text_cell(ws, 1, stage_col, column_title(STAGE_CLASS_COLUMN))
             ws.column_dimensions[get_column_letter(stage_col)].width = 14
-            header.append(STAGE_CLASS_COLUMN)
+            header.append(column_title(STAGE_CLASS_COLUMN))
     last = max(_data_last_row(ws, stage_col) if outside is None else outside.last_row(stage_col),
                2)
     if stage_col is not None and outside is not None:
@@ -414,29 +460,30 @@ def _fix_data_sheet(ws: Worksheet, name: str, outside: RowsOutside | None = None
         columns.append(column)
         ws.cell(1, col).font = HEADER_FONT
         ws.cell(1, col).fill = HEADER_FILL
+    shown = title(name)
     for table in list(ws.tables.values()):
-        if table.displayName.lower() == name.lower() or table.ref.split(":")[0] == "A1":
+        if table.displayName.lower() == shown.lower() or table.ref.split(":")[0] == "A1":
             del ws.tables[table.name]
     ref = f"A1:{get_column_letter(len(columns))}{last}"
-    table = Table(displayName=name, ref=ref, tableColumns=columns,
+    table = Table(displayName=shown, ref=ref, tableColumns=columns,
                   tableStyleInfo=TableStyleInfo(name="TableStyleMedium2", showRowStripes=True))
     table.autoFilter = AutoFilter(ref=ref)
     ws.add_table(table)
     ws.freeze_panes = "A2"
+    data_print_setup(ws, len(columns))
 
 
 def data_column_letters(wb: Workbook) -> dict[str, dict[str, str]]:
     """Sheet → known column header → column letter, from each data sheet's header row."""
     letters: dict[str, dict[str, str]] = {}
     for name in DATA_SHEETS:
-        header = [str(h).strip().lower() if h is not None else ""
-                  for h in _header_values(wb[name])]
+        header = column_keys(_header_values(wb[title(name)]))
         wanted = (*DATA_COLUMNS[name], *([STAGE_CLASS_COLUMN] if name == OPPORTUNITIES else []))
         found = {}
         for column in wanted:
             if column.lower() not in header:
-                raise TrackerFileError(f"{name}: no '{column}' column in row 1; put the "
-                                       "header back (any column will do)")
+                raise TrackerFileError(f"{title(name)}: no '{column_title(column)}' column in "
+                                       "row 1; put the header back (any column will do)")
             found[column] = get_column_letter(header.index(column.lower()) + 1)
         letters[name] = found
     return letters

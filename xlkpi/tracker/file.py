@@ -29,9 +29,10 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.tracker import build, problems, reader
-from xlkpi.tracker.meta import generated_sheets, marked_in_xml
+from xlkpi.tracker.meta import generated_sheets, marked_in_xml, titles_in_file
 from xlkpi.tracker.model import (
     DATA_SHEETS,
     MARKER,
@@ -43,6 +44,7 @@ from xlkpi.tracker.model import (
     TARGETS,
     TARGETS_FIRST_ROW,
     Tracker,
+    title,
 )
 from xlkpi.tracker.settings import resolve_formula_reps
 from xlkpi.xlsx import splice
@@ -79,7 +81,8 @@ def split_large(path: Path, load) -> splice.SplitBook | None:
     def generated(cells_of: splice.SheetCells) -> set[str]:
         return marked_in_xml(book_xml, _generated_titles(cells_of))
 
-    return splice.load_split(path, DATA_SHEETS, load, generated=generated,
+    return splice.load_split(path, titles_in_file(DATA_SHEETS, book_xml), load,
+                             generated=generated,
                              rewritten_column=STAGE_CLASS_COLUMN)
 
 
@@ -257,6 +260,10 @@ class TrackerFile:
         (problems.convert_text; a large tracker must be opened ``whole`` for it)."""
         converted = problems.convert_text(self.workbook) if convert_text else []
         tracker = self.read()
+        with lang.using(tracker.settings.language):
+            return self._refresh(tracker, converted)
+
+    def _refresh(self, tracker: Tracker, converted) -> RefreshSummary:
         wb = self.workbook
         before = list(wb.sheetnames)
         targets_before = _target_rows(wb)
@@ -283,8 +290,13 @@ class TrackerFile:
         wb = self.workbook
         plan = Plan(replaced=self._replaced | {META},
                     generated=set(generated_sheets(wb)) | {META},
-                    typed={title for title in TYPED_SHEETS if title in wb.sheetnames})
+                    typed={shown for shown in self._typed_titles() if shown in wb.sheetnames})
         return _Edited(self, plan)
+
+    def _typed_titles(self) -> list[str]:
+        """TYPED_SHEETS titled in the tracker's language."""
+        with lang.using(self._tracker.settings.language if self._tracker else lang.DEFAULT):
+            return [title(sheet_id) for sheet_id in TYPED_SHEETS]
 
     def save(self, backup: bool = True) -> Path | None:
         """Save atomically (xlsx.save.save_atomic); the backup's path, if one was kept. A file
@@ -298,6 +310,6 @@ class TrackerFile:
 
 def _target_rows(wb: Workbook) -> dict[int, tuple[str, str]]:
     """Row → (Who, KPI) of the Targets rows that name both."""
-    rows = wb[TARGETS].iter_rows(min_row=TARGETS_FIRST_ROW, max_col=2, values_only=True)
+    rows = wb[title(TARGETS)].iter_rows(min_row=TARGETS_FIRST_ROW, max_col=2, values_only=True)
     return {number: (who, kpi) for number, (who, kpi) in enumerate(rows, TARGETS_FIRST_ROW)
             if isinstance(who, str) and isinstance(kpi, str)}

@@ -50,6 +50,7 @@ from xlkpi.tracker.model import (
     TAB_THROUGH_ROW,
     TAB_WHO_ROW,
     TAB_YTD_COL,
+    TARGETS,
     TARGETS_FIRST_MONTH_COL,
     TARGETS_HEADER_ROW,
     TARGETS_PLAN_COL,
@@ -58,6 +59,7 @@ from xlkpi.tracker.model import (
     TARGETS_SHAPE_OK_COL,
     TARGETS_TEAM_FLAG_COL,
     TARGETS_YEAR_COL,
+    sheet_ref,
 )
 
 
@@ -262,7 +264,8 @@ class ActualFormulas:
         quick = "=" + _render(term, scope, self.fast)
         if quick == whole:
             return whole
-        oks = [block.ok for sheet, block in self.fast.blocks.items() if f"{sheet}!" in quick]
+        oks = [block.ok for sheet, block in self.fast.blocks.items()
+               if f"{sheet_ref(sheet)}!" in quick]
         ok = oks[0] if len(oks) == 1 else f"AND({','.join(oks)})"
         return f"=IF({ok},{quick[1:]},{whole[1:]})"
 
@@ -297,15 +300,16 @@ def target_formula(row: int, col: int) -> str:
     index = col - TAB_FIRST_MONTH_COL
     target_col = get_column_letter(TARGETS_FIRST_MONTH_COL + index)
     plan_col = get_column_letter(TARGETS_PLAN_COL + index)
-    month = f"Targets!${plan_col}:${plan_col}"
+    targets = sheet_ref(TARGETS)
+    month = f"{targets}!${plan_col}:${plan_col}"
     who = absolute(TAB_CRITERION_COL, TAB_WHO_ROW)
-    match = f'Targets!$A:$A,{who},Targets!$B:$B,"="&$A{row}'
+    match = f'{targets}!$A:$A,{who},{targets}!$B:$B,"="&$A{row}'
     found = f"${get_column_letter(TAB_TARGET_ROW_COL)}{row}"
     count = f"${get_column_letter(TAB_TARGET_COUNT_COL)}{row}"
     planned = f"INDEX({month},{found})"
-    typed = f"INDEX(Targets!${target_col}:${target_col},{found})"  # a row added since refresh
+    typed = f"INDEX({targets}!${target_col}:${target_col},{found})"  # a row added since refresh
     # several rows: their planned months, and the typed ones of rows with none (added since)
-    typed_col = f"Targets!${target_col}:${target_col}"
+    typed_col = f"{targets}!${target_col}:${target_col}"
     unplanned = f'{month},"="'
     numbers = (f'COUNTIFS({match},{month},">-1E+300")'
                f'+COUNTIFS({match},{typed_col},">-1E+300",{unplanned})')
@@ -397,14 +401,15 @@ def target_helper_formulas(row: int) -> list[tuple[int, str]]:
     count = f"${get_column_letter(TAB_TARGET_COUNT_COL)}{row}"
     candidate = f"${get_column_letter(TAB_TARGET_CANDIDATE_COL)}{row}"
     kpi = f"$A{row}"
+    whos, kpis = f"{sheet_ref(TARGETS)}!$A:$A", f"{sheet_ref(TARGETS)}!$B:$B"
     return [
-        (TAB_TARGET_COUNT_COL, f'=COUNTIFS(Targets!$A:$A,{who},Targets!$B:$B,"="&{kpi})'),
+        (TAB_TARGET_COUNT_COL, f'=COUNTIFS({whos},{who},{kpis},"="&{kpi})'),
         (TAB_TARGET_CANDIDATE_COL,
          f"=IF(OR({count}<>1,{first}=0),0,IFERROR({first}-1+MATCH({kpi},"
-         f"INDEX(Targets!$B:$B,{first}):INDEX(Targets!$B:$B,1048576),0),0))"),
+         f"INDEX({kpis},{first}):INDEX({kpis},1048576),0),0))"),
         (TAB_TARGET_ROW_COL,
-         f"=IF({candidate}=0,0,IF(COUNTIFS(INDEX(Targets!$A:$A,{candidate}),{who},"
-         f'INDEX(Targets!$B:$B,{candidate}),"="&{kpi})=1,{candidate},0))'),
+         f"=IF({candidate}=0,0,IF(COUNTIFS(INDEX({whos},{candidate}),{who},"
+         f'INDEX({kpis},{candidate}),"="&{kpi})=1,{candidate},0))'),
     ]
 
 

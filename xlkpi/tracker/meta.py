@@ -20,7 +20,8 @@ from xlkpi.core.errors import TrackerFileError
 from xlkpi.tracker.cells import text_cell
 from xlkpi.tracker.model import FORMAT_VERSION, MARKER, META, META_HEADER_ROW
 
-TAB_MARK = "_xlkpi_tab"  # the hidden sheet-local name on every generated tab
+TAB_MARK = "_xlkpi_tab"
+META_LANGUAGE_ROW = 5  # "language" | code  # the hidden sheet-local name on every generated tab
 
 
 def mark_generated(wb: Workbook, titles: list[str]) -> None:
@@ -37,10 +38,29 @@ def marked(wb: Workbook, titles) -> set[str]:
     return set(titles) & have if have else set(titles)
 
 
+def sheet_names_in_xml(book_xml: bytes) -> list[str]:
+    """The sheet titles xl/workbook.xml lists, in order, as the XML spells them."""
+    return [m.group(1).decode("utf-8", "replace") for m in re.finditer(
+        rb'<sheet\b[^>]*?\sname\s*=\s*"([^"]*)"', book_xml)]
+
+
+def titles_in_file(sheet_ids, book_xml: bytes) -> list[str]:
+    """The titles of the tracker sheets ``sheet_ids`` in the language whose titles the file's
+    sheets have (English when none has them all): for loading before the language is read."""
+    from xlkpi.core import lang
+    from xlkpi.xlsx.parts import xml_text
+
+    present = {xml_text(name.encode()) for name in sheet_names_in_xml(book_xml)}
+    for code in lang.codes():
+        shown = [lang.load(code).sheet(sheet_id) for sheet_id in sheet_ids]
+        if all(title in present for title in shown):
+            return shown
+    return list(sheet_ids)
+
+
 def marked_in_xml(book_xml: bytes, titles) -> set[str]:
     """``marked`` read from xl/workbook.xml (for a file not loaded by openpyxl)."""
-    names = [m.group(1).decode("utf-8", "replace") for m in re.finditer(
-        rb'<sheet\b[^>]*?\sname\s*=\s*"([^"]*)"', book_xml)]
+    names = sheet_names_in_xml(book_xml)
     have = set()
     for found in re.finditer(rb'<definedName\b[^>]*?\sname\s*=\s*"%s"[^>]*>' %
                              TAB_MARK.encode(), book_xml):
@@ -63,6 +83,17 @@ def generated_sheets(wb: Workbook) -> dict[str, str]:
             if title in keep or title not in wb.sheetnames}
 
 
+def listed_language(rows: list[tuple] | None) -> str | None:
+    """The language code the ``_xlkpi`` sheet's ``rows`` record, or None (none recorded: a
+    tracker made before languages, or no such sheet)."""
+    if not rows or len(rows) < META_LANGUAGE_ROW:
+        return None
+    row = rows[META_LANGUAGE_ROW - 1]
+    if len(row) > 1 and row[0] == "language" and isinstance(row[1], str) and row[1].strip():
+        return row[1].strip().lower()
+    return None
+
+
 def listed_sheets(rows: list[tuple] | None) -> dict[str, str]:
     """Title → kind of the sheets the ``_xlkpi`` sheet's ``rows`` (None: no such sheet) list
     as generated; TrackerFileError when it is missing or not ours."""
@@ -79,8 +110,10 @@ def listed_sheets(rows: list[tuple] | None) -> dict[str, str]:
     return sheets
 
 
-def write_meta(ws: Worksheet, sheets: list[tuple[str, str, str | None]]) -> None:
-    """The marker, the versions and one row (title, kind, rep) per generated sheet."""
+def write_meta(ws: Worksheet, sheets: list[tuple[str, str, str | None]],
+               language: str = "en") -> None:
+    """The marker, the versions, the tracker's language (row META_LANGUAGE_ROW, a free row
+    above the header) and one row (title, kind, rep) per generated sheet."""
     text_cell(ws, 1, 1, "generator")
     text_cell(ws, 1, 2, MARKER)
     text_cell(ws, 2, 1, "format")
@@ -90,6 +123,8 @@ def write_meta(ws: Worksheet, sheets: list[tuple[str, str, str | None]]) -> None
     text_cell(ws, 4, 1, "note")
     text_cell(ws, 4, 2, "Written by xlkpi: the sheets listed below are generated and "
                         "`xlkpi refresh` rebuilds them. Do not edit.")
+    text_cell(ws, META_LANGUAGE_ROW, 1, "language")
+    text_cell(ws, META_LANGUAGE_ROW, 2, language)
     text_cell(ws, META_HEADER_ROW, 1, "Sheet")
     text_cell(ws, META_HEADER_ROW, 2, "Kind")
     text_cell(ws, META_HEADER_ROW, 3, "Rep")

@@ -25,6 +25,75 @@ def title(sheet_id: str) -> str:
     return lang.active().sheet(sheet_id)
 
 
+_PLAIN_TITLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CELL_LIKE = re.compile(r"[A-Za-z]{1,3}\d+|[Rr]\d*[Cc]\d*")  # "AB12", "R1C1": quoted
+
+
+def sheet_ref(sheet_id: str) -> str:
+    """The sheet's title as a formula names it: bare when a plain ASCII word (the English
+    titles, so English formulas read as they always have), else quoted ('Сделки'!)."""
+    shown = title(sheet_id)
+    if _PLAIN_TITLE.fullmatch(shown) and not _CELL_LIKE.fullmatch(shown):
+        return shown
+    return "'" + shown.replace("'", "''") + "'"
+
+
+def column_title(column: str) -> str:
+    """The header of a known data column (DATA_COLUMNS, StageClass) in the language in force."""
+    return lang.text(f"columns.{column}")
+
+
+def kpi_name(kpi_id: str) -> str:
+    """A KPI's name in the language in force (Targets column B, the tabs' column A)."""
+    return lang.active().kpi_name(kpi_id)
+
+
+def team_name() -> str:
+    """The "who" of the team's rows as the Targets sheet shows it ("Team", "Команда")."""
+    return lang.text("targets.team")
+
+
+def is_team(who: object) -> bool:
+    """Whether a Targets "who" is the team's: its word in the language in force, or English."""
+    return isinstance(who, str) and who.strip().lower() in {TEAM_NAME.lower(),
+                                                             team_name().lower()}
+
+
+def kpi_by_name(name: object):
+    """The KPI a Targets or tab row names: in the language in force, or in English; None when
+    ``name`` names none (a row of a person's own)."""
+    if not isinstance(name, str):
+        return None
+    key = name.strip().lower()
+    language = lang.active()
+    for kpi in KPIS:
+        if key in (kpi.name.lower(), language.kpi_name(kpi.id).lower()):
+            return kpi
+    return None
+
+
+def settings_label(key: str) -> str:
+    """A Settings label (SETTINGS_ROWS keys, "language", "reps") in the language in force."""
+    return lang.text(f"settings.{key}")
+
+
+class SheetAddress(str):
+    """A reference to cells of a tracker sheet, e.g. Settings!$B$4: formatted (f-strings, str,
+    "%s") with the sheet's title in the language in force, so that formula text written as
+    f"={S_AS_OF}" follows the tracker's language; its value (==, +) is the English form."""
+
+    def __new__(cls, sheet_id: str, address: str):
+        made = super().__new__(cls, f"{sheet_id}!{address}")
+        made.sheet_id, made.address = sheet_id, address
+        return made
+
+    def __str__(self) -> str:
+        return f"{sheet_ref(self.sheet_id)}!{self.address}"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 # Sheets a person types into; refresh keeps them as typed.
 START, SETTINGS, TARGETS = "Start", "Settings", "Targets"
 LEADS, SPEND, OPPORTUNITIES, EMAILS, CUSTOMERS = (
@@ -67,7 +136,7 @@ KIND_DASHBOARD, KIND_REP_VIEW = "dashboard", "repview"
 # columns C (the name's match key) and D (the class the formulas use) calculated beside them.
 STAGES = "Stages"
 STAGES_FIRST_ROW = 2
-STAGES_KEY_RANGE, STAGES_CLASS_RANGE = "Stages!$C:$C", "Stages!$D:$D"
+STAGES_KEY_RANGE, STAGES_CLASS_RANGE = SheetAddress(STAGES, "$C:$C"), SheetAddress(STAGES, "$D:$D")
 # Settings: each rep's aliases (other spellings, e-mails), ";"-separated, in column B.
 SETTINGS_ALIASES_COL = 2
 
@@ -78,10 +147,15 @@ FIXED_SHEETS = (START, SETTINGS, TARGETS, TEAM, LEADERBOARD, CHANNELS, *DATA_SHE
 SETTINGS_ROWS = {"year": 4, "fiscal_start": 5, "currency": 6, "as_of": 7}
 SETTINGS_LABELS = {"year": "Year", "fiscal_start": "Fiscal year starts in month",
                    "currency": "Currency", "as_of": "Year to date through"}
+# The language row: a free row between the typed block and the calculated one, so no address
+# moves; a tracker without it (made before languages) reads as English.
+SETTINGS_LANGUAGE_ROW = 8
 SETTINGS_REPS_HEADER_ROW = 14  # "Reps" in A14, one name per row below it in column A
 SETTINGS_REPS_LABEL = "Reps"
-S_YEAR, S_FISCAL_START, S_AS_OF_TYPED = "Settings!$B$4", "Settings!$B$5", "Settings!$B$7"
-S_AS_OF, S_MONTHS_TO_DATE, S_FIRST_DAY = "Settings!$B$10", "Settings!$B$11", "Settings!$B$12"
+S_YEAR, S_FISCAL_START, S_AS_OF_TYPED = (SheetAddress(SETTINGS, address)
+                                         for address in ("$B$4", "$B$5", "$B$7"))
+S_AS_OF, S_MONTHS_TO_DATE, S_FIRST_DAY = (SheetAddress(SETTINGS, address)
+                                          for address in ("$B$10", "$B$11", "$B$12"))
 
 # Targets: Who | KPI | 12 fiscal months | Notes and anything else a person adds.
 TARGETS_HEADER_ROW = 4
@@ -150,6 +224,7 @@ class Settings:
     reps: list[str] = field(default_factory=list)
     as_of: dt.date | None = None  # year to date runs through this date's month; None: today
     aliases: dict[str, list[str]] = field(default_factory=dict)  # rep → other spellings
+    language: str = "en"  # a code of core.lang: the words the tracker is written in
 
     def months(self) -> list[tuple[int, int]]:
         """The twelve (year, month) pairs of the fiscal year, in order."""
@@ -227,7 +302,7 @@ def check_reps(reps: Sequence[str], other_sheets: int = 0) -> None:
     for rep in reps:
         if not isinstance(rep, str) or not rep.strip():
             raise InputError("reps: a rep's name is blank")
-        if rep.strip().lower() == TEAM_NAME.lower():
+        if rep.strip().lower() in {TEAM_NAME.lower(), team_name().lower()}:
             raise InputError(f"reps: {rep!r} is reserved for the team's rows; "
                              "give the rep another name")
         if len(rep) > 255:

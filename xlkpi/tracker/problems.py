@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from xlkpi.core import lang
 from xlkpi.core.cells import number_from_text
-from xlkpi.core.kpis import KPI_BY_ID
 from xlkpi.core.periods import parse_iso_date
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
@@ -29,7 +29,12 @@ from xlkpi.tracker.model import (
     TARGETS,
     TARGETS_FIRST_MONTH_COL,
     TARGETS_FIRST_ROW,
+    TEAM_NAME,
     Tracker,
+    column_title,
+    kpi_name,
+    team_name,
+    title,
 )
 
 CONVERT = "run `xlkpi refresh --convert-text`"
@@ -97,17 +102,32 @@ def group(found: list[tuple[str, str, int, str]]) -> list[CellProblem]:
     order first met, rows ascending."""
     problems: dict[tuple[str, str, str], CellProblem] = {}
     for sheet, column, row, kind in found:
-        problem = problems.setdefault((sheet, column, kind), CellProblem(sheet, column, [], kind))
+        problem = problems.setdefault((sheet, column, kind), CellProblem(
+            _shown(sheet, title), _shown(column, column_title), [], kind))
         problem.rows.append(row)
     for problem in problems.values():
         problem.rows.sort()
     return list(problems.values())
 
 
+def _shown(name: str, in_language) -> str:
+    """A sheet or column id as the file names it (the language in force); any other name as
+    it is."""
+    try:
+        return in_language(name)
+    except KeyError:
+        return name
+
+
 def text_targets(tracker: Tracker) -> list[CellProblem]:
     """Targets cells holding text that reads as a number ("10%", "1 000"): no target to the
     workbook (its Target cells take numbers only) nor to the report; one CellProblem per
     Targets row, naming each cell, its month and its text. Other text is a note, left alone."""
+    with lang.using(tracker.settings.language):
+        return _text_targets(tracker)
+
+
+def _text_targets(tracker: Tracker) -> list[CellProblem]:
     months = [period.label for period in tracker.settings.month_periods()]
     found = []
     for target in tracker.targets:
@@ -118,8 +138,9 @@ def text_targets(tracker: Tracker) -> list[CellProblem]:
                 where = f"{letter}{target.row}" if target.row else letter
                 cells.append(f"{where} ({months[index]}): {cell!r}")
         if cells:
-            who = f"{target.who} · {KPI_BY_ID[target.kpi_id].name}"
-            found.append(CellProblem(TARGETS, who, [target.row or 0], "text target", cells))
+            who = team_name() if target.who == TEAM_NAME else target.who
+            found.append(CellProblem(title(TARGETS), f"{who} · {kpi_name(target.kpi_id)}",
+                                     [target.row or 0], "text target", cells))
     return found
 
 
@@ -130,28 +151,36 @@ def convert_text(wb: Workbook) -> list[str]:
     cell typed as a number's text ("10%", "1 000") becomes the number. Text that reads as
     neither is left as it is (the report names it). One line per cell converted, e.g.
     "Leads!C5: '2026-10-06' → 2026-10-06"."""
+    from xlkpi.tracker.data import column_keys
+    from xlkpi.tracker.reader import ListedRows, language_of
+
+    with lang.using(language_of(wb.sheetnames, lambda shown: ListedRows.of_worksheet(
+            wb[shown]))):
+        return _convert_text(wb, column_keys)
+
+
+def _convert_text(wb: Workbook, column_keys) -> list[str]:
     done = []
     for name in DATA_SHEETS:
-        if name not in wb.sheetnames:
+        if title(name) not in wb.sheetnames:
             continue
-        ws = wb[name]
+        ws = wb[title(name)]
         header = next(ws.iter_rows(max_row=1, values_only=True), ())
-        for index, label in enumerate(header, 1):
-            column = str(label).strip() if label is not None else ""
-            match = [known for known in DATA_COLUMNS[name] if known.lower() == column.lower()]
+        for index, key in enumerate(column_keys(header), 1):
+            match = [known for known in DATA_COLUMNS[name] if known.lower() == key]
             if not match:
                 continue
             is_date = match[0] in DATE_COLUMNS
             if not is_date and match[0] not in NUMBER_COLUMNS:
                 continue
             for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
-                done += _convert_cell(cell, name, is_date)
-    if TARGETS in wb.sheetnames:
-        ws = wb[TARGETS]
+                done += _convert_cell(cell, title(name), is_date)
+    if title(TARGETS) in wb.sheetnames:
+        ws = wb[title(TARGETS)]
         for row in ws.iter_rows(min_row=TARGETS_FIRST_ROW, min_col=TARGETS_FIRST_MONTH_COL,
                                 max_col=TARGETS_FIRST_MONTH_COL + 11):
             for cell in row:
-                done += _convert_cell(cell, TARGETS, False)
+                done += _convert_cell(cell, title(TARGETS), False)
     return done
 
 
@@ -164,7 +193,7 @@ def _convert_cell(cell, sheet: str, is_date: bool) -> list[str]:
         if day is None:
             return []
         cell.value = dt.datetime(day.year, day.month, day.day)
-        cell.number_format = "yyyy-mm-dd"
+        cell.number_format = lang.text("formats.data_date")
         return [f"{sheet}!{cell.coordinate}: {value!r} → {day.isoformat()}"]
     number = number_from_text(value)
     if number is None:

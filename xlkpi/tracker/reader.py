@@ -20,10 +20,11 @@ from typing import Protocol
 
 from openpyxl import Workbook
 
+from xlkpi.core import lang
 from xlkpi.core.errors import InputError, TrackerFileError
-from xlkpi.core.kpis import KPIS
 from xlkpi.core.periods import EXCEL_EPOCH
-from xlkpi.tracker.meta import listed_sheets
+from xlkpi.tracker.data import column_keys
+from xlkpi.tracker.meta import listed_language, listed_sheets
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
@@ -31,9 +32,8 @@ from xlkpi.tracker.model import (
     LAST_YEAR,
     META,
     SETTINGS,
-    SETTINGS_LABELS,
+    SETTINGS_LANGUAGE_ROW,
     SETTINGS_REPS_HEADER_ROW,
-    SETTINGS_REPS_LABEL,
     SETTINGS_ROWS,
     STAGE_CLASS_COLUMN,
     STAGES,
@@ -42,11 +42,18 @@ from xlkpi.tracker.model import (
     TARGETS_FIRST_ROW,
     TARGETS_HEADER_ROW,
     TARGETS_PLAN_COL,
+    TEAM_NAME,
     DataSheet,
     Settings,
     TargetRow,
     Tracker,
     check_reps,
+    column_title,
+    is_team,
+    kpi_by_name,
+    kpi_name,
+    settings_label,
+    title,
 )
 from xlkpi.tracker.settings import read_aliases
 from xlkpi.tracker.stages import read_stages
@@ -54,7 +61,6 @@ from xlkpi.xlsx.extent import last_value_row
 from xlkpi.xlsx.splice import SplitBook, workbook_and_rows
 
 _AUTO_NAME = re.compile(r"Column\d+")
-_KPI_BY_NAME = {kpi.name.lower(): kpi for kpi in KPIS}
 _NEW = "create a tracker with `xlkpi new`"
 
 
@@ -111,14 +117,43 @@ def read_tracker(book: Workbook | SplitBook, name: str = "the workbook") -> Trac
     """The Tracker a person typed into ``book``; ``name`` (e.g. the file name) starts each error
     message: "tracker.xlsx is not an xlkpi tracker: no Settings sheet; …"."""
     wb, outside = workbook_and_rows(book)
-    tracker = read_sheets(wb.sheetnames, lambda title: ListedRows.of_worksheet(wb[title]), name)
-    for sheet in DATA_SHEETS:
-        if sheet in outside:
-            # the rows are not in wb (only their header, checked above): read them from the
-            # file the first time someone asks; `xlkpi refresh` never does
-            tracker.data[sheet] = _LazyDataSheet(lambda sheet=sheet: _read_data(
-                ListedRows.of_worksheet(book.values_sheet(sheet)), sheet, name))
+    tracker = read_sheets(wb.sheetnames, lambda shown: ListedRows.of_worksheet(wb[shown]), name)
+    language = tracker.settings.language
+    with lang.using(language):
+        for sheet in DATA_SHEETS:
+            if title(sheet) in outside:
+                # the rows are not in wb (only their header, checked above): read them from
+                # the file the first time someone asks; `xlkpi refresh` never does
+                tracker.data[sheet] = _LazyDataSheet(lambda sheet=sheet: _read_lazily(
+                    book, sheet, name, language))
     return tracker
+
+
+def _read_lazily(book: SplitBook, sheet: str, name: str, language: str) -> DataSheet:
+    with lang.using(language):
+        return _read_data(ListedRows.of_worksheet(book.values_sheet(title(sheet))), sheet, name)
+
+
+def language_of(titles: Sequence[str], sheet: Callable[[str], SheetRows]) -> str:
+    """The language a tracker is written in: the one its hidden _xlkpi sheet records, else the
+    code in the language row of its Settings sheet (found under its title in any language),
+    else English (a tracker made before languages)."""
+    recorded = listed_language(sheet(META).rows()) if META in titles else None
+    if recorded is None:
+        for code in lang.codes():
+            shown = lang.load(code).sheet(SETTINGS)
+            if shown in titles:
+                rows = sheet(shown).rows()
+                label, typed = (_cell(rows, SETTINGS_LANGUAGE_ROW, col) for col in (1, 2))
+                labels = {lang.load(known).text("settings.language").lower()
+                          for known in lang.codes()}
+                if (isinstance(label, str) and label.strip().lower() in labels
+                        and isinstance(typed, str) and typed.strip()):
+                    recorded = typed.strip().lower()
+                if recorded is None and code != lang.DEFAULT:
+                    recorded = code  # its sheets are titled in that language
+                break
+    return recorded or lang.DEFAULT
 
 
 def read_sheets(titles: Sequence[str], sheet: Callable[[str], SheetRows],
@@ -129,21 +164,32 @@ def read_sheets(titles: Sequence[str], sheet: Callable[[str], SheetRows],
     try:
         listed_sheets(sheet(META).rows() if META in titles else None)
     except TrackerFileError as error:
-        if SETTINGS not in titles:
+        if not any(lang.load(code).sheet(SETTINGS) in titles for code in lang.codes()):
             raise TrackerFileError(f"{name} is not an xlkpi tracker: no Settings sheet; "
                                    f"{_NEW}") from None
         raise TrackerFileError(f"{name} is {error}") from None
-    # The hidden marker says it is a tracker: a missing sheet was renamed or deleted by hand.
-    for title in (SETTINGS, TARGETS, *DATA_SHEETS):
-        if title not in titles:
-            raise TrackerFileError(f"{name}: the {title} sheet is missing (renamed or "
-                                   f"deleted?); give it back its name or {_NEW}")
-    settings_sheet = sheet(SETTINGS)
-    settings = _read_settings(settings_sheet, name)
-    settings.aliases = read_aliases(settings_sheet.rows())
-    targets = _read_targets(sheet(TARGETS), name)
-    data = {title: _read_data(sheet(title), title, name) for title in DATA_SHEETS}
-    stages = read_stages(sheet(STAGES).rows()) if STAGES in titles else None
+    code = language_of(titles, sheet)
+    try:
+        language = lang.load(code)
+    except InputError:
+        raise TrackerFileError(f"{name} is written in the language {code!r}, which this "
+                               f"xlkpi does not have ({', '.join(lang.codes())}); update "
+                               "xlkpi") from None
+    with lang.using(language):
+        # The hidden marker says it is a tracker: a missing sheet was renamed or deleted.
+        for sheet_id in (SETTINGS, TARGETS, *DATA_SHEETS):
+            if title(sheet_id) not in titles:
+                raise TrackerFileError(f"{name}: the {title(sheet_id)} sheet is missing "
+                                       f"(renamed or deleted?); give it back its name or {_NEW}")
+        settings_sheet = sheet(title(SETTINGS))
+        settings = _read_settings(settings_sheet, name)
+        settings.language = language.code
+        settings.aliases = read_aliases(settings_sheet.rows())
+        targets = _read_targets(sheet(title(TARGETS)), name)
+        data = {sheet_id: _read_data(sheet(title(sheet_id)), sheet_id, name)
+                for sheet_id in DATA_SHEETS}
+        stages = (read_stages(sheet(title(STAGES)).rows()) if title(STAGES) in titles
+                  else None)
     return Tracker(settings, targets, data, stages=stages)
 
 
@@ -196,32 +242,36 @@ def _as_text(value: object) -> str:
 
 def _read_settings(sheet: SheetRows, name: str) -> Settings:
     rows = sheet.rows()
+    here = title(SETTINGS)
     for key, row in SETTINGS_ROWS.items():
         label = _cell(rows, row, 1)
-        if not isinstance(label, str) or label.strip().lower() != SETTINGS_LABELS[key].lower():
+        if not isinstance(label, str) or label.strip().lower() != settings_label(key).lower():
             raise TrackerFileError(
-                f"{name}: Settings!A{row} should read '{SETTINGS_LABELS[key]}' but holds "
+                f"{name}: {here}!A{row} should read '{settings_label(key)}' but holds "
                 f"{label!r}; put the settings back where they were or {_NEW}")
     values = {key: _cell(rows, row, 2) for key, row in SETTINGS_ROWS.items()}
 
     year = _whole(values["year"])
     if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
-        raise TrackerFileError(f"{name}: Settings!B{SETTINGS_ROWS['year']} (Year) holds "
+        raise TrackerFileError(f"{name}: {here}!B{SETTINGS_ROWS['year']} "
+                               f"({settings_label('year')}) holds "
                                f"{values['year']!r}; type a year such as 2026 (from "
                                f"{FIRST_YEAR} to {LAST_YEAR})")
     fiscal_start = _whole(values["fiscal_start"])
     if fiscal_start is None or not 1 <= fiscal_start <= 12:
         raise TrackerFileError(
-            f"{name}: Settings!B{SETTINGS_ROWS['fiscal_start']} (Fiscal year starts in month) "
+            f"{name}: {here}!B{SETTINGS_ROWS['fiscal_start']} "
+            f"({settings_label('fiscal_start')}) "
             f"holds {values['fiscal_start']!r}; type a month number from 1 to 12")
     currency = values["currency"]
     currency = "" if _blank(currency) else _as_text(currency).strip()
     as_of = _as_of(values["as_of"], name)
 
     header = _cell(rows, SETTINGS_REPS_HEADER_ROW, 1)
-    if not isinstance(header, str) or header.strip().lower() != SETTINGS_REPS_LABEL.lower():
+    reps_label = settings_label("reps")
+    if not isinstance(header, str) or header.strip().lower() != reps_label.lower():
         raise TrackerFileError(
-            f"{name}: Settings!A{SETTINGS_REPS_HEADER_ROW} should read 'Reps' but holds "
+            f"{name}: {here}!A{SETTINGS_REPS_HEADER_ROW} should read '{reps_label}' but holds "
             f"{header!r}; put the rep list back under it or {_NEW}")
     reps = []
     for values_row in rows[SETTINGS_REPS_HEADER_ROW:]:
@@ -231,7 +281,8 @@ def _read_settings(sheet: SheetRows, name: str) -> Settings:
     try:
         check_reps(reps)
     except InputError as error:
-        raise TrackerFileError(f"{name}: Settings {error}; fix the list under Reps") from None
+        raise TrackerFileError(f"{name}: {here} {error}; fix the list under {reps_label}"
+                               ) from None
     return Settings(year=year, fiscal_start=fiscal_start, currency=currency, reps=reps,
                     as_of=as_of)
 
@@ -257,7 +308,8 @@ def _as_of(value: object, name: str) -> dt.date | None:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
         return EXCEL_EPOCH + dt.timedelta(days=int(value))
-    raise TrackerFileError(f"{name}: Settings!B{SETTINGS_ROWS['as_of']} (Year to date through) "
+    raise TrackerFileError(f"{name}: {title(SETTINGS)}!B{SETTINGS_ROWS['as_of']} "
+                           f"({settings_label('as_of')}) "
                            f"holds {value!r}; type a date or leave it blank for today")
 
 
@@ -267,29 +319,32 @@ def _read_targets(sheet: SheetRows, name: str) -> list[TargetRow]:
     rows = sheet.rows()
     header = rows[TARGETS_HEADER_ROW - 1:TARGETS_HEADER_ROW]
     who, kpi = (tuple(header[0]) + (None, None))[:2] if header else (None, None)
-    if not (isinstance(who, str) and who.strip().lower() == "who"
-            and isinstance(kpi, str) and kpi.strip().lower() == "kpi"):
+    heads = (lang.text("targets.who"), lang.text("targets.kpi"))
+    if not (isinstance(who, str) and isinstance(kpi, str)
+            and (who.strip().lower(), kpi.strip().lower()) in (
+                ("who", "kpi"), (heads[0].lower(), heads[1].lower()))):
         raise TrackerFileError(
-            f"{name}: Targets!A{TARGETS_HEADER_ROW}:B{TARGETS_HEADER_ROW} should read "
-            f"'Who', 'KPI' but hold {who!r}, {kpi!r}; put the headers back or {_NEW}")
+            f"{name}: {title(TARGETS)}!A{TARGETS_HEADER_ROW}:B{TARGETS_HEADER_ROW} should read "
+            f"'{heads[0]}', '{heads[1]}' but hold {who!r}, {kpi!r}; put the headers back or "
+            f"{_NEW}")
     targets: list[TargetRow] = []
     seen: dict[tuple[str, str], int] = {}
     first_month = TARGETS_FIRST_MONTH_COL - 1
     for row, values in enumerate(rows[TARGETS_FIRST_ROW - 1:], TARGETS_FIRST_ROW):
         values = list(values)
         who = values[0] if values else None
-        kpi_name = values[1] if len(values) > 1 else None
-        if _blank(who) or not isinstance(kpi_name, str):
+        kpi_text = values[1] if len(values) > 1 else None
+        if _blank(who) or not isinstance(kpi_text, str):
             continue
-        kpi = _KPI_BY_NAME.get(kpi_name.lower())
+        kpi = kpi_by_name(kpi_text)
         if kpi is None:
             continue  # a row of a person's own: kept in the sheet, not a KPI target
-        who = _as_text(who)
+        who = TEAM_NAME if is_team(who) else _as_text(who)
         key = (who.lower(), kpi.id)
         if key in seen:
             raise TrackerFileError(
-                f"{name}: Targets rows {seen[key]} and {row} are both for {who} · {kpi.name}; "
-                "keep one (the tabs would add them up)")
+                f"{name}: {title(TARGETS)} rows {seen[key]} and {row} are both for {who} · "
+                f"{kpi_name(kpi.id)}; keep one (the tabs would add them up)")
         seen[key] = row
         months = values[first_month:first_month + 12]
         months += [None] * (12 - len(months))
@@ -305,7 +360,7 @@ def _read_targets(sheet: SheetRows, name: str) -> list[TargetRow]:
 
 def _read_data(source: SheetRows, sheet: str, name: str) -> DataSheet:
     header = list(source.header())
-    keys = [str(h).strip().lower() if not _blank(h) else "" for h in header]
+    keys = column_keys([h if not _blank(h) else None for h in header])
     known = DATA_COLUMNS[sheet]
     positions = []
     for column in known:
@@ -313,11 +368,12 @@ def _read_data(source: SheetRows, sheet: str, name: str) -> DataSheet:
         if not found:
             shown = ", ".join(str(h) for h in header if not _blank(h)) or "nothing"
             raise TrackerFileError(
-                f"{name}: the {sheet} sheet has no '{column}' column (row 1 holds {shown}); "
-                "put the header back in row 1 (any column will do)")
+                f"{name}: the {title(sheet)} sheet has no '{column_title(column)}' column (row 1 "
+                f"holds {shown}); put the header back in row 1 (any column will do)")
         if len(found) > 1:
             raise TrackerFileError(
-                f"{name}: the {sheet} sheet has two '{column}' columns; rename or delete one")
+                f"{name}: the {title(sheet)} sheet has two '{column_title(column)}' columns; "
+                "rename or delete one")
         positions.append(found[0])
     skip = set(positions)
     skip.update(index for index, key in enumerate(keys) if key == STAGE_CLASS_COLUMN.lower())

@@ -15,6 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlkpi.core import lang
 from xlkpi.core.errors import InputError
 from xlkpi.core.goals import sums
 from xlkpi.core.kpis import KPI_BY_ID, KPIS, Kpi
@@ -26,9 +27,8 @@ from xlkpi.tracker.model import (
     S_FISCAL_START,
     S_YEAR,
     SETTINGS_ALIASES_COL,
-    SETTINGS_LABELS,
+    SETTINGS_LANGUAGE_ROW,
     SETTINGS_REPS_HEADER_ROW,
-    SETTINGS_REPS_LABEL,
     SETTINGS_ROWS,
     TARGETS_EXTRA_COL,
     TARGETS_FIRST_MONTH_COL,
@@ -46,22 +46,26 @@ from xlkpi.tracker.model import (
     Settings,
     TargetRow,
     Tracker,
+    is_team,
+    kpi_by_name,
+    kpi_name,
+    team_name,
 )
+from xlkpi.tracker.model import settings_label as label
 from xlkpi.tracker.styles import (
     BOLD,
     CALC_FILL,
-    DAY_FORMAT,
     GREY,
     HEADER_FILL,
     HEADER_FONT,
     INPUT_FILL,
-    MONTH_FORMAT,
     SECTION_FONT,
     TITLE,
+    day_format,
+    month_format,
     number_format,
 )
 
-_KPI_BY_NAME = {kpi.name.lower(): kpi for kpi in KPIS}
 _VALIDATION_TAG = "xlkpi"  # promptTitle of the validations this module owns
 ALIASES_LABEL = "Also known as"
 ALIAS_SEPARATOR = "; "
@@ -86,27 +90,20 @@ def read_aliases(rows: Sequence[tuple]) -> dict[str, list[str]]:
 
 
 def write_settings(ws: Worksheet, settings: Settings) -> None:
-    text_cell(ws, 1, 1, "Settings", TITLE)
-    text_cell(ws, 2, 1, "Type in the yellow cells. After changing the reps or the currency run "
-                    "`xlkpi refresh`; the year, first month and year-to-date date need none.",
-          GREY)
+    text_cell(ws, 1, 1, lang.text("settings.title"), TITLE)
+    text_cell(ws, 2, 1, lang.text("settings.intro"), GREY)
     values = {"year": settings.year, "fiscal_start": settings.fiscal_start,
               "currency": settings.currency, "as_of": settings.as_of}
-    notes = {"year": "the calendar year in which the fiscal year starts",
-             "fiscal_start": "1 = January … 12 = December",
-             "currency": "a code or symbol (USD, EUR, €…) for the money formats",
-             "as_of": "a date; leave blank for today"}
     for key, row in SETTINGS_ROWS.items():
-        text_cell(ws, row, 1, SETTINGS_LABELS[key], BOLD)
+        text_cell(ws, row, 1, label(key), BOLD)
         text_cell(ws, row, 2, values[key], fill=INPUT_FILL,
-              fmt="yyyy-mm-dd" if key == "as_of" else None)
-        text_cell(ws, row, 3, notes[key], GREY)
-    text_cell(ws, SETTINGS_REPS_HEADER_ROW, 1, SETTINGS_REPS_LABEL, HEADER_FONT, fill=HEADER_FILL)
-    text_cell(ws, SETTINGS_REPS_HEADER_ROW, SETTINGS_ALIASES_COL, ALIASES_LABEL, HEADER_FONT,
+              fmt=lang.text("formats.date") if key == "as_of" else None)
+        text_cell(ws, row, 3, lang.text(f"settings.note_{key}"), GREY)
+    settings_language(ws, settings.language)
+    text_cell(ws, SETTINGS_REPS_HEADER_ROW, 1, label("reps"), HEADER_FONT, fill=HEADER_FILL)
+    text_cell(ws, SETTINGS_REPS_HEADER_ROW, SETTINGS_ALIASES_COL, label("aliases"), HEADER_FONT,
               fill=HEADER_FILL)
-    text_cell(ws, SETTINGS_REPS_HEADER_ROW, 3,
-              "one name per row, as in the Owner columns (case does not matter); beside it the "
-              "other spellings `xlkpi import` turns into that name, separated by ;", GREY)
+    text_cell(ws, SETTINGS_REPS_HEADER_ROW, 3, lang.text("settings.reps_note"), GREY)
     for offset, rep in enumerate(settings.reps, 1):
         text_cell(ws, SETTINGS_REPS_HEADER_ROW + offset, 1, rep, fill=INPUT_FILL)
         aliases = settings.aliases.get(rep)
@@ -115,29 +112,45 @@ def write_settings(ws: Worksheet, settings: Settings) -> None:
                       ALIAS_SEPARATOR.join(aliases), fill=INPUT_FILL)
     for offset in range(len(settings.reps) + 1, len(settings.reps) + 11):
         ws.cell(SETTINGS_REPS_HEADER_ROW + offset, 1).fill = INPUT_FILL
-    ws.column_dimensions["A"].width = 30
-    ws.column_dimensions["B"].width = 16
+    # wide enough for the labels in any language (30 and 16 for the English ones)
+    labels = [*SETTINGS_ROWS, "language", "reps", "as_of_used", "months_to_date"]
+    ws.column_dimensions["A"].width = max(30, max(len(label(key)) for key in labels) + 3)
+    ws.column_dimensions["B"].width = max(16, len(label("aliases")) + 3)
     ws.column_dimensions["C"].width = 60
     print_setup(ws, None, None)
     settings_calculated(ws)
     settings_validation(ws)
 
 
+def settings_language(ws: Worksheet, code: str) -> None:
+    """The language row: its label and the tracker's language code (read back by the reader
+    when the hidden _xlkpi sheet records none). A row 8 a person filled in a tracker made
+    before languages is left as typed."""
+    held = ws.cell(SETTINGS_LANGUAGE_ROW, 1).value
+    labels = {lang.load(code).text("settings.language").lower() for code in lang.codes()}
+    if held not in (None, "") and str(held).strip().lower() not in labels:
+        return
+    text_cell(ws, SETTINGS_LANGUAGE_ROW, 1, label("language"), BOLD)
+    text_cell(ws, SETTINGS_LANGUAGE_ROW, 2, code, fill=CALC_FILL)
+    text_cell(ws, SETTINGS_LANGUAGE_ROW, 3, lang.text("settings.note_language"), GREY)
+
+
 def settings_calculated(ws: Worksheet) -> None:
     """The calculated block (generated, rewritten by refresh): as-of date, months to date,
     the fiscal year's first and last day. The only volatile function of the workbook is here."""
-    text_cell(ws, 9, 1, "Calculated (do not type here)", SECTION_FONT)
+    text_cell(ws, 9, 1, label("calculated"), SECTION_FONT)
+    day = day_format()
     rows = (
-        (10, "Year to date through (used)", f"=IF(ISNUMBER({S_AS_OF_TYPED}),"
-                                            f"INT({S_AS_OF_TYPED}),TODAY())", DAY_FORMAT),
-        (11, "Months in the year to date",
+        (10, "as_of_used", f"=IF(ISNUMBER({S_AS_OF_TYPED}),"
+                           f"INT({S_AS_OF_TYPED}),TODAY())", day),
+        (11, "months_to_date",
          f"=MIN(MAX(YEAR(B10)*12+MONTH(B10)-({S_YEAR}*12+{S_FISCAL_START})+1,1),12)", "0"),
-        (12, "Fiscal year", f"=DATE({S_YEAR},{S_FISCAL_START},1)", DAY_FORMAT),
+        (12, "fiscal_year", f"=DATE({S_YEAR},{S_FISCAL_START},1)", day),
     )
-    for row, label, formula, fmt in rows:
-        text_cell(ws, row, 1, label)
+    for row, key, formula, fmt in rows:
+        text_cell(ws, row, 1, label(key))
         formula_cell(ws, row, 2, formula, fmt).fill = CALC_FILL
-    formula_cell(ws, 12, 3, "=EOMONTH(B12,11)", DAY_FORMAT)
+    formula_cell(ws, 12, 3, "=EOMONTH(B12,11)", day)
     ws.cell(12, 3).alignment = Alignment(horizontal="left")
 
 
@@ -149,25 +162,33 @@ def _drop_own_validations(ws: Worksheet) -> None:
 def settings_validation(ws: Worksheet) -> None:
     _drop_own_validations(ws)
     rules = (
-        ("whole", "1900", "9999", "B4", "A year such as 2026."),
-        ("whole", "1", "12", "B5", "The month the fiscal year starts in: 1 (January) to 12."),
-        ("date", "1", "2958465", "B7", "A date, or blank for today."),
+        ("whole", "1900", "9999", "B4", lang.text("settings.valid_year")),
+        ("whole", "1", "12", "B5", lang.text("settings.valid_fiscal_start")),
+        ("date", "1", "2958465", "B7", lang.text("settings.valid_as_of")),
     )
     for kind, low, high, ref, message in rules:
         dv = DataValidation(type=kind, operator="between", formula1=low, formula2=high,
                             allow_blank=True, showErrorMessage=True, showInputMessage=True,
                             promptTitle=_VALIDATION_TAG, prompt=message,
-                            errorTitle="Settings", error=message)
+                            errorTitle=lang.text("settings.title"), error=message)
         dv.add(ref)
         ws.add_data_validation(dv)
 
 
 # --- Targets ---------------------------------------------------------------------------------
 
-def _target_key(who: object, kpi_name: object) -> tuple[str, str] | None:
-    if not isinstance(who, str) or not isinstance(kpi_name, str):
+def _target_key(who: object, kpi: object) -> tuple[str, str] | None:
+    """(who, KPI id) of a Targets row: the team's rows under TEAM_NAME whatever the word
+    shown, a KPI named in the language in force or in English; None for a row of one's own."""
+    if isinstance(kpi, str):
+        kpi = kpi_by_name(kpi)
+    if not isinstance(who, str) or kpi is None:
         return None
-    return who.lower(), kpi_name.lower()
+    return (TEAM_NAME.lower() if is_team(who) else who.lower()), kpi.id
+
+
+def _shown_who(who: str) -> str:
+    return team_name() if who == TEAM_NAME else who
 
 
 def _expected_targets(settings: Settings) -> list[tuple[str, Kpi]]:
@@ -177,36 +198,34 @@ def _expected_targets(settings: Settings) -> list[tuple[str, Kpi]]:
 
 
 def write_targets(ws: Worksheet, tracker: Tracker) -> None:
-    text_cell(ws, 1, 1, "Targets", TITLE)
-    text_cell(ws, 2, 1, "One row per KPI for the Team and for each rep, one column per fiscal "
-                    "month. Type numbers (rates as percentages, e.g. 25%); blank = no target. "
-                    "Notes go in the Notes column. xlkpi never overwrites what you type here.",
-          GREY)
-    header_row(ws, TARGETS_HEADER_ROW, ["Who", "KPI"])
-    text_cell(ws, TARGETS_HEADER_ROW, TARGETS_EXTRA_COL, "Notes", HEADER_FONT, fill=HEADER_FILL)
+    text_cell(ws, 1, 1, lang.text("targets.title"), TITLE)
+    text_cell(ws, 2, 1, lang.text("targets.intro"), GREY)
+    header_row(ws, TARGETS_HEADER_ROW, [lang.text("targets.who"), lang.text("targets.kpi")])
+    text_cell(ws, TARGETS_HEADER_ROW, TARGETS_EXTRA_COL, lang.text("targets.notes"), HEADER_FONT,
+              fill=HEADER_FILL)
     by_key: dict[tuple[str, str], TargetRow] = {}
     for target in tracker.targets:
         kpi = _kpi_by_id(target.kpi_id)
-        key = _target_key(target.who, kpi.name)
+        key = _target_key(target.who, kpi)
         if key is not None:
             by_key.setdefault(key, target)
     row = TARGETS_FIRST_ROW
     written: set[tuple[str, str]] = set()
     for who, kpi in _expected_targets(tracker.settings):
-        key = _target_key(who, kpi.name)
+        key = _target_key(who, kpi)
         _target_row(ws, row, who, kpi, tracker.settings.currency, by_key.get(key))
         written.add(key)
         row += 1
     for target in tracker.targets:  # rows of reps no longer in Settings: kept as they are
         kpi = _kpi_by_id(target.kpi_id)
-        key = _target_key(target.who, kpi.name)
+        key = _target_key(target.who, kpi)
         if key not in written:
             _target_row(ws, row, target.who, kpi, tracker.settings.currency, target)
             written.add(key)
             row += 1
     ws.freeze_panes = ws.cell(TARGETS_FIRST_ROW, TARGETS_FIRST_MONTH_COL)
     ws.column_dimensions["A"].width = 22
-    ws.column_dimensions["B"].width = 28
+    ws.column_dimensions["B"].width = max(28, max(len(kpi_name(kpi.id)) for kpi in KPIS) + 2)
     for col in range(TARGETS_FIRST_MONTH_COL, TARGETS_EXTRA_COL):
         ws.column_dimensions[get_column_letter(col)].width = 11
     ws.column_dimensions[get_column_letter(TARGETS_EXTRA_COL)].width = 40
@@ -223,8 +242,8 @@ def _kpi_by_id(kpi_id: str) -> Kpi:
 
 def _target_row(ws: Worksheet, row: int, who: str, kpi: Kpi, currency: object,
                 typed: TargetRow | None) -> None:
-    text_cell(ws, row, TARGETS_WHO_COL, who)
-    text_cell(ws, row, TARGETS_KPI_COL, kpi.name)
+    text_cell(ws, row, TARGETS_WHO_COL, _shown_who(who))
+    text_cell(ws, row, TARGETS_KPI_COL, kpi_name(kpi.id))
     fmt = number_format(kpi, currency)
     months = list(typed.months) if typed is not None else []
     for index in range(12):
@@ -249,14 +268,14 @@ def _targets_last_row(ws: Worksheet) -> int:
 def complete_targets(ws: Worksheet, tracker: Tracker) -> None:
     """Append a row for every (Team or rep, KPI) that has none; touch no existing row."""
     present = set()
-    for who, kpi_name in ws.iter_rows(min_row=TARGETS_FIRST_ROW, min_col=TARGETS_WHO_COL,
+    for who, kpi_text in ws.iter_rows(min_row=TARGETS_FIRST_ROW, min_col=TARGETS_WHO_COL,
                                       max_col=TARGETS_KPI_COL, values_only=True):
-        key = _target_key(who, kpi_name)
+        key = _target_key(who, kpi_text)
         if key is not None:
             present.add(key)
     row = _targets_last_row(ws) + 1
     for who, kpi in _expected_targets(tracker.settings):
-        key = _target_key(who, kpi.name)
+        key = _target_key(who, kpi)
         if key not in present:
             _target_row(ws, row, who, kpi, tracker.settings.currency, None)
             present.add(key)
@@ -270,19 +289,19 @@ def _targets_generated(ws: Worksheet) -> None:
         col = TARGETS_FIRST_MONTH_COL + index
         formula = (f"={S_FIRST_DAY}" if index == 0 else
                    f"=EOMONTH({get_column_letter(col - 1)}{TARGETS_HEADER_ROW},0)+1")
-        cell = formula_cell(ws, TARGETS_HEADER_ROW, col, formula, MONTH_FORMAT, HEADER_FONT)
+        cell = formula_cell(ws, TARGETS_HEADER_ROW, col, formula, month_format(), HEADER_FONT)
         cell.fill = HEADER_FILL
     _drop_own_validations(ws)
     last = _targets_last_row(ws) + 1000
     first_col = get_column_letter(TARGETS_FIRST_MONTH_COL)
     last_col = get_column_letter(TARGETS_EXTRA_COL - 1)
-    message = "A number (rates as a percentage, e.g. 25%); blank for no target."
+    message = lang.text("targets.valid_message")
     dv = DataValidation(type="decimal", operator="between", formula1="-1E+15",
                         formula2="1E+15", allow_blank=True, showErrorMessage=True,
                         showInputMessage=True, errorStyle="warning",
                         promptTitle=_VALIDATION_TAG, prompt=message,
-                        errorTitle="Targets are numbers",
-                        error=message + " Put notes in the Notes column.")
+                        errorTitle=lang.text("targets.valid_title"),
+                        error=message + lang.text("targets.valid_notes"))
     dv.add(f"{first_col}{TARGETS_FIRST_ROW}:{last_col}{last}")
     ws.add_data_validation(dv)
 
@@ -294,10 +313,15 @@ def resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
     read from the file at ``path`` (openpyxl keeps a formula's text, not its value); a
     TrackerFileError naming the cell when the file holds no value for it. ``tracker`` is
     what reader.read_tracker read from ``wb`` (its reps in the order of their rows)."""
-    from xlkpi.core.errors import TrackerFileError
-    from xlkpi.tracker.model import SETTINGS, check_reps
+    with lang.using(tracker.settings.language):
+        _resolve_formula_reps(tracker, wb, path, name)
 
-    ws = wb[SETTINGS]
+
+def _resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
+    from xlkpi.core.errors import TrackerFileError
+    from xlkpi.tracker.model import SETTINGS, check_reps, title
+
+    ws = wb[title(SETTINGS)]
     typed = sorted((row, cell) for (row, col), cell in ws._cells.items()
                    if col == 1 and row > SETTINGS_REPS_HEADER_ROW
                    and cell.value is not None and str(cell.value).strip())
@@ -308,7 +332,7 @@ def resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
 
     values = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        shown = {row: value for row, (value,) in enumerate(values[SETTINGS].iter_rows(
+        shown = {row: value for row, (value,) in enumerate(values[title(SETTINGS)].iter_rows(
             min_row=1, max_col=1, values_only=True), 1) if row in formulas}
     finally:
         values.close()
@@ -321,7 +345,7 @@ def resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
             value = int(value)
         if value is None or not str(value).strip():
             raise TrackerFileError(
-                f"{name}: Settings!A{row} holds the formula {formulas[row]} and the file "
+                f"{name}: {title(SETTINGS)}!A{row} holds the formula {formulas[row]} and the file "
                 "holds no value for it; type the rep's name there (or open and save the "
                 "tracker in Excel or LibreOffice first)")
         reps[index] = str(value).strip()
@@ -334,11 +358,6 @@ def resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
 
 # --- target planning (goals.plan_months) -------------------------------------------------------
 
-_PLAN_NOTE = ("Year: a figure for the whole year, spread to the blank months (counts and "
-              "amounts: what the typed months leave, by last year's shape when the tracker "
-              "has a full previous year, else evenly; rates: the figure itself). A blank Team "
-              "month of a count or amount is the sum of the reps'. Red Team cell: it differs "
-              "from the reps' sum.")
 _MISMATCH_FILL = PatternFill("solid", start_color="F4B6B6", end_color="F4B6B6")
 
 
@@ -357,9 +376,9 @@ def plan_targets(ws: Worksheet, tracker: Tracker, letters: dict[str, dict[str, s
 
     year_head = ws.cell(TARGETS_HEADER_ROW, TARGETS_YEAR_COL)
     if year_head.value is None or str(year_head.value).strip() == "":
-        text_cell(ws, TARGETS_HEADER_ROW, TARGETS_YEAR_COL, "Year", HEADER_FONT,
-                  fill=HEADER_FILL)
-    text_cell(ws, 3, 1, _PLAN_NOTE, GREY)
+        text_cell(ws, TARGETS_HEADER_ROW, TARGETS_YEAR_COL, lang.text("targets.year"),
+                  HEADER_FONT, fill=HEADER_FILL)
+    text_cell(ws, 3, 1, lang.text("targets.plan_note"), GREY)
     last_col = TARGETS_TEAM_FLAG_COL
     for col in range(TARGETS_PLAN_COL, last_col + 1):
         for cell in ws.iter_rows(min_row=TARGETS_HEADER_ROW, min_col=col, max_col=col):
@@ -368,11 +387,11 @@ def plan_targets(ws: Worksheet, tracker: Tracker, letters: dict[str, dict[str, s
     reps = {rep.strip().lower() for rep in tracker.settings.reps}
     rows: list[tuple[int, bool, Kpi]] = []
     team_rows: dict[str, int] = {}
-    for row, (who, kpi_name) in enumerate(ws.iter_rows(
+    for row, (who, kpi_text) in enumerate(ws.iter_rows(
             min_row=TARGETS_FIRST_ROW, min_col=TARGETS_WHO_COL, max_col=TARGETS_KPI_COL,
             values_only=True), TARGETS_FIRST_ROW):
-        key = _target_key(who, kpi_name)
-        kpi = _KPI_BY_NAME.get(key[1]) if key else None
+        key = _target_key(who, kpi_text)
+        kpi = KPI_BY_ID[key[1]] if key else None
         if kpi is None:
             continue
         team = key[0] == TEAM_NAME.lower()

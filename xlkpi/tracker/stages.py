@@ -15,31 +15,48 @@ from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
-from xlkpi.core.stages import BUILT_IN_STAGES, OPEN, StageMap, stage_key
-from xlkpi.tracker.cells import formula_cell, text_cell
+from xlkpi.core.stages import BUILT_IN_STAGES, LOST, OPEN, WON, StageMap, stage_key
+from xlkpi.tracker.cells import formula_cell, print_setup, text_cell
 from xlkpi.tracker.data import stage_key_formula
-from xlkpi.tracker.model import DATA_SHEETS, STAGES, STAGES_FIRST_ROW, TARGETS, Tracker
+from xlkpi.tracker.model import DATA_SHEETS, STAGES, STAGES_FIRST_ROW, TARGETS, Tracker, title
 from xlkpi.tracker.styles import GREY, HEADER_FILL, HEADER_FONT, INPUT_FILL
 
 HEADER = ("Stage", "Class", "Match key (calculated)", "Class used (calculated)")
+_HEADER_KEYS = ("stages.stage", "stages.class", "stages.key", "stages.class_used")
 SPARE_ROWS = 200  # rows below the list whose hidden cells are ready for names typed there
 _VALIDATION_TAG = "xlkpi"
-NOTE = ("One row per stage name of your pipelines: Won, Lost or Open. Case, spaces and - _ : . "
-        "do not matter. A stage not listed is Open. `xlkpi import` adds the names it meets as "
-        "Open: change them here; the tabs follow at once.")
+_CLASS_KEYS = {WON: "stages.won", LOST: "stages.lost", OPEN: "stages.open"}
+
+
+def class_word(code: object) -> object:
+    """A class (Won, Lost, Open) as the Stages sheet shows it in the language in force; any
+    other value as it is."""
+    key = _CLASS_KEYS.get(code) if isinstance(code, str) else None
+    return lang.text(key) if key else code
+
+
+def class_code(typed: object) -> object:
+    """A class cell typed in the language in force ("Выиграна") as its code ("Won"); any other
+    value (English words too, which core.stages reads) as it is."""
+    if isinstance(typed, str):
+        for code, key in _CLASS_KEYS.items():
+            if typed.strip().lower() == lang.text(key).strip().lower():
+                return code
+    return typed
 
 
 def write_stages(ws: Worksheet, rows: Iterable[tuple[object, object]] | None = None) -> None:
     """A new Stages sheet holding ``rows`` (None: the built-in names)."""
-    for col, label in enumerate(HEADER, 1):
-        text_cell(ws, 1, col, label, HEADER_FONT, fill=HEADER_FILL)
-    text_cell(ws, 1, 6, NOTE, GREY)
+    for col, key in enumerate(_HEADER_KEYS, 1):
+        text_cell(ws, 1, col, lang.text(key), HEADER_FONT, fill=HEADER_FILL)
+    text_cell(ws, 1, 6, lang.text("stages.note"), GREY)
     row = STAGES_FIRST_ROW - 1
     for row, (name, kind) in enumerate(BUILT_IN_STAGES if rows is None else rows,
                                        STAGES_FIRST_ROW):
         text_cell(ws, row, 1, name, fill=INPUT_FILL)
-        text_cell(ws, row, 2, kind, fill=INPUT_FILL)
+        text_cell(ws, row, 2, class_word(kind), fill=INPUT_FILL)
     ws.column_dimensions["A"].width = 32
     ws.column_dimensions["B"].width = 10
     ws.freeze_panes = "A2"
@@ -52,17 +69,30 @@ def refresh_stages(ws: Worksheet) -> None:
     last = _last_row(ws)
     for row in range(STAGES_FIRST_ROW, last + SPARE_ROWS + 1):
         formula_cell(ws, row, 3, f'=IF(A{row}="","",{stage_key_formula(f"A{row}")})')
-        formula_cell(ws, row, 4, f'=IF(B{row}="Won","Won",IF(B{row}="Lost","Lost","Open"))')
+        formula_cell(ws, row, 4, f"=IF({_is(row, WON)},\"Won\",IF({_is(row, LOST)},\"Lost\","
+                                 '"Open"))')
     for letter in "CD":
         ws.column_dimensions[letter].hidden = True
     ws.data_validations.dataValidation = [
         dv for dv in ws.data_validations.dataValidation if dv.promptTitle != _VALIDATION_TAG]
-    dv = DataValidation(type="list", formula1='"Won,Lost,Open"', allow_blank=True,
+    words = ",".join(str(class_word(code)) for code in (WON, LOST, OPEN))
+    dv = DataValidation(type="list", formula1=f'"{words}"', allow_blank=True,
                         showErrorMessage=True, showInputMessage=True, errorStyle="warning",
-                        promptTitle=_VALIDATION_TAG, prompt="Won, Lost or Open",
-                        errorTitle="Stages", error="Type Won, Lost or Open")
+                        promptTitle=_VALIDATION_TAG, prompt=lang.text("stages.prompt"),
+                        errorTitle=lang.text("stages.error_title"),
+                        error=lang.text("stages.error"))
     dv.add(f"B{STAGES_FIRST_ROW}:B{last + SPARE_ROWS}")
     ws.add_data_validation(dv)
+    # prints the list (not the long note beside it, which made five pages of one line)
+    print_setup(ws, f"A1:B{max(last, STAGES_FIRST_ROW)}", "1:1")
+
+
+def _is(row: int, code: str) -> str:
+    """Column B of ``row`` reads the class ``code``: its English word or the language's."""
+    shown = class_word(code)
+    if shown == code:
+        return f'B{row}="{code}"'
+    return f'OR(B{row}="{code}",B{row}="{shown}")'
 
 
 def _last_row(ws: Worksheet) -> int:
@@ -78,17 +108,19 @@ def ensure_stages(wb: Workbook) -> bool:
     """Refresh: the Stages sheet's calculated columns brought up to date, or the sheet added
     (with the built-in names, after the data sheets) to a tracker made before it existed. True when
     it was added."""
-    if STAGES in wb.sheetnames:
-        ws = wb[STAGES]
-        if ws.cell(1, 1).value != HEADER[0] or ws.cell(1, 2).value != HEADER[1]:
-            raise TrackerFileError(f"the sheet '{STAGES}' does not start with the headers "
-                                   f"Stage, Class in A1:B1; put them back (or rename your "
-                                   f"sheet: xlkpi needs the name {STAGES})")
+    shown = title(STAGES)
+    if shown in wb.sheetnames:
+        ws = wb[shown]
+        heads = (lang.text(_HEADER_KEYS[0]), lang.text(_HEADER_KEYS[1]))
+        if (ws.cell(1, 1).value, ws.cell(1, 2).value) not in (HEADER[:2], heads):
+            raise TrackerFileError(f"the sheet '{shown}' does not start with the headers "
+                                   f"{heads[0]}, {heads[1]} in A1:B1; put them back (or rename "
+                                   f"your sheet: xlkpi needs the name {shown})")
         refresh_stages(ws)
         return False
-    after = [wb.sheetnames.index(name) for name in (TARGETS, *DATA_SHEETS)
-             if name in wb.sheetnames]
-    write_stages(wb.create_sheet(STAGES, max(after) + 1 if after else None))
+    after = [wb.sheetnames.index(title(name)) for name in (TARGETS, *DATA_SHEETS)
+             if title(name) in wb.sheetnames]
+    write_stages(wb.create_sheet(shown, max(after) + 1 if after else None))
     return True
 
 
@@ -99,7 +131,7 @@ def read_stages(rows: Sequence[tuple]) -> list[tuple[object, object]]:
     for values in rows[STAGES_FIRST_ROW - 1:]:
         values = tuple(values[:2]) + (None,) * (2 - len(values[:2]))
         if values[0] not in (None, ""):
-            out.append((values[0], values[1]))
+            out.append((values[0], class_code(values[1])))
     return out
 
 
@@ -121,7 +153,7 @@ def add_stage_names(ws: Worksheet, names: Sequence[str]) -> list[str]:
         known.add(key)
         last += 1
         text_cell(ws, last, 1, name, fill=INPUT_FILL)
-        text_cell(ws, last, 2, OPEN, fill=INPUT_FILL)
+        text_cell(ws, last, 2, class_word(OPEN), fill=INPUT_FILL)
         added.append(name)
     if added:
         refresh_stages(ws)

@@ -11,6 +11,7 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlkpi.core import lang
 from xlkpi.core.kpis import Kpi
 
 TITLE = Font(size=14, bold=True, color="1F3864")
@@ -31,6 +32,16 @@ DAY_FORMAT = "d mmm yyyy"
 PERCENT = "0.0%"
 ATTAINMENT = "0%"
 COUNT = "#,##0"
+
+
+def day_format() -> str:
+    """DAY_FORMAT in the language in force (dd.mm.yyyy in Russian)."""
+    return lang.text("formats.day")
+
+
+def month_format() -> str:
+    """MONTH_FORMAT in the language in force."""
+    return lang.text("formats.month")
 
 # Red / amber / green by attainment.
 RED_BELOW, GREEN_FROM = 0.8, 1.0

@@ -35,7 +35,6 @@ from xlkpi.tracker.formulas import (
 from xlkpi.tracker.model import (
     OWNED_SHEETS,
     PACING_HEADERS,
-    ROW_KINDS,
     S_AS_OF,
     S_FIRST_DAY,
     S_MONTHS_TO_DATE,
@@ -55,23 +54,27 @@ from xlkpi.tracker.model import (
     TAB_THROUGH_ROW,
     TAB_WHO_ROW,
     TAB_YTD_COL,
-    YTD_HEADER,
+    TARGETS,
+    kpi_name,
+    sheet_ref,
+    team_name,
+    title,
 )
 from xlkpi.tracker.styles import (
     ACTUAL_FONT,
     ATTAINMENT,
     BLOCK_TOP,
     BOLD,
-    DAY_FORMAT,
     GREY,
     GREY_SMALL,
     HEADER_FILL,
     HEADER_FONT,
-    MONTH_FORMAT,
     RIGHT,
     SECTION_FONT,
     TITLE,
     WRAP,
+    day_format,
+    month_format,
     number_format,
     red_amber_green,
     style,
@@ -79,6 +82,11 @@ from xlkpi.tracker.styles import (
 
 # Where a KPI's actual in the period before the first month and the year to date is held.
 _PREVIOUS_COLS = {TAB_FIRST_MONTH_COL: TAB_PREVIOUS_FIRST_COL, TAB_YTD_COL: TAB_PREVIOUS_YTD_COL}
+# The three rows of a KPI (model.ROW_KINDS), by their keys in the language files.
+_ROW_KEYS = ("tabs.target", "tabs.actual", "tabs.attainment")
+_PACING_KEYS = ("tabs.pacing_target", "tabs.pacing_expected", "tabs.pacing_actual",
+                "tabs.pacing_projected", "tabs.pacing_pace")
+assert len(_PACING_KEYS) == len(PACING_HEADERS)
 
 
 @dataclass
@@ -94,38 +102,37 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
                   team: bool) -> dict[str, TabRows]:
     """The tab of ``who`` (the team's, or a rep's, whose rows are those of their Owner cells):
     three rows per KPI, twelve months and the year to date; where each KPI's rows are."""
-    title = ("Team: target vs actual (all rows)" if team
-             else f"{who}: target vs actual (rows whose Owner is {who})")
-    text_cell(ws, 1, 1, title, TITLE)
-    text_cell(ws, TAB_WHO_ROW, 1, "Who", BOLD)
+    if team:
+        who = team_name()  # as the Targets sheet names the team's rows
+    heading = (lang.text("tabs.team_title") if team
+               else lang.text("tabs.rep_title", who=who))
+    text_cell(ws, 1, 1, heading, TITLE)
+    text_cell(ws, TAB_WHO_ROW, 1, lang.text("tabs.who"), BOLD)
     text_cell(ws, TAB_WHO_ROW, 2, who, BOLD)
     text_cell(ws, TAB_WHO_ROW, TAB_CRITERION_COL, owner_criterion(who))
     text_cell(ws, TAB_MATCH_ROW, TAB_CRITERION_COL, owner_criterion(who)[1:])
     formula_cell(ws, TAB_TARGETS_WHO_ROW, TAB_CRITERION_COL,
                  f"=IFERROR(MATCH({absolute(TAB_CRITERION_COL, TAB_MATCH_ROW)},"
-                 f"Targets!$A:$A,0),0)")
-    text_cell(ws, TAB_NOTE_ROW, 1,
-              "Months follow Settings (year, first month). Year to date: from the first month "
-              "through Settings' year-to-date date (today when blank). Attainment: green ≥ "
-              "100 %, amber 80–99 %, red < 80 %; blank without a target. Generated: `xlkpi "
-              "refresh` rewrites this tab.", GREY_SMALL)
-    header_row(ws, TAB_HEADER_ROW, ["KPI", "Row"])
+                 f"{sheet_ref(TARGETS)}!$A:$A,0),0)")
+    text_cell(ws, TAB_NOTE_ROW, 1, lang.text("tabs.note"), GREY_SMALL)
+    header_row(ws, TAB_HEADER_ROW, [lang.text("tabs.kpi"), lang.text("tabs.row")])
     for index in range(12):
         col = TAB_FIRST_MONTH_COL + index
         first = (f"={S_FIRST_DAY}" if index == 0 else
                  f"=EOMONTH({get_column_letter(col - 1)}{TAB_HEADER_ROW},0)+1")
-        cell = formula_cell(ws, TAB_HEADER_ROW, col, first, MONTH_FORMAT, HEADER_FONT)
+        cell = formula_cell(ws, TAB_HEADER_ROW, col, first, month_format(), HEADER_FONT)
         style(cell, fill=HEADER_FILL, alignment=RIGHT)
         formula_cell(ws, TAB_THROUGH_ROW, col,
-                     f"=EOMONTH({get_column_letter(col)}{TAB_HEADER_ROW},0)", DAY_FORMAT,
+                     f"=EOMONTH({get_column_letter(col)}{TAB_HEADER_ROW},0)", day_format(),
                      GREY_SMALL)
-    ytd = text_cell(ws, TAB_HEADER_ROW, TAB_YTD_COL, YTD_HEADER, HEADER_FONT, fill=HEADER_FILL)
+    ytd = text_cell(ws, TAB_HEADER_ROW, TAB_YTD_COL, lang.text("tabs.ytd"), HEADER_FONT,
+                    fill=HEADER_FILL)
     style(ytd, alignment=RIGHT)
     first_letter = get_column_letter(TAB_FIRST_MONTH_COL)
     formula_cell(ws, TAB_THROUGH_ROW, TAB_YTD_COL,
-                 f"=EOMONTH(${first_letter}${TAB_HEADER_ROW},{S_MONTHS_TO_DATE}-1)", DAY_FORMAT,
-                 GREY_SMALL)
-    text_cell(ws, TAB_THROUGH_ROW, 2, "through", GREY_SMALL)
+                 f"=EOMONTH(${first_letter}${TAB_HEADER_ROW},{S_MONTHS_TO_DATE}-1)",
+                 day_format(), GREY_SMALL)
+    text_cell(ws, TAB_THROUGH_ROW, 2, lang.text("tabs.through"), GREY_SMALL)
     if team:
         actuals = ActualFormulas(letters, None)
     else:
@@ -153,10 +160,10 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
         # month's column, or, in the first month and the year to date, from a hidden cell.
         previous = previous_actuals(kpi.recipe)
         assert len(previous) <= 1, f"{kpi.id}: one hidden previous-period cell per KPI row"
-        for offset, kind in enumerate(ROW_KINDS):
+        for offset, key in enumerate(_ROW_KEYS):
             r = row + offset
-            text_cell(ws, r, 1, kpi.name, BOLD if offset == 0 else GREY)
-            text_cell(ws, r, 2, kind, ACTUAL_FONT if kind == "Actual" else None)
+            text_cell(ws, r, 1, kpi_name(kpi.id), BOLD if offset == 0 else GREY)
+            text_cell(ws, r, 2, lang.text(key), ACTUAL_FONT if key == "tabs.actual" else None)
         for col, helper in target_helper_formulas(place.target):
             formula_cell(ws, place.target, col, helper)
         for col, window in windows.items():
@@ -192,9 +199,10 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
         row += 3
     last = row - 1
     red_amber_green(ws, f"C{TAB_FIRST_ROW}:{get_column_letter(TAB_YTD_COL)}{last}",
-                    f'$B{TAB_FIRST_ROW}="Attainment"', f"C{TAB_FIRST_ROW}")
+                    f'$B{TAB_FIRST_ROW}="{lang.text("tabs.attainment")}"', f"C{TAB_FIRST_ROW}")
     ws.freeze_panes = ws.cell(TAB_FIRST_ROW, TAB_FIRST_MONTH_COL)
-    ws.column_dimensions["A"].width = 27
+    # wide enough for the longest KPI name (27 for the English ones)
+    ws.column_dimensions["A"].width = max(27, max(len(kpi_name(kpi.id)) for kpi in kpis) + 2)
     ws.column_dimensions["B"].width = 11
     for col in range(TAB_FIRST_MONTH_COL, TAB_YTD_COL):
         ws.column_dimensions[get_column_letter(col)].width = 10.5
@@ -217,23 +225,23 @@ def write_pacing(ws: Worksheet, kpis: Sequence[Kpi], rows: dict[str, TabRows], c
     tab's own Target and Actual cells); its last row."""
     position = absolute(TAB_CRITERION_COL, top)
     formula_cell(ws, top, TAB_CRITERION_COL, as_of_position_formula())
-    text_cell(ws, top, 1, "This month: are we on pace?", SECTION_FONT)
-    labels = ((3, "Month", f"=EOMONTH({S_AS_OF},-1)+1", MONTH_FORMAT),
-              (5, "As of", f"={S_AS_OF}", "d mmm"),
-              (7, "Day", f"=DAY({S_AS_OF})", "0"),
-              (9, "of", f"=DAY(EOMONTH({S_AS_OF},0))", "0"))
+    text_cell(ws, top, 1, lang.text("tabs.pacing_title"), SECTION_FONT)
+    labels = ((3, lang.text("tabs.month"), f"=EOMONTH({S_AS_OF},-1)+1", month_format()),
+              (5, lang.text("tabs.as_of"), f"={S_AS_OF}", lang.text("formats.short_day")),
+              (7, lang.text("tabs.day"), f"=DAY({S_AS_OF})", "0"),
+              (9, lang.text("tabs.of"), f"=DAY(EOMONTH({S_AS_OF},0))", "0"))
     for col, label, formula, fmt in labels:
         style(text_cell(ws, top, col, label, GREY), alignment=RIGHT)
         style(formula_cell(ws, top, col + 1, formula, fmt, BOLD), alignment=RIGHT)
     header = top + 1
-    header_row(ws, header, ["KPI"])
-    header_row(ws, header, PACING_HEADERS, first_col=3)
+    header_row(ws, header, [lang.text("tabs.kpi")])
+    header_row(ws, header, [lang.text(key) for key in _PACING_KEYS], first_col=3)
     for col in range(1, 3 + len(PACING_HEADERS)):
         style(ws.cell(header, col), fill=HEADER_FILL, alignment=WRAP)
     ws.row_dimensions[header].height = 30
     row = header
     for row, kpi in enumerate(kpis, header + 1):
-        text_cell(ws, row, 1, kpi.name)
+        text_cell(ws, row, 1, kpi_name(kpi.id))
         cells = tuple(f"{get_column_letter(3 + i)}{row}" for i in range(len(PACING_HEADERS)))
         formulas = pacing_formulas(kpi, position, rows[kpi.id].target, rows[kpi.id].actual,
                                    cells)
@@ -244,10 +252,7 @@ def write_pacing(ws: Worksheet, kpis: Sequence[Kpi], rows: dict[str, TabRows], c
                          BOLD if last else None)
     pace = get_column_letter(2 + len(PACING_HEADERS))
     red_amber_green(ws, f"{pace}{header + 1}:{pace}{row}", "TRUE", f"{pace}{header + 1}")
-    notes = ("Expected to date: the month's target × elapsed days ÷ days in the month for "
-             "counts and amounts; the target itself for rates and averages.",
-             "Projected month end: the actual at this pace (the actual itself for rates). Pace: "
-             "the projection's attainment, coloured as above. Blank outside this year.")
+    notes = (lang.text("tabs.pacing_note_expected"), lang.text("tabs.pacing_note_projected"))
     for offset, note in enumerate(notes, 1):
         text_cell(ws, row + offset, 1, note, GREY_SMALL)
     return row + len(notes)
@@ -273,7 +278,7 @@ def owner_blocks(ws: Worksheet, letters) -> dict[str, OwnerBlock]:
     for offset, sheet in enumerate(OWNED_SHEETS):
         row = TAB_BLOCK_FIRST_ROW + offset
         block, formulas = owner_block_formulas(sheet, letters[sheet]["Owner"], row)
-        text_cell(ws, row, TAB_BLOCK_SHEET_COL, sheet)
+        text_cell(ws, row, TAB_BLOCK_SHEET_COL, title(sheet))
         for col, formula in formulas:
             formula_cell(ws, row, col, formula)
         blocks[sheet] = block

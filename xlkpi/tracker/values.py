@@ -57,7 +57,9 @@ from pathlib import Path
 import numpy as np
 from openpyxl.utils import get_column_letter
 
+from xlkpi.core import lang
 from xlkpi.tracker import reader
+from xlkpi.tracker.data import column_keys
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
     DATA_SHEETS,
@@ -68,6 +70,7 @@ from xlkpi.tracker.model import (
     TARGETS_FIRST_MONTH_COL,
     TARGETS_FIRST_ROW,
     Tracker,
+    title,
 )
 from xlkpi.tracker.problems import CellProblem, group
 from xlkpi.xlsx.guards import check_archive, open_workbook
@@ -163,11 +166,14 @@ def _read_with_calamine(calamine, path: Path, headers: dict[str, Sequence],
                         classes: dict[str, Sequence] | None = None) -> Tracker:
     with CalamineSheets(calamine.from_path(str(path)), path) as book:
         tracker = reader.read_sheets(book.titles, book.sheet, path.name)
-        for name in DATA_SHEETS:
-            headers[name] = book.sheet(name).header()
-        stage_class = _skipped_columns(OPPORTUNITIES, headers[OPPORTUNITIES])
+        with lang.using(tracker.settings.language):  # the sheets' titles and headers
+            for name in DATA_SHEETS:
+                headers[name] = book.sheet(title(name)).header()
+            stage_class = _skipped_columns(OPPORTUNITIES, headers[OPPORTUNITIES])
         if classes is not None and stage_class:
-            columns = book.sheet(OPPORTUNITIES)._columns  # noqa: SLF001 - this module's class
+            with lang.using(tracker.settings.language):
+                opportunities = book.sheet(title(OPPORTUNITIES))
+            columns = opportunities._columns  # noqa: SLF001 - this module's class
             index = column_index(stage_class[0]) - 1
             classes[OPPORTUNITIES] = columns[index] if index < len(columns) else ()
     return tracker
@@ -177,8 +183,10 @@ def _read_with_openpyxl(path: Path, headers: dict[str, Sequence] | None = None) 
     wb = open_workbook(path, values=True)
     try:
         tracker = reader.read_tracker(wb, path.name)
-        for name in DATA_SHEETS if headers is not None else ():
-            headers[name] = next(iter(wb[name].iter_rows(max_row=1, values_only=True)), ())
+        with lang.using(tracker.settings.language):
+            for name in DATA_SHEETS if headers is not None else ():
+                headers[name] = next(iter(wb[title(name)].iter_rows(max_row=1,
+                                                                    values_only=True)), ())
         return tracker
     finally:
         wb.close()
@@ -299,13 +307,15 @@ class CalamineRows:
         if this is the sheet ``name``: anywhere in Settings and Targets (small sheets); in a
         data sheet, a blank cell in a column where a blank counts (see _ERROR_AS_BLANK). Only
         then is the sheet's XML searched."""
-        if name in (SETTINGS, TARGETS):
+        if name in (title(SETTINGS), title(TARGETS)):  # the reader puts the language in force
             return True
-        if name not in DATA_SHEETS:
+        sheet_ids = {title(sheet_id): sheet_id for sheet_id in DATA_SHEETS}
+        if name not in sheet_ids:
             return False
-        counting = _BLANK_COUNTS[name]
-        return any(isinstance(label, str) and label.strip().lower() in counting and "" in column
-                   for label, column in zip(self._header, self._columns, strict=True))
+        counting = _BLANK_COUNTS[sheet_ids[name]]
+        return any(isinstance(key, str) and key in counting and "" in column
+                   for key, column in zip(column_keys(self._header), self._columns,
+                                          strict=True))
 
 
 def _columns(rows: list[list], width: int) -> list[Sequence]:
@@ -428,18 +438,18 @@ def uncached_formulas(path: str | os.PathLike, headers: dict[str, Sequence],
     with zipfile.ZipFile(path) as archive:
         parts = sheet_parts(archive, Path(path))
         for name, header in headers.items():
-            if name not in parts:
+            if title(name) not in parts:
                 continue
             wanted = _wanted_columns(name, header)
             stage_class = _skipped_columns(name, header) if name == OPPORTUNITIES else []
             if stage_class and stage_class_rows is not None:
                 stage_class_rows[name] = set()
-            if not wanted or not _has_formula(archive, parts[name]):
+            if not wanted or not _has_formula(archive, parts[title(name)]):
                 continue
             skip = b"|".join(letter.encode() for letter in _skipped_columns(name, header))
             pattern = re.compile(_FORMULA_CELL % (skip or b"(?!)"), re.S)
             found = []
-            xml = archive.read(parts[name])
+            xml = archive.read(parts[title(name)])
             if stage_class and stage_class_rows is not None:
                 stage_class_rows[name] = set(map(int, re.findall(
                     _CLASS_FORMULA % stage_class[0].encode(), xml)))
@@ -466,17 +476,15 @@ def _wanted_columns(name: str, header: Sequence) -> dict[str, str]:
         return {get_column_letter(TARGETS_FIRST_MONTH_COL + i): "month columns"
                 for i in range(12)}
     known = {column.lower(): column for column in DATA_COLUMNS[name]}
-    return {get_column_letter(index + 1): known[str(label).strip().lower()]
-            for index, label in enumerate(header)
-            if label is not None and str(label).strip().lower() in known}
+    return {get_column_letter(index + 1): known[key]
+            for index, key in enumerate(column_keys(header)) if key in known}
 
 
 def _skipped_columns(name: str, header: Sequence) -> list[str]:
     """The columns of generated formulas (StageClass), which the report does not read: the
     search passes over them in C."""
-    return [get_column_letter(index + 1) for index, label in enumerate(header)
-            if name != TARGETS and label is not None
-            and str(label).strip().lower() == STAGE_CLASS_COLUMN.lower()]
+    return [get_column_letter(index + 1) for index, key in enumerate(column_keys(header))
+            if name != TARGETS and key == STAGE_CLASS_COLUMN.lower()]
 
 
 def _has_formula(archive: zipfile.ZipFile, part: str) -> bool:
@@ -498,6 +506,12 @@ def read_checked(path: str | os.PathLike) -> tuple[Tracker, list[CellProblem]]:
     headers: dict[str, Sequence] = {}
     classes: dict[str, Sequence] = {}
     tracker = _read_values(path, headers, classes)
+    with lang.using(tracker.settings.language):
+        return _checked(path, tracker, headers, classes)
+
+
+def _checked(path: Path, tracker: Tracker, headers: dict[str, Sequence],
+             classes: dict[str, Sequence]) -> tuple[Tracker, list[CellProblem]]:
     headers[TARGETS] = ()
     candidates = _unclassified(tracker, classes.get(OPPORTUNITIES))
     with_formula: dict[str, set[int]] = {}
