@@ -338,7 +338,7 @@ def test_only_portable_functions():
                     "DAY",
                     "SUBSTITUTE", "LOWER", "OR", "AND", "ISNUMBER", "COUNT", "SUM", "AVERAGE",
                     "PRODUCT", "MIN", "MAX", "YEAR", "MONTH", "INT", "TODAY", "RANK",
-                    "COUNTIF", "ROWS", "CHAR", "SUMPRODUCT", "SMALL"}, used
+                    "COUNTIF", "ROWS", "CHAR", "SUMPRODUCT", "SMALL", "MID"}, used
 
 
 def test_formula_injection_is_text():
