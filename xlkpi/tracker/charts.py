@@ -34,7 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlkpi.core import lang
 from xlkpi.core.kpis import KPI_BY_ID, Kpi
 from xlkpi.tracker.cells import formula_cell, quote_title
-from xlkpi.tracker.styles import currency_format
+from xlkpi.tracker.styles import currency_format, month_format
 
 # The KPI families a manager reads together, each one chart (its title: charts.<family>).
 # Revenue growth is a rate of change that can be negative: it stays in the tables.
@@ -113,7 +113,7 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
     line.set_categories(categories)
     axis_format = currency_format(currency) if unit == "currency" else "#,##0"
     value_axis(bar, axis_format, ratio=unit == "ratio")
-    bar.x_axis.number_format = "mmm"
+    bar.x_axis.number_format = month_format().replace(" yyyy", "")  # the month's name
     bar.x_axis.delete = False
     bar.legend.position = "b"
     bar.visible_cells_only = False  # the scale cells are in hidden columns

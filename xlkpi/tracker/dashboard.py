@@ -44,7 +44,6 @@ from xlkpi.tracker.model import (
 from xlkpi.tracker.styles import (
     ATTAINMENT,
     BOLD,
-    DAY_FORMAT,
     GREY,
     GREY_SMALL,
     HEADER_FILL,
@@ -52,6 +51,8 @@ from xlkpi.tracker.styles import (
     SECTION_FONT,
     TITLE,
     currency_format,
+    day_format,
+    month_format,
     number_format,
     red_amber_green,
     style,
@@ -84,8 +85,8 @@ def write_dashboard(ws: Worksheet, reps_count: int, team_rows: dict[str, TabRows
     team = quote_title(sheets[TEAM])
     top, pacing = pacing_rows(KPIS, team_rows)
     text_cell(ws, 1, 1, lang.text("dashboard.title"), TITLE)
-    labels = ((1, "dashboard.month", f"=EOMONTH({S_AS_OF},-1)+1", "mmmm yyyy"),
-              (4, "dashboard.as_of", f"={S_AS_OF}", DAY_FORMAT),
+    labels = ((1, "dashboard.month", f"=EOMONTH({S_AS_OF},-1)+1", month_format()),
+              (4, "dashboard.as_of", f"={S_AS_OF}", day_format()),
               (7, "dashboard.day", f"=DAY({S_AS_OF})", "0"),
               (9, "dashboard.of", f"=DAY(EOMONTH({S_AS_OF},0))", "0"))
     for col, key, formula, fmt in labels:
