@@ -159,7 +159,7 @@ def _russian_and_english():
 def test_a_russian_tracker_is_russian_and_reads_back_as_the_english_one():
     english, russian = _russian_and_english()
     wb = new_workbook(russian, streamed=False)
-    assert wb.sheetnames[:4] == ["Старт", "Настройки", "Цели", "Команда"]
+    assert wb.sheetnames[:5] == ["Старт", "Этот месяц", "Настройки", "Цели", "Команда"]
     assert {"Лиды", "Расходы", "Сделки", "Письма", "Клиенты", "Этапы", "Каналы"} <= set(
         wb.sheetnames)
     settings = wb["Настройки"]
@@ -265,7 +265,7 @@ def test_refresh_of_a_russian_tracker_stays_russian_and_keeps_typed_cells(tmp_pa
     file.save(backup=False)
     assert "Вера" in summary.tabs_added
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames[:4] == ["Старт", "Настройки", "Цели", "Команда"]
+    assert wb.sheetnames[:5] == ["Старт", "Этот месяц", "Настройки", "Цели", "Команда"]
     assert "Вера" in wb.sheetnames and "Team" not in wb.sheetnames
     assert wb["Цели"]["C5"].value == 123
     assert "Моя сделка" in [cell.value for cell in wb["Сделки"]["A"]]  # rows may regroup
@@ -395,7 +395,7 @@ def test_refresh_of_a_large_russian_tracker_keeps_its_rows_outside_and_stays_rus
     file.refresh()
     file.save(backup=False)
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames[:4] == ["Старт", "Настройки", "Цели", "Команда"]
+    assert wb.sheetnames[:5] == ["Старт", "Этот месяц", "Настройки", "Цели", "Команда"]
     assert wb["Сделки"]["G1"].value == "КлассЭтапа"
     assert wb["Сделки"]["G2"].value.startswith('=IF(E2="","",IFERROR(INDEX(\'Этапы\'!$D:$D')
 

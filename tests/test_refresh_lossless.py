@@ -245,7 +245,8 @@ def carried(before: bytes, after: bytes) -> list[str]:
         if title in typed:
             typed_parts.add(part)
             typed_parts.update(rel.target for rel in old.rels(part) if "/tables/" in rel.target)
-        elif title in ("Start", "Team", "Leaderboard", "Channels", "_xlkpi", "Anna", "Boris",
+        elif title in ("Start", "This month", "Team", "Rep view", "Leaderboard", "Channels",
+                       "_xlkpi", "Anna", "Boris",
                        "Chloe", "Dmitri", "Elena"):
             generated.update(old.closure(part))
     generated |= {f"{p.rpartition('/')[0]}/_rels/{p.rpartition('/')[2]}.rels" for p in generated}

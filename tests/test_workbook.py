@@ -202,7 +202,8 @@ def all_formulas(wb: openpyxl.Workbook):
 
 def test_sheets_in_order(book, tracker):
     titles = workbook.rep_sheet_names(tracker.settings.reps)
-    assert book.sheetnames == [START, SETTINGS, TARGETS, TEAM, *titles.values(), LEADERBOARD,
+    assert book.sheetnames == [START, layout.DASHBOARD, SETTINGS, TARGETS, TEAM,
+                               *titles.values(), layout.REP_VIEW, LEADERBOARD,
                                layout.CHANNELS, *DATA_SHEETS, layout.STAGES, layout.META]
     assert book[layout.META].sheet_state == "veryHidden"
     assert all(book[name].sheet_state == "visible" for name in book.sheetnames[:-1])
@@ -214,7 +215,8 @@ def test_generated_sheets_are_listed(book, tracker):
     titles = workbook.rep_sheet_names(tracker.settings.reps)
     generated = generated_sheets(book)
     assert generated == {START: "start", TEAM: "team", **dict.fromkeys(titles.values(), "rep"),
-                         LEADERBOARD: "leaderboard", layout.CHANNELS: "channels"}
+                         LEADERBOARD: "leaderboard", layout.CHANNELS: "channels",
+                         layout.DASHBOARD: "dashboard", layout.REP_VIEW: "repview"}
     meta = book[layout.META]
     assert (meta["A1"].value, meta["B1"].value, meta["B2"].value) == ("generator", "xlkpi", 1)
 
@@ -336,7 +338,7 @@ def test_only_portable_functions():
                     "DAY",
                     "SUBSTITUTE", "LOWER", "OR", "AND", "ISNUMBER", "COUNT", "SUM", "AVERAGE",
                     "PRODUCT", "MIN", "MAX", "YEAR", "MONTH", "INT", "TODAY", "RANK",
-                    "COUNTIF", "ROWS", "CHAR"}, used
+                    "COUNTIF", "ROWS", "CHAR", "SUMPRODUCT", "SMALL", "MID"}, used
 
 
 def test_formula_injection_is_text():
@@ -396,8 +398,9 @@ def test_template_is_deterministic_and_empty():
 
     assert dump(first) == dump(second)
     assert first.properties.created == dt.datetime(2026, 1, 1)
-    assert first.sheetnames == [START, SETTINGS, TARGETS, TEAM, LEADERBOARD, layout.CHANNELS,
-                                *DATA_SHEETS, layout.STAGES, layout.META]
+    assert first.sheetnames == [START, layout.DASHBOARD, SETTINGS, TARGETS, TEAM, layout.REP_VIEW,
+                                LEADERBOARD, layout.CHANNELS, *DATA_SHEETS, layout.STAGES,
+                                layout.META]
     back = reader.read_tracker(roundtrip(first))
     assert back.settings == Settings(2026, 1, "USD", [], None)
     assert all(sheet.rows == [] for sheet in back.data.values())

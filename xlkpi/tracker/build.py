@@ -30,6 +30,7 @@ from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker.cells import select_only
 from xlkpi.tracker.channels import write_channels
+from xlkpi.tracker.dashboard import write_dashboard
 from xlkpi.tracker.data import (
     RowMoves,
     data_column_letters,
@@ -41,16 +42,20 @@ from xlkpi.tracker.leaderboard import write_leaderboard
 from xlkpi.tracker.meta import generated_sheets, mark_generated, write_meta
 from xlkpi.tracker.model import (
     CHANNELS,
+    DASHBOARD,
     FIXED_SHEETS,
     KIND_CHANNELS,
+    KIND_DASHBOARD,
     KIND_LEADERBOARD,
     KIND_REP,
+    KIND_REP_VIEW,
     KIND_START,
     KIND_TEAM,
     LEADERBOARD,
     MARKER,
     META,
     REP_KPIS,
+    REP_VIEW,
     SETTINGS,
     STAGES,
     START,
@@ -63,6 +68,7 @@ from xlkpi.tracker.model import (
     check_reps,
     title,
 )
+from xlkpi.tracker.repview import write_rep_view
 from xlkpi.tracker.settings import (
     complete_targets,
     plan_targets,
@@ -133,11 +139,14 @@ def _regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     check_reps(tracker.settings.reps, other_sheets=len(
         [own for own in wb.sheetnames if own not in generated
          and own not in fixed_titles()]))
-    for needed in (title(START), title(TEAM), title(LEADERBOARD), title(CHANNELS)):
+    for needed in (title(START), title(TEAM), title(LEADERBOARD), title(CHANNELS),
+                   title(DASHBOARD), title(REP_VIEW)):
         if needed in wb.sheetnames and needed not in generated:
             raise TrackerFileError(
                 f"the sheet '{needed}' was not made by xlkpi, but xlkpi needs that name; "
                 "rename it and run `xlkpi refresh` again")
+    view = title(REP_VIEW)
+    picked = wb[view]["B2"].value if generated.get(view) == KIND_REP_VIEW else None
     for old in (*generated, META):
         if old in wb.sheetnames:
             wb.remove(wb[old])
@@ -148,7 +157,7 @@ def _regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     complete_targets(wb[title(TARGETS)], tracker)
     ensure_stages(wb)
     moves = refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
-    _generate(wb, tracker)
+    _generate(wb, tracker, picked)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else title(START))
     select_only(wb)
     return moves
@@ -196,7 +205,8 @@ def rep_sheet_names(reps: Iterable[str], reserved: Iterable[str] = ()) -> dict[s
     return titles
 
 
-def _generate(wb: Workbook, tracker: Tracker) -> None:
+def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
+    """``picked``: the rep the rep view showed, kept by refresh while still on Settings."""
     settings = tracker.settings
     letters = data_column_letters(wb)
     plan_targets(wb[title(TARGETS)], tracker, letters)
@@ -205,26 +215,37 @@ def _generate(wb: Workbook, tracker: Tracker) -> None:
     write_start(start, settings, titles)
     position = wb.sheetnames.index(title(TARGETS)) + 1
     team = wb.create_sheet(title(TEAM), position)
-    write_kpi_tab(team, TEAM_NAME, KPIS, letters, settings.currency, team=True)
+    team_rows = write_kpi_tab(team, TEAM_NAME, KPIS, letters, settings.currency, team=True)
     team.sheet_properties.tabColor = "1F3864"
     places: dict[str, dict[str, TabRows]] = {}
     for offset, rep in enumerate(settings.reps, 1):
         ws = wb.create_sheet(titles[rep], position + offset)
         places[rep] = write_kpi_tab(ws, rep, REP_KPIS, letters, settings.currency, team=False)
         ws.sheet_properties.tabColor = "8EA9DB"
-    board = wb.create_sheet(title(LEADERBOARD), position + len(settings.reps) + 1)
-    write_leaderboard(board, settings.reps, titles, places, settings.currency)
+    rep_view = wb.create_sheet(title(REP_VIEW), position + len(settings.reps) + 1)
+    write_rep_view(rep_view, settings.reps, letters, settings.currency, picked)
+    rep_view.sheet_properties.tabColor = "8EA9DB"
+    board = wb.create_sheet(title(LEADERBOARD), position + len(settings.reps) + 2)
+    write_leaderboard(board, settings.reps, titles, places, settings.currency, letters,
+                      team_rows, team.title)
     board.sheet_properties.tabColor = "C9A227"
-    channels = wb.create_sheet(title(CHANNELS), position + len(settings.reps) + 2)
+    dashboard = wb.create_sheet(title(DASHBOARD), 1)
+    write_dashboard(dashboard, len(settings.reps), team_rows, settings.currency, letters,
+                    {TEAM: team.title, LEADERBOARD: board.title})
+    dashboard.sheet_properties.tabColor = "1F3864"
+    channels = wb.create_sheet(title(CHANNELS), wb.sheetnames.index(board.title) + 1)
     write_channels(channels, tracker, letters, settings.currency)
     for name in (SETTINGS, TARGETS):
         wb[title(name)].sheet_properties.tabColor = "FFC000"
     meta = wb.create_sheet(META)
-    write_meta(meta, [(title(START), KIND_START, None), (title(TEAM), KIND_TEAM, None),
+    write_meta(meta, [(title(START), KIND_START, None), (dashboard.title, KIND_DASHBOARD, None),
+                       (title(TEAM), KIND_TEAM, None),
                        *((titles[rep], KIND_REP, rep) for rep in settings.reps),
+                       (rep_view.title, KIND_REP_VIEW, None),
                        (title(LEADERBOARD), KIND_LEADERBOARD, None),
                        (title(CHANNELS), KIND_CHANNELS, None)], settings.language)
     meta.sheet_state = "veryHidden"
-    mark_generated(wb, [title(START), title(TEAM), *(titles[rep] for rep in settings.reps),
+    mark_generated(wb, [title(START), dashboard.title, title(TEAM),
+                        *(titles[rep] for rep in settings.reps), rep_view.title,
                         title(LEADERBOARD), title(CHANNELS)])
     wb.calculation.fullCalcOnLoad = True

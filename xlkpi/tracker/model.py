@@ -101,6 +101,7 @@ LEADS, SPEND, OPPORTUNITIES, EMAILS, CUSTOMERS = (
 DATA_SHEETS = (LEADS, SPEND, OPPORTUNITIES, EMAILS, CUSTOMERS)
 # Generated sheets: refresh throws them away and writes them again.
 TEAM, LEADERBOARD, CHANNELS = "Team", "Leaderboard", "Channels"
+DASHBOARD, REP_VIEW = "This month", "Rep view"  # generated too: the month at a glance, any rep
 TEAM_NAME = "Team"  # the "who" of the team's rows in Targets and in reports
 
 # The columns the tool knows in each data sheet, in order. Header names follow the Excel
@@ -129,6 +130,7 @@ FORMAT_VERSION = 1
 META_HEADER_ROW = 6
 KIND_START, KIND_TEAM, KIND_REP, KIND_LEADERBOARD = "start", "team", "rep", "leaderboard"
 KIND_CHANNELS = "channels"
+KIND_DASHBOARD, KIND_REP_VIEW = "dashboard", "repview"
 
 # Stages (typed, kept by refresh; tracker.stages): stage name | class typed from row 2, hidden
 # columns C (the name's match key) and D (the class the formulas use) calculated beside them.
@@ -138,7 +140,8 @@ STAGES_KEY_RANGE, STAGES_CLASS_RANGE = SheetAddress(STAGES, "$C:$C"), SheetAddre
 # Settings: each rep's aliases (other spellings, e-mails), ";"-separated, in column B.
 SETTINGS_ALIASES_COL = 2
 
-FIXED_SHEETS = (START, SETTINGS, TARGETS, TEAM, LEADERBOARD, CHANNELS, *DATA_SHEETS, META, STAGES)
+FIXED_SHEETS = (START, SETTINGS, TARGETS, TEAM, LEADERBOARD, CHANNELS, *DATA_SHEETS, META, STAGES,
+                DASHBOARD, REP_VIEW)
 
 # Settings: label in column A, the typed value in column B.
 SETTINGS_ROWS = {"year": 4, "fiscal_start": 5, "currency": 6, "as_of": 7}
@@ -209,6 +212,8 @@ LEADERBOARD_COLUMNS = ("Rank", "Rep", "Won revenue YTD", "Won revenue target YTD
                        "Won revenue attainment", "Average attainment (capped 150 %)",
                        "KPIs with a target")
 LEADERBOARD_CAP = 1.5
+# Rows the Leaderboard and the dashboard keep for reps typed into Settings after the last refresh.
+SPARE_REP_ROWS = 10
 
 
 @dataclass

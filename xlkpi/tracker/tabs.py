@@ -6,16 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
+from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlkpi.core import lang
 from xlkpi.core.kpis import KPI_BY_ID, Kpi
 from xlkpi.core.recipes import Actual
-from xlkpi.tracker.cells import absolute, formula_cell, header_row, print_setup, text_cell
+from xlkpi.tracker.cells import absolute, formula_cell, header_row, text_cell
+from xlkpi.tracker.charts import MonthRows, chart_anchor, month_chart, print_one_page
 from xlkpi.tracker.formulas import (
     ActualFormulas,
     OwnerBlock,
@@ -216,10 +215,7 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
     pacing_row = last + 2
     chart_row = write_pacing(ws, kpis, rows, currency, pacing_row) + 2
     _charts(ws, rows, currency, chart_row)
-    # the table fills a page: pacing and charts print together on the next one
-    ws.row_breaks.append(Break(id=pacing_row - 1))
-    print_setup(ws, f"A1:{get_column_letter(TAB_YTD_COL)}{chart_row + 15}",
-                f"{TAB_HEADER_ROW}:{TAB_THROUGH_ROW}")
+    print_one_page(ws, f"A1:{get_column_letter(TAB_YTD_COL)}{chart_row + 15}")
     return rows
 
 
@@ -293,39 +289,14 @@ def _charts(ws: Worksheet, rows: dict[str, TabRows], currency: object, top: int)
     """Actual (columns) vs target (line) across the twelve months for a few key KPIs."""
     # Under the table, side by side over columns A–D, E–I and J–O: anchored to cells at both
     # corners, so they keep to the table's width whatever font the app measures columns in.
+    # Their scale cells: hidden columns W:AH of the charts' first rows.
     charts = (("won_revenue", 0, 4), ("deals_won", 4, 9), ("close_rate", 9, TAB_YTD_COL))
-    for kpi_id, first_col, end_col in charts:
+    categories = Reference(ws, min_col=TAB_FIRST_MONTH_COL, max_col=TAB_YTD_COL - 1,
+                           min_row=TAB_HEADER_ROW)
+    for offset, (kpi_id, first_col, end_col) in enumerate(charts):
         kpi = KPI_BY_ID[kpi_id]
         place = rows[kpi_id]
-        bar = BarChart()
-        bar.type = "col"
-        bar.title = kpi.name
-        bar.style = 10
-        bar.add_data(Reference(ws, min_col=2, max_col=TAB_YTD_COL - 1, min_row=place.actual),
-                     from_rows=True, titles_from_data=True)
-        categories = Reference(ws, min_col=TAB_FIRST_MONTH_COL, max_col=TAB_YTD_COL - 1,
-                               min_row=TAB_HEADER_ROW)
-        bar.set_categories(categories)
-        line = LineChart()
-        line.add_data(Reference(ws, min_col=2, max_col=TAB_YTD_COL - 1, min_row=place.target),
-                      from_rows=True, titles_from_data=True)
-        line.set_categories(categories)
-        for series in line.series:
-            series.smooth = False
-        bar.y_axis.numFmt = number_format(kpi, currency)
-        bar.y_axis.majorGridlines = None
-        bar.x_axis.number_format = "mmm"
-        bar.x_axis.delete = False
-        bar.y_axis.delete = False
-        bar.legend.position = "b"
-        bar += line
-        bar.anchor = chart_anchor(first_col, top - 1, end_col, top - 1 + 15)
-        ws.add_chart(bar)
-
-
-def chart_anchor(first_col: int, first_row: int, end_col: int, end_row: int) -> TwoCellAnchor:
-    """A drawing from the top-left of (first_col, first_row) to the top-left of (end_col,
-    end_row), zero-based; a small gap on the left unless it starts in column A."""
-    gap = 0 if first_col == 0 else 90000  # EMU, about 2.5 mm
-    return TwoCellAnchor(_from=AnchorMarker(col=first_col, colOff=gap, row=first_row),
-                         to=AnchorMarker(col=end_col, row=end_row))
+        months = MonthRows(ws.title, TAB_FIRST_MONTH_COL, place.target, place.actual)
+        month_chart(ws, lang.active().kpi_name(kpi_id), [kpi], {kpi_id: months}, categories,
+                    currency, (top + offset, TAB_RAW_FIRST_COL),
+                    chart_anchor(first_col, top - 1, end_col, top - 1 + 15))

@@ -1,0 +1,180 @@
+"""Charts (target vs actual by month, one per KPI family; the Leaderboard's bars) and printing a
+generated tab as one landscape page.
+
+Every value axis starts at 0. A chart with no numbers yet would let the app pick a scale of
+0 to 1 and print it as "$1, $1, $0" or 1200 %: each chart has an invisible "scale" series, a
+few hidden cells that hold a sensible top (10 deals, 10,000 of money, 30 days) while the KPIs it
+shows are all zero or blank, and 0 (which moves no axis starting at 0) as soon as one is not,
+so real data set the scale. Rates have a fixed 0-100 % axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.legend import LegendEntry
+from openpyxl.chart.series import SeriesLabel
+from openpyxl.chart.shapes import GraphicalProperties
+from openpyxl.chart.text import RichText, Text
+from openpyxl.chart.title import Title
+from openpyxl.drawing.line import LineProperties
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
+from openpyxl.drawing.text import (
+    CharacterProperties,
+    Paragraph,
+    ParagraphProperties,
+    RegularTextRun,
+)
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlkpi.core import lang
+from xlkpi.core.kpis import KPI_BY_ID, Kpi
+from xlkpi.tracker.cells import formula_cell, quote_title
+from xlkpi.tracker.styles import currency_format, month_format
+
+# The KPI families a manager reads together, each one chart (its title: charts.<family>).
+# Revenue growth is a rate of change that can be negative: it stays in the tables.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "volume": ("sql_count", "new_opportunities", "deals_won"),
+    "money": ("won_revenue", "average_deal_size"),
+    "cost": ("cost_per_lead", "customer_acquisition_cost"),
+    "rates": ("close_rate", "lead_to_sql_rate", "email_open_rate", "email_reply_rate"),
+    "outreach": ("emails_delivered", "positive_replies"),
+    "customers": ("retention_rate", "churn_rate"),
+    "cycle": ("sales_cycle_days",),
+}
+# The top of an empty chart's scale, by unit (ratios have a fixed 0-100 % axis instead).
+EMPTY_TOP = {"count": 10, "currency": 10000, "days": 30}
+COLOURS = ("1F3864", "C9A227", "70AD47", "ED7D31")
+
+
+@dataclass(frozen=True)
+class MonthRows:
+    """Where a KPI's twelve Target and Actual cells are: a sheet, its first month column, and the
+    two rows."""
+
+    sheet: str
+    first_col: int
+    target: int
+    actual: int
+
+
+def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str, MonthRows],
+                categories: Reference, currency: object, scale_cells: tuple[int, int] | None,
+                anchor: TwoCellAnchor) -> BarChart:
+    """Actual (columns) and target (dashed line) per month for ``kpis`` (one unit), drawn at
+    ``anchor``. ``scale_cells`` (row, first col) on ``ws``: where the hidden scale series' twelve
+    cells go (not needed for ratios, whose axis is fixed at 0-100 %)."""
+    unit = kpis[0].unit
+    bar = BarChart()
+    bar.type = "col"
+    bar.title = chart_title(title)
+    bar.style = 10
+    line = LineChart()
+    for index, kpi in enumerate(kpis):
+        place = places[kpi.id]
+        source = places[kpi.id].sheet
+        sheet = ws.parent[source] if source in ws.parent.sheetnames else ws
+        colour = COLOURS[index % len(COLOURS)]
+        name = lang.active().kpi_name(kpi.id)
+        actual = Reference(sheet, min_col=place.first_col, max_col=place.first_col + 11,
+                           min_row=place.actual)
+        bar.add_data(actual, from_rows=True, titles_from_data=False)
+        bar.series[-1].tx = SeriesLabel(v=name)
+        bar.series[-1].graphicalProperties = GraphicalProperties(solidFill=colour)
+        target = Reference(sheet, min_col=place.first_col, max_col=place.first_col + 11,
+                           min_row=place.target)
+        line.add_data(target, from_rows=True, titles_from_data=False)
+        line.series[-1].tx = SeriesLabel(v=lang.text("charts.target_of", kpi=name))
+        line.series[-1].graphicalProperties = GraphicalProperties(
+            ln=LineProperties(solidFill=colour, prstDash="dash", w=22000))
+    if unit != "ratio" and scale_cells is not None:
+        row, col = scale_cells
+        watched = ",".join(
+            f"{quote_title(places[k.id].sheet)}!{_span(places[k.id], r)}"
+            for k in kpis for r in (places[k.id].target, places[k.id].actual))
+        for offset in range(12):
+            formula_cell(ws, row, col + offset,
+                         f"=IF(MAX({watched})>0,0,{EMPTY_TOP[unit]})")
+        line.add_data(Reference(ws, min_col=col, max_col=col + 11, min_row=row), from_rows=True,
+                      titles_from_data=False)
+        keeper = line.series[-1]
+        keeper.tx = SeriesLabel(v=" ")
+        keeper.graphicalProperties = GraphicalProperties(ln=LineProperties(noFill=True))
+        keeper.marker.symbol = "none"
+        bar.legend.legendEntry = [LegendEntry(idx=2 * len(kpis), delete=True)]
+    for series in line.series:
+        series.smooth = False
+    bar.set_categories(categories)
+    line.set_categories(categories)
+    axis_format = currency_format(currency) if unit == "currency" else "#,##0"
+    value_axis(bar, axis_format, ratio=unit == "ratio")
+    bar.x_axis.number_format = month_format().replace(" yyyy", "")  # the month's name
+    bar.x_axis.delete = False
+    bar.legend.position = "b"
+    bar.visible_cells_only = False  # the scale cells are in hidden columns
+    bar += line
+    bar.anchor = anchor
+    ws.add_chart(bar)
+    return bar
+
+
+def chart_title(text: str, size: int = 1100) -> Title:
+    """A chart title in a modest bold font (the apps' default is large for a small chart)."""
+    font = CharacterProperties(sz=size, b=True)
+    paragraph = Paragraph(pPr=ParagraphProperties(defRPr=font),
+                          r=[RegularTextRun(rPr=font, t=text)])
+    return Title(tx=Text(rich=RichText(p=[paragraph])), overlay=False)
+
+
+def value_axis(chart: BarChart, fmt: str, ratio: bool = False) -> None:
+    """A value axis from 0 with the KPI's number format; 0-100 % for a rate."""
+    chart.y_axis.scaling.min = 0
+    if ratio:
+        chart.y_axis.scaling.max = 1
+        chart.y_axis.majorUnit = 0.2
+        fmt = "0%"
+    chart.y_axis.numFmt = fmt
+    chart.y_axis.majorGridlines = None
+    chart.y_axis.delete = False
+
+
+def _span(place: MonthRows, row: int) -> str:
+    first, last = get_column_letter(place.first_col), get_column_letter(place.first_col + 11)
+    return f"${first}${row}:${last}${row}"
+
+
+def family_kpis(family: str, kpis: Sequence[Kpi]) -> list[Kpi]:
+    """The KPIs of ``family`` among ``kpis`` (a rep tab has no team-only KPIs)."""
+    ids = {kpi.id for kpi in kpis}
+    return [KPI_BY_ID[kpi_id] for kpi_id in FAMILIES[family] if kpi_id in ids]
+
+
+def chart_anchor(first_col: int, first_row: int, end_col: int, end_row: int) -> TwoCellAnchor:
+    """A drawing from the top-left of (first_col, first_row) to the top-left of (end_col,
+    end_row), zero-based; a small gap on the left unless it starts in column A."""
+    gap = 0 if first_col == 0 else 90000  # EMU, about 2.5 mm
+    return TwoCellAnchor(_from=AnchorMarker(col=first_col, colOff=gap, row=first_row),
+                         to=AnchorMarker(col=end_col, row=end_row))
+
+
+def print_one_page(ws: Worksheet, area: str) -> None:
+    """Print ``area`` as one landscape page with small margins."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_area = area
+    ws.print_title_rows = None
+    ws.print_options.gridLines = False
+    ws.print_options.horizontalCentered = True
+    margins = ws.page_margins
+    margins.left = margins.right = 0.3
+    margins.top = margins.bottom = 0.4
+    margins.header = margins.footer = 0.2
+    ws.row_breaks.brk = []
