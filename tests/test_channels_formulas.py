@@ -10,6 +10,7 @@ import re
 import openpyxl
 import pytest
 
+from xlkpi.core import lang
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.build import new_workbook
 from xlkpi.tracker.model import DataSheet, Settings, Tracker
@@ -34,16 +35,14 @@ def tracker(language: str = "en") -> Tracker:
         layout.SPEND: DataSheet(list(layout.DATA_COLUMNS[layout.SPEND]), spend)})
 
 
-def channels_sheet(wb):
-    """Channels, whatever its title's language: the sheet after Leaderboard."""
-    after = next(index for index, ws in enumerate(wb.worksheets)
-                 if ws.title in ("Leaderboard", "Рейтинг"))
-    return wb.worksheets[after + 1]
+def channels_sheet(wb, language: str = "en"):
+    with lang.using(language):
+        return wb[layout.title(layout.CHANNELS)]
 
 
 @pytest.mark.parametrize("language, leads", [("en", "Leads"), ("ru", "'Лиды'")])
 def test_the_ratios_divide_the_cells_above_them(language, leads):
-    ws = channels_sheet(new_workbook(tracker(language), streamed=False))
+    ws = channels_sheet(new_workbook(tracker(language), streamed=False), language)
     # Events 6-10, Google Ads 11-15: spend, leads, cost per lead, SQLs, rate
     assert ws["C13"].value == '=IFERROR(C11/C12,"")'
     assert ws["O13"].value == '=IFERROR(O11/O12,"")'
