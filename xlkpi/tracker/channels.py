@@ -1,7 +1,11 @@
 """The Channels sheet: per channel (Spend's Channel = Leads' Source) and month, spend, leads,
 cost per lead, SQLs and lead-to-SQL rate: the catalogue's definitions restricted to the rows of
 one channel. The channels are those found in the data when the sheet is generated (`xlkpi
-refresh` brings them up to date), plus "(no channel)" for rows with a blank one."""
+refresh` brings them up to date), plus "(no channel)" for rows with a blank one.
+
+On the sheet, cost per lead and lead-to-SQL rate divide by the channel's Spend and Leads cells
+above them (Measure.on_sheet) instead of counting the rows again: the same numbers, with Leads
+scanned three times per channel and month instead of five, and Spend once instead of twice."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlkpi.core import lang
 from xlkpi.core.cells import owner_key
 from xlkpi.core.kpis import KPI_BY_ID
-from xlkpi.core.recipes import Count, Term, Total
+from xlkpi.core.recipes import Actual, Count, Ratio, Term, Total
 from xlkpi.tracker.cells import absolute, formula_cell, header_row, print_setup, text_cell
 from xlkpi.tracker.formulas import ActualFormulas, month_window, owner_criterion, ytd_window
 from xlkpi.tracker.model import (
@@ -63,19 +67,24 @@ class Measure:
     format_of: str  # the KPI whose number format and unit the measure has
     shown_as: str  # "currency", "count" or "ratio": how `report --by channel` prints it
     key: str = ""  # its text in the language files: channels.<key>
+    # What the sheet's cells render instead of ``recipe``: the same definition, with
+    # Actual(<key of an earlier measure>) standing for that measure's cell in the same column.
+    on_sheet: Term | None = None
 
     def shown(self) -> str:
         return lang.text(f"channels.{self.key}")
 
 
+_SPEND_CELL, _LEADS_CELL = Actual("spend"), Actual("leads")
 MEASURES = (
     Measure("Spend", _SPEND_TERM, "won_revenue", "currency", "spend"),
     Measure("Leads", _LEADS_TERM, "sql_count", "count", "leads"),
     Measure("Cost per lead", KPI_BY_ID["cost_per_lead"].recipe, "cost_per_lead", "currency",
-            "cost_per_lead"),
+            "cost_per_lead", Ratio(_SPEND_CELL, _LEADS_CELL)),
     Measure("SQLs", KPI_BY_ID["sql_count"].recipe, "sql_count", "count", "sqls"),
     Measure("Lead-to-SQL rate", KPI_BY_ID["lead_to_sql_rate"].recipe, "lead_to_sql_rate",
-            "ratio", "lead_to_sql_rate"),
+            "ratio", "lead_to_sql_rate",
+            Ratio(Count(LEADS, "LeadDate", filled="SQLDate"), _LEADS_CELL)),
 )
 
 
@@ -158,8 +167,11 @@ def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -
                       BOLD if offset == 0 else GREY)
             text_cell(ws, r, 2, measure.shown())
             fmt = number_format(KPI_BY_ID[measure.format_of], currency)
+            term = measure.on_sheet or measure.recipe
             for col, window in windows.items():
-                formula_cell(ws, r, col, actuals.formula(measure.recipe, window, {}, {}), fmt,
+                letter = get_column_letter(col)
+                here = {m.key: f"{letter}{row + i}" for i, m in enumerate(MEASURES[:offset])}
+                formula_cell(ws, r, col, actuals.formula(term, window, here, {}), fmt,
                              ACTUAL_FONT if offset == 0 else None)
         for col in range(1, TAB_YTD_COL + 1):
             style(ws.cell(row, col), border=BLOCK_TOP)
