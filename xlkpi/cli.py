@@ -190,6 +190,16 @@ def _empty_tracker(settings: layout.Settings) -> layout.Tracker:
                                          for name, columns in layout.DATA_COLUMNS.items()})
 
 
+def _demo_today(year: int, fiscal_start: int) -> dt.date | None:
+    """Today, when it falls in the demo's fiscal year: its data then stops today, as a real
+    team's does (the month's pacing is then a real mid-month one, not a finished month
+    judged on day 7); None (the whole year) for a year that is over or not begun."""
+    today = dt.date.today()
+    first = dt.date(year, fiscal_start, 1)
+    elapsed = (today.year - first.year) * 12 + today.month - first.month
+    return today if today >= first and elapsed < 12 else None
+
+
 @cli.command(short_help="Create a tracker workbook (--demo: with a sample year).")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--year", type=click.IntRange(layout.FIRST_YEAR, layout.LAST_YEAR), default=None,
@@ -243,7 +253,10 @@ def new(path: Path, year, fiscal_start, reps, currency, as_of, demo, force, lang
         from xlkpi.demo import demo_tracker
 
         _progress("cli.new.generating", year=year)
-        tracker = demo_tracker(year, names or None, fiscal_start, currency, as_of=_as_date(as_of))
+        typed = _as_date(as_of)
+        tracker = demo_tracker(year, names or None, fiscal_start, currency,
+                               as_of=typed or _demo_today(year, fiscal_start))
+        tracker.settings.as_of = typed  # blank: the workbook's own TODAY(), as a real tracker's
         tracker.settings.language = language
     else:
         tracker = _empty_tracker(layout.Settings(year, fiscal_start, currency, names,
