@@ -65,6 +65,9 @@ CRITERION_COL = _KPI_LAST_COL + 2
 KPI_CRITERION_COL = CRITERION_COL + 1
 TAB_ROW_COL = CRITERION_COL + 2
 MONTH_TARGET_COL = CRITERION_COL + 3
+# In the hidden rows of reps with a tab (_tab_table): their won revenue year to date, actual
+# and target, read from the tab.
+TAB_WON_ACTUAL_COL, TAB_WON_TARGET_COL = _KPI_LAST_COL + 1, _KPI_LAST_COL + 2
 SCALE_COL = CRITERION_COL - 1  # hidden, on the ranked rows: the chart's scale when empty
 
 
@@ -101,7 +104,8 @@ def criterion_formula(name: str) -> str:
             f'"="&SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({name},"~","~~"),"*","~*"),"?","~?"))')
 
 
-def month_target_formula(criterion: str, kpi_criterion: str, index: int) -> str:
+def month_target_formula(criterion: str, kpi_criterion: str, index: int,
+                         tab_row: str = "") -> str:
     """The typed target of (rep, KPI) in fiscal month ``index``: the planned month on Targets,
     or the typed one of a row added since the last refresh (no planned cell); "" when none."""
     plan = get_column_letter(TARGETS_PLAN_COL + index)
@@ -112,7 +116,11 @@ def month_target_formula(criterion: str, kpi_criterion: str, index: int) -> str:
     count = (f'COUNTIFS({match},{plan},">-1E+300")'
              f'+COUNTIFS({match},{typed},">-1E+300",{plan},"=")')
     total = f'SUMIFS({plan},{match})+SUMIFS({typed},{match},{plan},"=")'
-    return f'=IF(OR({criterion}="",{count}=0),"",{total})'
+    # Nested IFs, not OR: a spreadsheet computes only the branch an IF takes, and the "="
+    # (blank) criterion makes COUNTIFS read all 1,048,576 rows of a whole column, so the scans
+    # run only for a rep typed in since the last refresh (``tab_row`` blank: no tab yet).
+    skip = f'{tab_row}<>""' if tab_row else "FALSE"
+    return f'=IF({skip},"",IF({criterion}="","",IF({count}=0,"",{total})))'
 
 
 def ytd_window() -> Window:
@@ -157,17 +165,24 @@ def write_leaderboard(ws: Worksheet, reps: Sequence[str], titles: dict[str, str]
         formula_cell(ws, r, CRITERION_COL, criterion_formula(rep))
         formula_cell(ws, r, KPI_CRITERION_COL, f'="="&{team}!$A${team_rows[won.id].target}')
         kpi_criterion = f"${get_column_letter(KPI_CRITERION_COL)}{r}"
+        tab_row = f"${get_column_letter(TAB_ROW_COL)}{r}"
         for index in range(12):
             formula_cell(ws, r, MONTH_TARGET_COL + index,
-                         month_target_formula(criterion, kpi_criterion, index), money)
+                         month_target_formula(criterion, kpi_criterion, index, tab_row), money)
         months_first = f"{get_column_letter(MONTH_TARGET_COL)}{r}"
         months = (f"{months_first}:INDEX({months_first}:"
                   f"{get_column_letter(MONTH_TARGET_COL + 11)}{r},1,{S_MONTHS_TO_DATE})")
         actual = ActualFormulas(letters, criterion).formula(won.recipe, ytd_window(), {}, {})
-        formula_cell(ws, r, 3, f'=IF({rep}="","",{actual[1:]})', money)
-        formula_cell(ws, r, 4, f'=IF(COUNT({months})=0,"",SUM({months}))', money)
+        # a rep with a tab: its year-to-date won revenue and target, which the tab computes
+        # anyway; the scans over the data and Targets only for a rep typed in since refresh
+        from_tab = {col: f"INDEX(${get_column_letter(col)}${tab_table + 1}:"
+                         f"${get_column_letter(col)}${tab_table + max(len(reps), 1)},{tab_row})"
+                    for col in (TAB_WON_ACTUAL_COL, TAB_WON_TARGET_COL)}
+        formula_cell(ws, r, 3, f'=IF({rep}="","",IF({tab_row}<>"",'
+                               f'{from_tab[TAB_WON_ACTUAL_COL]},{actual[1:]}))', money)
+        formula_cell(ws, r, 4, f'=IF({tab_row}<>"",{from_tab[TAB_WON_TARGET_COL]},'
+                               f'IF(COUNT({months})=0,"",SUM({months})))', money)
         formula_cell(ws, r, 5, attainment_formula(won, f"D{r}", f"C{r}"), ATTAINMENT)
-        tab_row = f"${get_column_letter(TAB_ROW_COL)}{r}"
         formula_cell(ws, r, TAB_ROW_COL,
                      f'=IF({rep}="","",IFERROR(MATCH(MID({criterion},2,300),{tab_names},0),""))')
         for col in range(_KPI_FIRST_COL, _KPI_LAST_COL + 1):
@@ -242,6 +257,9 @@ def _tab_table(ws: Worksheet, top: int, reps: Sequence[str], titles: dict[str, s
         for offset, kpi in enumerate(REP_KPIS):
             formula_cell(ws, r, _KPI_FIRST_COL + offset,
                          f"={sheet}!${ytd}${places[rep][kpi.id].attainment}", ATTAINMENT)
+        won = places[rep]["won_revenue"]
+        formula_cell(ws, r, TAB_WON_ACTUAL_COL, f"={sheet}!${ytd}${won.actual}")
+        formula_cell(ws, r, TAB_WON_TARGET_COL, f"={sheet}!${ytd}${won.target}")
 
 
 def _chart(ws: Worksheet, end: int, table_end: int, helper: int) -> None:
