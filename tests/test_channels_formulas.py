@@ -1,7 +1,7 @@
 """The Channels sheet's cost per lead and lead-to-SQL rate divide by the channel's Spend and
-Leads cells above them (issue 10/11: LibreOffice recalculation time at 250k rows): each channel
-and month scans Leads three times and Spend once, with the numbers Ratio gave before (blank
-where there are no leads)."""
+Leads cells above them, and Leads is counted once per month end with one date criterion, a
+month being the difference of two running counts (issue 10/11: LibreOffice recalculation time
+at 250k rows), with the numbers worked out by hand (blank where there are no leads)."""
 
 import dataclasses
 import datetime as dt
@@ -46,25 +46,38 @@ def test_the_ratios_divide_the_cells_above_them(language, leads):
     # Events 6-10, Google Ads 11-15: spend, leads, cost per lead, SQLs, rate
     assert ws["C13"].value == '=IFERROR(C11/C12,"")'
     assert ws["O13"].value == '=IFERROR(O11/O12,"")'
-    assert ws["D15"].value == (
-        f'=IFERROR(COUNTIFS({leads}!$C:$C,">="&D$4,{leads}!$C:$C,"<"&(D$5+1),'
-        f'{leads}!$D:$D,">0",{leads}!$E:$E,$P$11)/D12,"")')
+    # the rate's numerator: February's running count less January's (hidden T and S)
+    assert ws["D15"].value == '=IFERROR((T15-S15)/D12,"")'
     assert ws["O15"].value == (
-        f'=IFERROR(COUNTIFS({leads}!$C:$C,">="&$C$4,{leads}!$C:$C,"<"&($O$5+1),'
-        f'{leads}!$D:$D,">0",{leads}!$E:$E,$P$11)/O12,"")')
+        '=IFERROR((SUMPRODUCT((C$4:N$4<=O$5)*(S15:AD15-R15:AC15)))/O12,"")')
+    assert ws["R15"].value == (
+        f'=COUNTIFS({leads}!$C:$C,"<"&$C$4,{leads}!$D:$D,">0",{leads}!$E:$E,$P$11)')
+    assert ws["T15"].value == (
+        f'=COUNTIFS({leads}!$C:$C,"<"&(D$5+1),{leads}!$D:$D,">0",{leads}!$E:$E,$P$11)')
+    assert ws["D12"].value == "=T12-S12" and ws["C14"].value == "=S14-R14"
 
 
-def test_each_channel_and_month_scans_leads_three_times_and_spend_once():
+def test_leads_is_counted_once_per_month_end_with_one_date_criterion():
     ws = channels_sheet(new_workbook(tracker(), streamed=False))
     blocks = range(layout.TAB_FIRST_ROW, ws.max_row + 1, 5)
     assert [ws.cell(row, 1).value for row in blocks] == [
         "Events", "Google Ads", "LinkedIn", "(no channel)"]
+    shown = range(layout.TAB_FIRST_MONTH_COL, layout.TAB_YTD_COL + 1)  # C..O
+    running = range(layout.TAB_CRITERION_COL + 2, layout.TAB_CRITERION_COL + 15)  # R..AD
+    assert all(ws.column_dimensions[openpyxl.utils.get_column_letter(col)].hidden
+               for col in running)
     for first in blocks:
-        for col in range(layout.TAB_FIRST_MONTH_COL, layout.TAB_YTD_COL + 1):
-            text = "".join(ws.cell(row, col).value for row in range(first, first + 5))
-            assert len(re.findall(r"COUNTIFS\(Leads!", text)) == 3
+        rows = range(first, first + 5)
+        for col in shown:  # Spend once, Leads never: the months are differences
+            text = "".join(ws.cell(row, col).value for row in rows)
             assert len(re.findall(r"SUMIFS\(Spend!", text)) == 1
-            assert text.count("IFS(") == 4  # no other scan
+            assert text.count("IFS(") == 1
+        for col in running:  # leads, SQLs, SQL'd leads: one date criterion each
+            texts = [ws.cell(row, col).value for row in rows if ws.cell(row, col).value]
+            assert len(texts) == 3 and all(text.startswith("=COUNTIFS(Leads!")
+                                           and text.count("IFS(") == 1
+                                           and '">="' not in text and text.count('"<"') == 1
+                                           for text in texts)
 
 
 @pytest.mark.libreoffice

@@ -92,6 +92,11 @@ def month_window(col: int) -> Window:
     return Window(first, f"({through}+1)", f"(EOMONTH({first},-2)+1)", first)
 
 
+def running_window(end: str) -> Window:
+    """Every row dated before ``end`` (a formula expression), from the first row on."""
+    return Window("", end)
+
+
 def ytd_window() -> Window:
     first = f"${get_column_letter(TAB_FIRST_MONTH_COL)}${TAB_HEADER_ROW}"
     through = f"${get_column_letter(TAB_YTD_COL)}${TAB_THROUGH_ROW}"
@@ -150,7 +155,9 @@ class _Columns:
         criterion read as blank) and, in Excel, a formula's "" result."""
         sheet = term.sheet
         ref = self.col(sheet, term.dated_by)
-        dated = f'{ref},">="&{w.start},{ref},"<"&{w.end}'
+        # no start: everything dated before the end (a running count, channels.py)
+        dated = (f'{ref},">="&{w.start},{ref},"<"&{w.end}' if w.start else
+                 f'{ref},"<"&{w.end}')
         if term.stage is not None:
             dated += f',{self.col(OPPORTUNITIES, STAGE_CLASS_COLUMN)},"{term.stage}"'
         if term.filled is not None:
