@@ -227,7 +227,7 @@ def _counted(key: str, number: int) -> str:
 def in_words(text: str) -> str:
     """An English decision of xlkpi.imports ("csv, UTF-8 with BOM, semicolon-separated",
     "decimal comma") in the language in force; text it has no phrase for stays as it is."""
-    return lang.active().reword(text, "messages.phrases.")
+    return lang.messages().reword(text, "messages.phrases.")
 
 
 _DECISION = re.compile(r"^(\w+) \((.*)\): (.*)$")

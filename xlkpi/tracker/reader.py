@@ -53,6 +53,7 @@ from xlkpi.tracker.model import (
     kpi_by_name,
     kpi_name,
     settings_label,
+    team_name,
     title,
 )
 from xlkpi.tracker.settings import read_aliases
@@ -368,7 +369,8 @@ def _read_targets(sheet: SheetRows, name: str) -> list[TargetRow]:
         if key in seen:
             raise TrackerFileError(lang.text(
                 "messages.errors.tracker.targets_twice", name=name, sheet=title(TARGETS),
-                first=seen[key], row=row, who=who, kpi=kpi_name(kpi.id)))
+                first=seen[key], row=row, who=team_name() if who == TEAM_NAME else who,
+                kpi=kpi_name(kpi.id)))
         seen[key] = row
         months = values[first_month:first_month + 12]
         months += [None] * (12 - len(months))
