@@ -179,6 +179,12 @@ def text(key: str, /, **values: object) -> str:
     return _for(key).text(key, **values)
 
 
+def count(number: int) -> str:
+    """A whole number as the language of the messages writes it: 1,234 in English, 1 234 in
+    Russian."""
+    return f"{number:,}".replace(",", messages().text("report.numbers.thousands"))
+
+
 def plural(count: int, key: str) -> str:
     """The form for ``count`` of the word whose forms are the text ``key`` ("deal|deals")."""
     language = _for(key)

@@ -151,8 +151,9 @@ def _finished(result: ImportResult, records: list[dict]) -> ImportResult:
     """The records checked against a sheet's size, formula-like texts listed."""
     if len(records) > MAX_RECORDS:
         raise ExportError(lang.text(
-            "messages.imports.too_many_records", name=result.path.name, count=f"{len(records):,}",
-            sheet=lang.text(f"sheets.{result.sheet}"), limit=f"{MAX_RECORDS:,}"))
+            "messages.imports.too_many_records", name=result.path.name,
+            count=lang.count(len(records)), sheet=lang.text(f"sheets.{result.sheet}"),
+            limit=lang.count(MAX_RECORDS)))
     result.records = records
     for record, row in ((record, record.pop("_row")) for record in records):
         result.formula_like += [(row, name) for name in result.columns

@@ -138,7 +138,7 @@ def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict
     if last + new_rows > MAX_ROW:
         raise TrackerFileError(lang.text(
             "messages.errors.tracker.import_too_many_rows", sheet=title(sheet),
-            rows=f"{last - 1:,}", new=f"{new_rows:,}", limit=f"{MAX_ROW:,}"))
+            rows=lang.count(last - 1), new=lang.count(new_rows), limit=lang.count(MAX_ROW)))
     seen_owners: list[object] = []
     for record in records:
         values = {name: record.get(name) for name in DATA_COLUMNS[sheet]}

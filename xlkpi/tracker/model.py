@@ -293,11 +293,11 @@ def check_reps(reps: Sequence[str], other_sheets: int = 0) -> None:
     if len(reps) > room:
         def counted(key: str, number: int) -> str:
             return lang.plural(number, f"messages.errors.reps.{key}").format(
-                count=f"{number:,}")
+                count=lang.count(number))
 
-        said = {"count": counted("reps", len(reps)), "limit": f"{parts.MAX_SHEETS:,}",
+        said = {"count": counted("reps", len(reps)), "limit": lang.count(parts.MAX_SHEETS),
                 "sheets": counted("sheets", len(reps) + len(FIXED_SHEETS) + other_sheets),
-                "room": f"{max(room, 0):,}"}
+                "room": lang.count(max(room, 0))}
         raise InputError(lang.text("messages.errors.reps.too_many_own",
                                    own=counted("sheets", other_sheets), **said) if other_sheets
                          else lang.text("messages.errors.reps.too_many", **said))

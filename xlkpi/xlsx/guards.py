@@ -212,7 +212,7 @@ def _check_expansions(archive: zipfile.ZipFile, name: str, sheets: dict[str, str
                         if total > MAX_EXPANDED_CELLS:
                             raise TrackerFileError(lang.text(
                                 "messages.errors.file.merged_cells", name=name, sheet=title,
-                                largest=largest, limit=f"{MAX_EXPANDED_CELLS:,}"))
+                                largest=largest, limit=lang.count(MAX_EXPANDED_CELLS)))
         except DefusedXmlException:
             raise xml_bomb(name, part) from None
         except ParseError:

@@ -89,7 +89,7 @@ def parse_whole(archive: zipfile.ZipFile, path: Path, part: str):
     size = archive.getinfo(part).file_size
     if size > MAX_WORKBOOK_PART:
         raise TrackerFileError(lang.text("messages.errors.file.part_too_large", name=path.name,
-                                         part=part, size=f"{size:,}"))
+                                         part=part, size=lang.count(size)))
     try:
         return fromstring(archive.read(part))
     except DefusedXmlException:
@@ -108,7 +108,8 @@ def sheet_parts(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
     sheets = [element for element in book.iter() if local(element.tag) == "sheet"]
     if len(sheets) > MAX_SHEETS:
         raise TrackerFileError(lang.text("messages.errors.file.too_many_sheets", name=name,
-                                         count=f"{len(sheets):,}", limit=f"{MAX_SHEETS:,}"))
+                                         count=lang.count(len(sheets)),
+                                         limit=lang.count(MAX_SHEETS)))
     rels_part = "xl/_rels/workbook.xml.rels"
     if rels_part not in archive.namelist():
         return {}
