@@ -393,7 +393,7 @@ def _read_data(source: SheetRows, sheet: str, name: str) -> DataSheet:
         found = [index for index, key in enumerate(keys) if key == column.lower()]
         if not found:
             shown = (", ".join(str(h) for h in header if not _blank(h))
-                     or lang.text("messages.errors.tracker.nothing"))
+                     or lang.text("messages.reading.nothing"))
             raise TrackerFileError(lang.text(
                 "messages.errors.tracker.no_column", name=name, sheet=title(sheet),
                 column=column_title(column), shown=shown))
