@@ -40,8 +40,10 @@ def _answer_in(code: str | None, *, now: bool = True) -> None:
         return
     language = lang.load(code)
     _ERRORS_IN.set(language)
+    context = click.get_current_context()
+    context.with_resource(lang.speaking(language))  # a tracker's own words stay its own
     if now:
-        click.get_current_context().with_resource(lang.using(language))
+        context.with_resource(lang.using(language))
 
 
 def _speak(tracker_language: str, override: str | None) -> None:
@@ -81,10 +83,12 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _fail(message, *values) -> None:
-    """The one Error line, in the command's language; ``message``: a text, or a function that
-    writes it (in that language) from ``values``."""
-    with lang.using(_ERRORS_IN.get() or lang.active()):
+def _fail(message, *values, written_in: str | None = None) -> None:
+    """The one Error line, in the command's language (--lang, else the language the message
+    was written in, ``written_in``: a tracker's, read before it failed); ``message``: a text,
+    or a function that writes it (in that language) from ``values``."""
+    with lang.using(_ERRORS_IN.get() or (lang.load(written_in) if written_in else None)
+                    or lang.active()):
         text = message(*values) if callable(message) else message
         text = lang.active().reword(text, "messages.errors.")  # raised before it was known
         click.echo(lang.text("cli.error", message=_one_line(text)), err=True)
@@ -138,7 +142,7 @@ class _Xlkpi(click.Group):
         except (click.Abort, KeyboardInterrupt):
             _fail(lang.text, "cli.interrupted")
         except XlkpiError as exc:
-            _fail(str(exc))
+            _fail(str(exc), written_in=getattr(exc, "language", None))
         except BrokenPipeError:  # `xlkpi report ... | head`: the reader has all it wants
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)

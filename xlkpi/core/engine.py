@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from xlkpi.core import lang
 from xlkpi.core.cells import OneCellRows, check_lengths, numbers_within, to_dates, to_numbers
 from xlkpi.core.errors import InputError
 from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date, parse_period
@@ -126,8 +127,7 @@ def _serials_at(dates: Column, rows: np.ndarray) -> np.ndarray:
 def _required_period(period: object) -> Period:
     parsed = parse_period(period)
     if parsed is None:
-        raise InputError("period: required here; give a month such as 2026-10, "
-                         "a quarter such as 2026-Q4 or a year")
+        raise InputError(lang.text("messages.errors.values.period_required"))
     return parsed
 
 

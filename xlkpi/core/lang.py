@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from xlkpi.core.errors import InputError
+from xlkpi.core.errors import InputError, XlkpiError
 
 DEFAULT = "en"
 
@@ -30,7 +30,7 @@ class Language:
     code: str
     texts: Mapping[str, str]  # "section.key" → text, flattened from the file's nesting
 
-    def text(self, key: str, **values: object) -> str:
+    def text(self, key: str, /, **values: object) -> str:
         try:
             template = self.texts[key]
         except KeyError:
@@ -125,28 +125,67 @@ def load(code: str) -> Language:
 
 
 _ACTIVE: ContextVar[Language | None] = ContextVar("xlkpi_language", default=None)
+# The language of what xlkpi says ("messages." texts) when a command was told one (--lang)
+# that may differ from the tracker's, whose words are in force while it is read or written.
+_SPEAKING: ContextVar[Language | None] = ContextVar("xlkpi_speaking", default=None)
 
 
 def active() -> Language:
     return _ACTIVE.get() or load(DEFAULT)
 
 
+def messages() -> Language:
+    """The language xlkpi's messages ("messages." texts) are written in: the one
+    :func:`speaking` put in force, else the language in force."""
+    return _SPEAKING.get() or active()
+
+
+def _for(key: str) -> Language:
+    return messages() if key.startswith("messages.") else active()
+
+
 @contextmanager
 def using(language: Language | str) -> Iterator[Language]:
-    """Put ``language`` in force for the block (nested blocks restore the outer one)."""
+    """Put ``language`` in force for the block (nested blocks restore the outer one). An
+    XlkpiError leaving the block is marked with it (``error.language``), as the language its
+    message was written in, for the one Error line the command prints."""
     chosen = load(language) if isinstance(language, str) else language
     token = _ACTIVE.set(chosen)
     try:
         yield chosen
+    except XlkpiError as error:  # its message was written in this language (the innermost)
+        if getattr(error, "language", None) is None:
+            error.language = (_SPEAKING.get() or chosen).code
+        raise
     finally:
         _ACTIVE.reset(token)
 
 
-def text(key: str, **values: object) -> str:
-    """The text ``key`` in the language in force, with ``values`` filled in."""
-    return active().text(key, **values)
+@contextmanager
+def speaking(language: Language | str) -> Iterator[Language]:
+    """Write xlkpi's messages ("messages." texts) in ``language`` for the block, whatever
+    language a tracker read or written in it puts in force for its own words."""
+    chosen = load(language) if isinstance(language, str) else language
+    token = _SPEAKING.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _SPEAKING.reset(token)
+
+
+def text(key: str, /, **values: object) -> str:
+    """The text ``key`` in the language in force (a "messages." text: in :func:`messages`),
+    with ``values`` filled in."""
+    return _for(key).text(key, **values)
+
+
+def count(number: int) -> str:
+    """A whole number as the language of the messages writes it: 1,234 in English, 1 234 in
+    Russian."""
+    return f"{number:,}".replace(",", messages().text("report.numbers.thousands"))
 
 
 def plural(count: int, key: str) -> str:
     """The form for ``count`` of the word whose forms are the text ``key`` ("deal|deals")."""
-    return active().plural(count, text(key))
+    language = _for(key)
+    return language.plural(count, language.text(key))

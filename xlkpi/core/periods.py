@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from xlkpi.core import lang
 from xlkpi.core.errors import InputError
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -118,12 +119,15 @@ class Period:
         return Period.months(first.year - 1, first.month, months)
 
 
+def _not_a_period(argument: str, shown: str) -> str:
+    return lang.text("messages.errors.values.not_a_period", argument=argument, value=shown)
+
+
 def _month_of_serial(serial: float, argument: str) -> Period:
     try:
         day = serial_to_date(serial)
     except (ValueError, OverflowError):
-        raise InputError(f"{argument}: {serial!r} is not a period; "
-                         "use 2026-10, 2026-Q4, 2026 or a date") from None
+        raise InputError(_not_a_period(argument, repr(serial))) from None
     return Period.month(day.year, day.month)
 
 
@@ -148,17 +152,14 @@ def parse_period(value: object, argument: str = "period") -> Period | None:
     if isinstance(value, dt.date):  # datetime is a date too
         return Period.month(value.year, value.month)
     if isinstance(value, bool):
-        raise InputError(f"{argument}: {value!r} is not a period; "
-                         "use 2026-10, 2026-Q4, 2026 or a date")
+        raise InputError(_not_a_period(argument, repr(value)))
     if isinstance(value, numbers.Real) and hasattr(value, "item"):
         value = value.item()  # a numpy number: the Python number it holds
     if isinstance(value, int) and not isinstance(value, bool) and not _fits_a_float(value):
-        raise InputError(f"{argument}: {Decimal(value):.3e} is not a period; "
-                         "use 2026-10, 2026-Q4, 2026 or a date")
+        raise InputError(_not_a_period(argument, f"{Decimal(value):.3e}"))
     if isinstance(value, (int, float)):
         if value != value or value in (float("inf"), float("-inf")) or value < 1:
-            raise InputError(f"{argument}: {value!r} is not a period; "
-                             "use 2026-10, 2026-Q4, 2026 or a date")
+            raise InputError(_not_a_period(argument, repr(value)))
         if float(value).is_integer() and MIN_YEAR <= value <= MAX_YEAR:
             return Period.year(int(value))
         return _month_of_serial(value, argument)
@@ -176,4 +177,4 @@ def parse_period(value: object, argument: str = "period") -> Period | None:
                 return Period.year(int(match[1]))
         elif (day := parse_iso_date(text)) is not None:
             return Period.month(day.year, day.month)
-    raise InputError(f"{argument}: {value!r} is not a period; use 2026-10, 2026-Q4, 2026 or a date")
+    raise InputError(_not_a_period(argument, repr(value)))

@@ -167,8 +167,9 @@ class Owners:
                     continue
                 other = self.by_key.setdefault(key, rep)
                 if other != rep:
-                    raise InputError(f"Settings: the alias {name!r} of {rep!r} is also "
-                                     f"{other!r}'s; give it to one rep only")
+                    raise InputError(lang.text(
+                        "messages.errors.values.alias_twice", sheet=lang.text("sheets.Settings"),
+                        name=repr(name), rep=repr(rep), other=repr(other)))
 
     def rep_of(self, owner: object) -> str | None:
         return self.by_key.get(alias_key(owner))

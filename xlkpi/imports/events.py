@@ -253,12 +253,11 @@ class DateKeys:
         days = np.full(len(self.key_shape), -1, dtype=np.int64)
         problem = np.zeros(len(self.key_shape), dtype=bool)
         reasons: dict[int, str] = {}
-        expected_kind = f"a {decision.split()[0]} date"
         for kid, sid in enumerate(self.key_shape):
             shape_kind = self.shape_kind[sid]
             if shape_kind != kind:
                 problem[kid] = True
-                reasons[kid] = "is not " + ("a date" if shape_kind is None else expected_kind)
+                reasons[kid] = values.not_a_date(shape_kind, decision)
                 continue
             value = values.date_or_reason(self.key_cell[kid], kind, order)
             if isinstance(value, str):

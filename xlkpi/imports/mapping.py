@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xlkpi.core import lang
 from xlkpi.imports.read import ExportError
 from xlkpi.imports.sources import (
     DATE_FIELDS,
@@ -50,6 +51,11 @@ def signature(header: list[str]) -> str:
     return " | ".join(sorted({header_key(str(name)) for name in header}))
 
 
+def _title(sheet: str) -> str:
+    """A data sheet (its English id) as the tracker in the language in force titles it."""
+    return lang.text(f"sheets.{sheet}")
+
+
 def _fields(sheet: str) -> dict[str, str]:
     names = [*SHEET_COLUMNS[sheet], ID, *(EVENT_FIELDS if sheet == EMAILS else ())]
     return {name.casefold(): name for name in names}
@@ -62,47 +68,49 @@ def parse_map(text: str, as_sheet: str | None = None, where: str = "--map") -> C
     separator = ";" if ";" in text else ","
     pieces = [piece.strip() for piece in text.split(separator) if piece.strip()]
     if not pieces:
-        raise ExportError(f"{where}: give HEADER=COLUMN pairs, e.g. \"Deal Stage=Stage,"
-                          "Owner Name=Owner\"")
+        raise ExportError(lang.text("messages.imports.map_empty", where=where))
     pairs = []
     for piece in pieces:
         header, equals, name = piece.rpartition("=")
         if not equals or not header.strip() or not name.strip():
-            raise ExportError(f"{where}: {piece!r} is not HEADER=COLUMN (e.g. "
-                              "'Deal Stage=Stage')")
+            raise ExportError(lang.text("messages.imports.map_pair", where=where,
+                                        piece=repr(piece)))
         pairs.append((piece, header.strip(), name.strip()))
     sheets = [sheet_name(as_sheet)] if as_sheet else list(SHEET_COLUMNS)
     for piece, _header, name in pairs:
         fitting = [sheet for sheet in sheets if name.casefold() in _fields(sheet)]
         if not fitting:
-            within = (f"a column of {sheets[0]} ({', '.join(SHEET_COLUMNS[sheets[0]])}, or ID)"
-                      if as_sheet else "a column of any data sheet (or ID)")
-            raise ExportError(f"{where} {piece!r}: {name!r} is not {within}")
+            within = (lang.text("messages.imports.map_within_sheet", sheet=_title(sheets[0]),
+                                columns=", ".join(SHEET_COLUMNS[sheets[0]]))
+                      if as_sheet else lang.text("messages.imports.map_within_any"))
+            raise ExportError(lang.text("messages.imports.map_not_column", where=where,
+                                        piece=repr(piece), name=repr(name), within=within))
         sheets = fitting
     if len(sheets) > 1:
-        raise ExportError(f"{where}: the columns fit more than one data sheet "
-                          f"({', '.join(sheets)}); say which with --as")
+        raise ExportError(lang.text("messages.imports.map_many_sheets", where=where,
+                                    sheets=", ".join(map(_title, sheets))))
     sheet = sheets[0]
     fields = _fields(sheet)
     out, seen = [], {}
     for piece, header, name in pairs:
         name = fields[name.casefold()]
         if name in seen:
-            raise ExportError(f"{where} {piece!r}: {name} is mapped twice (also by "
-                              f"{seen[name]!r})")
+            raise ExportError(lang.text("messages.imports.map_twice", where=where,
+                                        piece=repr(piece), name=name, other=repr(seen[name])))
         seen[name] = piece
         out.append((header, name))
     mapped = {name for _header, name in out}
     if not DATE_FIELDS & mapped:
         dates = [name for name in SHEET_COLUMNS[sheet] if name in DATE_FIELDS]
-        raise ExportError(f"{where}: map a date column of {sheet} ({', '.join(dates)}); "
-                          "without one nothing could be counted")
+        raise ExportError(lang.text("messages.imports.map_no_date", where=where,
+                                    sheet=_title(sheet), dates=", ".join(dates)))
     generic = next(profile for profile in PROFILES
                    if profile.name == f"generic-{sheet.lower()}")
     required = ("SendDate", "Event") if "Event" in mapped else generic.required
     for name in required:
         if name not in mapped:
-            raise ExportError(f"{where}: map a column to {name} ({sheet} needs it)")
+            raise ExportError(lang.text("messages.imports.map_required", where=where, name=name,
+                                        sheet=_title(sheet)))
     return ColumnMap(sheet, tuple(out))
 
 
@@ -117,8 +125,9 @@ def mapped_match(mapping: ColumnMap, header: list[str], where: str = "--map") ->
         found = by_key.get(header_key(export_header))
         if found is None:
             shown = ", ".join(map(str, header[:8])) + (", …" if len(header) > 8 else "")
-            raise ExportError(f"{where} '{export_header}={name}': the export has no column "
-                              f"{export_header!r} (its headers: {shown})")
+            raise ExportError(lang.text("messages.imports.map_no_header", where=where,
+                                        header=export_header, name=name,
+                                        quoted=repr(export_header), shown=shown))
         if name == ID:
             record_id = found
         else:

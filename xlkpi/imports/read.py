@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xlkpi.core import lang
 from xlkpi.core.errors import XlkpiError
 
 SEPARATORS = (",", ";", "\t")
@@ -73,7 +74,8 @@ def read_table(path: str | Path, parser: str = "pandas") -> Table:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise ExportError(f"cannot read {path}: {error.strerror or error}") from None
+        raise ExportError(lang.text("messages.imports.cannot_read", path=path,
+                                    reason=error.strerror or error)) from None
     if data[:4] == b"PK\x03\x04" or data[:4] == b"\xd0\xcf\x11\xe0":
         grid, kind, encoding, separator = _workbook_grid(path), "xlsx", None, None
     else:
@@ -208,13 +210,13 @@ def _workbook_grid(path: Path) -> list[list]:
     try:
         from python_calamine import CalamineWorkbook
     except ImportError:  # pragma: no cover - Pyodide has no calamine; imports run on desktops
-        raise ExportError("reading .xlsx exports needs python-calamine; save the export "
-                          "as CSV instead") from None
+        raise ExportError(lang.text("messages.imports.no_calamine")) from None
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as error:  # calamine raises its own types for damaged files
-        raise ExportError(f"cannot read {path.name} as a workbook: {error}") from None
+        raise ExportError(lang.text("messages.imports.not_workbook", name=path.name,
+                                    error=error)) from None
 
 
 class _TableParser(HTMLParser):
@@ -264,7 +266,7 @@ def html_table(text: str) -> list[list]:
     parser.feed(text)
     parser.close()
     if not parser.rows:
-        raise ExportError("the file is an HTML page without a table; export it again as CSV")
+        raise ExportError(lang.text("messages.imports.html_no_table"))
     return parser.rows
 
 
@@ -310,7 +312,7 @@ def header_index(grid: list[list]) -> int:
     top = [_filled(row) for row in grid[:HEADER_SEARCH_ROWS]]
     fullest = max(top, default=0)
     if fullest == 0:
-        raise ExportError("the export is empty: no header row")
+        raise ExportError(lang.text("messages.imports.no_header"))
     return next(i for i, filled in enumerate(top) if filled * 2 >= fullest and filled)
 
 
@@ -329,7 +331,7 @@ def trailer_start(grid: list[list], first: int) -> int:
 def table_from_grid(grid: list[list], kind: str, encoding: str | None,
                     separator: str | None, path: Path) -> Table:
     if not grid:
-        raise ExportError(f"{path.name} is empty")
+        raise ExportError(lang.text("messages.imports.empty", name=path.name))
     top = header_index(grid)
     end = trailer_start(grid, top + 1)
     header = distinct_headers([clean_header(name) for name in grid[top]])

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xlkpi.core import lang
 from xlkpi.imports import counting, events, values
 from xlkpi.imports.mapping import ColumnMap, mapped_match, parse_map, signature
 from xlkpi.imports.read import SEPARATOR_NAMES, ExportError, read_table
@@ -120,7 +121,7 @@ def _recognise(header: list[str], as_sheet: str | None, given: ColumnMap | None,
     if given is None and saved and key in saved:
         sheet, text = saved[key]
         if as_sheet is None or sheet_name(as_sheet) == sheet:
-            where = "the mapping saved for these headers (Stages sheet)"
+            where = lang.text("messages.imports.saved_where", sheet=lang.text("sheets.Stages"))
             columns_map, from_saved = parse_map(text, sheet, where), True
     if columns_map is not None:
         found = mapped_match(columns_map, header,
@@ -149,8 +150,10 @@ def _streamed_events(path: Path, head: events.Head, found: Match, columns_map, f
 def _finished(result: ImportResult, records: list[dict]) -> ImportResult:
     """The records checked against a sheet's size, formula-like texts listed."""
     if len(records) > MAX_RECORDS:
-        raise ExportError(f"{result.path.name} makes {len(records):,} {result.sheet} records, "
-                          f"more than a sheet holds ({MAX_RECORDS:,}); split the export by date")
+        raise ExportError(lang.text(
+            "messages.imports.too_many_records", name=result.path.name,
+            count=lang.count(len(records)), sheet=lang.text(f"sheets.{result.sheet}"),
+            limit=lang.count(MAX_RECORDS)))
     result.records = records
     for record, row in ((record, record.pop("_row")) for record in records):
         result.formula_like += [(row, name) for name in result.columns

@@ -214,9 +214,11 @@ def recognise(header: list[str], as_sheet: str | None = None) -> Match:
     top = [found for found in matches if found.score == best]
     sheets = sorted({found.profile.sheet for found in top})
     if len(sheets) > 1:
-        choices = " or ".join(f"--as {name.lower()}" for name in sheets)
-        raise ExportError(f"the export's headers fit more than one data sheet ("
-                          f"{', '.join(sheets)}); say which with {choices}")
+        choices = lang.text("messages.imports.or").join(
+            f"--as {name.lower()}" for name in sheets)
+        raise ExportError(lang.text("messages.imports.many_sheets", choices=choices,
+                                    sheets=", ".join(lang.text(f"sheets.{name}")
+                                                     for name in sheets)))
     return top[0]  # the first in PROFILES order among equals of one sheet
 
 
@@ -224,13 +226,13 @@ def sheet_name(as_sheet: str) -> str:
     try:
         return AS_NAMES[as_sheet.strip().lower()]
     except KeyError:
-        raise ExportError(f"--as {as_sheet!r}: give one of "
-                          f"{', '.join(AS_NAMES)}") from None
+        raise ExportError(lang.text("messages.imports.bad_as", value=repr(as_sheet),
+                                    choices=", ".join(AS_NAMES))) from None
 
 
 def _not_recognised(header: list[str], sheet: str | None) -> str:
     shown = ", ".join(header[:8]) + (", …" if len(header) > 8 else "")
     if sheet:
-        return (f"cannot find the {sheet} columns in the export (headers: {shown}); name its "
-                f"columns {', '.join(SHEET_COLUMNS[sheet])}")
+        return lang.text("messages.imports.no_columns", sheet=lang.text(f"sheets.{sheet}"),
+                         shown=shown, columns=", ".join(SHEET_COLUMNS[sheet]))
     return lang.text("messages.errors.not_recognised", shown=shown, choices="|".join(AS_NAMES))

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from xlkpi.core import lang
+
 # Cells that mean "no value": amoCRM's open close date, dashes, the usual n/a spellings.
 PLACEHOLDERS = frozenset({"не закрыта", "не закрыто", "не указано", "не указан", "нет", "-",
                           "--", "—", "–", "n/a", "na", "none", "null", "nan", "#n/a"})
@@ -216,9 +218,9 @@ def read_date_column(cells: Sequence, order_hint: str | None = None,
         if shape_kind is None and is_blank(shapes.shapes[shape]):
             continue
         if shape_kind != kind:
-            expected = "a date" if shape_kind is None else f"a {decision.split()[0]} date"
+            expected = _not_a_date(shape_kind, decision)
             for position in shapes.groups[shape].tolist():
-                result.problems[position] = f"{shown(cells[position])} is not {expected}"
+                result.problems[position] = f"{shown(cells[position])} {expected}"
             continue
         positions, parts = shapes.parts(shape, kind, ("y", "m", "d", "a", "b", "mon"))
         codes, distinct = pd.factorize(np.asarray(parts, dtype=object))
@@ -240,8 +242,7 @@ def read_date_column(cells: Sequence, order_hint: str | None = None,
         if typed and _is_number(cell):
             cell_kind = "serial"
         if cell_kind != kind and not typed:
-            expected = "a date" if cell_kind is None else f"a {decision.split()[0]} date"
-            result.problems[position] = f"{shown(cell)} is not {expected}"
+            result.problems[position] = f"{shown(cell)} {_not_a_date(cell_kind, decision)}"
             continue
         value = _date(cell, cell_kind, order)
         if isinstance(value, str):
@@ -251,6 +252,17 @@ def read_date_column(cells: Sequence, order_hint: str | None = None,
     result.values = dated.tolist()
     result.problems = dict(sorted(result.problems.items()))
     return result
+
+
+def _not_a_date(kind: str | None, decision: str) -> str:
+    """Why a cell of another date format than the column's is skipped: "is not a date" (a
+    phrase merge.in_words rewords), or "is not a dd/mm/yyyy date" in the language in force."""
+    if kind is None:
+        return "is not a date"
+    return lang.text("messages.imports.not_format_date", format=decision.split()[0])
+
+
+not_a_date = _not_a_date  # events.py's chunks say it the same way
 
 
 def _date(cell: object, kind: str, order: str) -> dt.date | str:

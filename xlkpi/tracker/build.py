@@ -142,9 +142,8 @@ def _regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     for needed in (title(START), title(TEAM), title(LEADERBOARD), title(CHANNELS),
                    title(DASHBOARD), title(REP_VIEW)):
         if needed in wb.sheetnames and needed not in generated:
-            raise TrackerFileError(
-                f"the sheet '{needed}' was not made by xlkpi, but xlkpi needs that name; "
-                "rename it and run `xlkpi refresh` again")
+            raise TrackerFileError(lang.text("messages.errors.tracker.name_taken",
+                                             sheet=needed))
     view = title(REP_VIEW)
     picked = wb[view]["B2"].value if generated.get(view) == KIND_REP_VIEW else None
     for old in (*generated, META):

@@ -481,8 +481,9 @@ def data_column_letters(wb: Workbook) -> dict[str, dict[str, str]]:
         found = {}
         for column in wanted:
             if column.lower() not in header:
-                raise TrackerFileError(f"{title(name)}: no '{column_title(column)}' column in "
-                                       "row 1; put the header back (any column will do)")
+                raise TrackerFileError(lang.text("messages.errors.tracker.data_no_column",
+                                                 sheet=title(name),
+                                                 column=column_title(column)))
             found[column] = get_column_letter(header.index(column.lower()) + 1)
         letters[name] = found
     return letters

@@ -103,14 +103,14 @@ def check_new_path(path: Path, force: bool) -> None:
     """A TrackerFileError when a new tracker cannot be saved at ``path`` (not an .xlsx, there
     already without ``force``, no such folder, open in Excel)."""
     if path.suffix.lower() != ".xlsx":
-        raise TrackerFileError(f"{path.name}: a tracker is an .xlsx file; give a name such as "
-                               f"{path.stem or 'tracker'}.xlsx")
+        raise TrackerFileError(lang.text("messages.errors.save.new_suffix", name=path.name,
+                                         stem=path.stem or "tracker"))
     if path.exists() and not force:
         raise TrackerFileError(lang.text("messages.errors.exists", name=path.name,
                                          backup=backup_path(path).name))
     if not path.parent.is_dir():
-        raise TrackerFileError(f"{path}: the folder {path.parent} does not exist; create it "
-                               "first")
+        raise TrackerFileError(lang.text("messages.errors.save.new_no_folder", path=path,
+                                         folder=path.parent))
     if path.exists():
         check_not_open(path)
 
@@ -231,8 +231,8 @@ class TrackerFile:
             except OSError:
                 original = None
         if first != stamp():
-            raise TrackerFileError(f"{Path(path).name} changed while it was being read (saved "
-                                   "in Excel?); try again")
+            raise TrackerFileError(lang.text("messages.errors.file.changed_reading",
+                                             name=Path(path).name))
         return cls(path, book, original)
 
     @classmethod

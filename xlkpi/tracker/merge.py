@@ -116,8 +116,8 @@ def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict
     positions = {}
     for name in DATA_COLUMNS[sheet]:
         if name.lower() not in keys:
-            raise TrackerFileError(f"{title(sheet)}: no '{column_title(name)}' column in row 1;"
-                                   " put the header back before importing")
+            raise TrackerFileError(lang.text("messages.errors.tracker.import_no_column",
+                                             sheet=title(sheet), column=column_title(name)))
         positions[name] = keys.index(name.lower()) + 1
     if ID_HEADER.casefold() in folded:
         id_col = folded.index(ID_HEADER.casefold()) + 1
@@ -136,9 +136,9 @@ def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict
     new_rows = sum(1 for record in records
                    if f"{record[SOURCE]}:{record[RECORD_ID]}" not in known)
     if last + new_rows > MAX_ROW:
-        raise TrackerFileError(f"{title(sheet)} holds {last - 1:,} rows; {new_rows:,} more would "
-                               f"pass the {MAX_ROW:,} rows a sheet holds; split the export or "
-                               "move old rows to another file")
+        raise TrackerFileError(lang.text(
+            "messages.errors.tracker.import_too_many_rows", sheet=title(sheet),
+            rows=lang.count(last - 1), new=lang.count(new_rows), limit=lang.count(MAX_ROW)))
     seen_owners: list[object] = []
     for record in records:
         values = {name: record.get(name) for name in DATA_COLUMNS[sheet]}
@@ -211,8 +211,7 @@ def editable(book, name: str) -> Workbook:
     openpyxl (a large one, xlsx.splice) is refused for now, with what to do."""
     if isinstance(book, Workbook):
         return book
-    raise TrackerFileError(f"{name} is too large to import into yet (its data rows are read "
-                           "outside openpyxl); import into a smaller tracker or split the data")
+    raise TrackerFileError(lang.text("messages.errors.tracker.import_too_large", name=name))
 
 
 def _count(number: int) -> str:
@@ -228,7 +227,7 @@ def _counted(key: str, number: int) -> str:
 def in_words(text: str) -> str:
     """An English decision of xlkpi.imports ("csv, UTF-8 with BOM, semicolon-separated",
     "decimal comma") in the language in force; text it has no phrase for stays as it is."""
-    return lang.active().reword(text, "messages.phrases.")
+    return lang.messages().reword(text, "messages.phrases.")
 
 
 _DECISION = re.compile(r"^(\w+) \((.*)\): (.*)$")

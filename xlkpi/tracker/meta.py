@@ -16,6 +16,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlkpi import __version__
+from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.tracker.cells import text_cell
 from xlkpi.tracker.model import FORMAT_VERSION, MARKER, META, META_HEADER_ROW
@@ -94,15 +95,15 @@ def listed_language(rows: list[tuple] | None) -> str | None:
     return None
 
 
-def listed_sheets(rows: list[tuple] | None) -> dict[str, str]:
+def listed_sheets(rows: list[tuple] | None, name: str | None = None) -> dict[str, str]:
     """Title → kind of the sheets the ``_xlkpi`` sheet's ``rows`` (None: no such sheet) list
-    as generated; TrackerFileError when it is missing or not ours."""
+    as generated; TrackerFileError when it is missing or not ours (naming the file ``name``)."""
     if rows is None:
-        raise TrackerFileError("not an xlkpi tracker: its hidden '_xlkpi' sheet is missing; "
-                               "create a tracker with `xlkpi new`")
+        raise TrackerFileError(lang.text("messages.errors.tracker.no_meta_in", name=name)
+                               if name else lang.text("messages.errors.tracker.no_meta"))
     if not rows or rows[0][:2] != ("generator", MARKER):
-        raise TrackerFileError("not an xlkpi tracker: its '_xlkpi' sheet has no xlkpi marker; "
-                               "create a tracker with `xlkpi new`")
+        raise TrackerFileError(lang.text("messages.errors.tracker.no_marker_in", name=name)
+                               if name else lang.text("messages.errors.tracker.no_marker"))
     sheets: dict[str, str] = {}
     for row in rows[META_HEADER_ROW:]:
         if row and isinstance(row[0], str) and row[0] and len(row) > 1:

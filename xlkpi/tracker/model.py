@@ -278,9 +278,8 @@ FIRST_YEAR, LAST_YEAR = 1901, 9998
 def check_fiscal_year(year: int, fiscal_start: int = 1, what: str = "year") -> None:
     """InputError for a year whose fiscal year or the year before it leaves Excel's calendar."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise InputError(f"{what}: {year} is out of range; a tracker follows a year from "
-                         f"{FIRST_YEAR} to {LAST_YEAR} (its fiscal year and the year before it "
-                         "must fall within Excel's calendar, which ends in 9999)")
+        raise InputError(lang.text("messages.errors.reps.year_range", what=what, year=year,
+                                   first=FIRST_YEAR, last=LAST_YEAR))
 
 
 def check_reps(reps: Sequence[str], other_sheets: int = 0) -> None:
@@ -292,28 +291,32 @@ def check_reps(reps: Sequence[str], other_sheets: int = 0) -> None:
 
     room = parts.MAX_SHEETS - len(FIXED_SHEETS) - other_sheets
     if len(reps) > room:
-        mine = (f" and the {other_sheets:,} sheet{'s' * (other_sheets != 1)} you added"
-                if other_sheets else "")
-        raise InputError(
-            f"reps: {len(reps):,} reps{mine} make {len(reps) + len(FIXED_SHEETS) + other_sheets:,}"
-            f" sheets, more than a tracker may have ({parts.MAX_SHEETS:,}); list at most "
-            f"{max(room, 0):,} reps")
+        def counted(key: str, number: int) -> str:
+            return lang.plural(number, f"messages.errors.reps.{key}").format(
+                count=lang.count(number))
+
+        said = {"count": counted("reps", len(reps)), "limit": lang.count(parts.MAX_SHEETS),
+                "sheets": counted("sheets", len(reps) + len(FIXED_SHEETS) + other_sheets),
+                "room": lang.count(max(room, 0))}
+        raise InputError(lang.text("messages.errors.reps.too_many_own",
+                                   own=counted("sheets", other_sheets), **said) if other_sheets
+                         else lang.text("messages.errors.reps.too_many", **said))
     seen: dict[str, str] = {}
     for rep in reps:
         if not isinstance(rep, str) or not rep.strip():
-            raise InputError("reps: a rep's name is blank")
+            raise InputError(lang.text("messages.errors.reps.blank"))
         if rep.strip().lower() in {TEAM_NAME.lower(), team_name().lower()}:
-            raise InputError(f"reps: {rep!r} is reserved for the team's rows; "
-                             "give the rep another name")
+            raise InputError(lang.text("messages.errors.reps.team", rep=repr(rep)))
         if len(rep) > 255:
-            raise InputError(f"reps: {rep[:40]!r}… is longer than 255 characters")
+            raise InputError(lang.text("messages.errors.reps.too_long", rep=repr(rep[:40])))
         problem = rep_name_problem(rep)
         if problem:
-            raise InputError(f"reps: {rep!r} {problem}")
+            raise InputError(lang.text("messages.errors.reps.problem", rep=repr(rep),
+                                       problem=problem))
         key = rep.lower()
         if key in seen:
-            raise InputError(f"reps: {seen[key]!r} and {rep!r} are the same rep "
-                             "(owners match without regard to case); list each rep once")
+            raise InputError(lang.text("messages.errors.reps.same", first=repr(seen[key]),
+                                       second=repr(rep)))
         seen[key] = rep
 
 
@@ -338,8 +341,7 @@ def rep_name_problem(name: str) -> str | None:
     """Why a COUNTIFS criterion would not read ``name`` as the text it is, or None."""
     text = name.strip()
     if text.upper() in ("TRUE", "FALSE"):
-        return ("would be read as the logical value " + text.upper() + " by the workbook's "
-                "formulas; give the rep a name such as 'Rep " + text + "'")
+        return lang.text("messages.errors.reps.logical", value=text.upper(), name=text)
     whole = re.fullmatch(r"-?[1-9]\d{0,14}|0", name)
     if whole:
         return None
@@ -349,7 +351,5 @@ def rep_name_problem(name: str) -> str | None:
                 and all(word[0].isdigit() or word.lower() in _MONTHS | _CLOCK for word in words)
                 and not re.search(r"[^\s.,:/\-']", separators))
     if _NUMBER_LIKE.fullmatch(text) or _EXPONENT.fullmatch(text) or datelike:
-        return ("would be read as a number, date or time by the workbook's formulas (COUNTIFS),"
-                " so it would also match other owners; give the rep a name with letters, such "
-                "as 'Rep " + text + "'")
+        return lang.text("messages.errors.reps.number_like", name=text)
     return None

@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from openpyxl.formula.tokenizer import Tokenizer
 from openpyxl.worksheet.formula import ArrayFormula
 
+from xlkpi.core import lang
 from xlkpi.xlsx.cellxml import FORMULA
 from xlkpi.xlsx.parts import column_index, column_letter, xml_text
 
@@ -63,13 +64,14 @@ class Pins:
             if row is not None and relative and not own_row:
                 own = self.target(host)
                 if own is not None:  # it would shift as its row moves
-                    self.pin(own[0], f"={operand} {where} refers to another row")
+                    self.pin(own[0], lang.text("messages.held.refers", operand=operand,
+                                                   where=where))
             hit = self.target(sheet or host)
             if hit is None or (own_row and relative):
                 continue
             name, data_last = hit
             if last >= 2 and first <= data_last:
-                self.pin(name, f"={operand} {where} points at a row")
+                self.pin(name, lang.text("messages.held.points", operand=operand, where=where))
 
     def data_row_formula(self, text: str, host: str, row: int, col: int) -> None:
         """formula() for a formula in a data row, judged once per shape (the same text with
@@ -78,7 +80,8 @@ class Pins:
                               lambda m: f"{m.group(1)}#{int(m.group(2)) - row}", text))
         if shape not in self._verdicts:
             before, self.reasons = self.reasons, {}
-            self.formula(text, host, row, f"in {host}!{column_letter(col)}{row}")
+            self.formula(text, host, row, lang.text("messages.held.in_cell", host=host,
+                                                   cell=f"{column_letter(col)}{row}"))
             self._verdicts[shape] = tuple(self.reasons.items())
             self.reasons = before
         for sheet, reason in self._verdicts[shape]:
@@ -94,7 +97,8 @@ class Pins:
         for cell_range in ranges:
             low, high = cell_range.min_row, cell_range.max_row
             if high >= 2 and low <= last and (low > 2 or high < last):
-                self.pin(name, f"{what} on {host}!{cell_range.coord} covers some of its rows")
+                self.pin(name, lang.text("messages.held.covers", what=what, host=host,
+                                   cells=cell_range.coord))
                 return
 
 
@@ -151,30 +155,32 @@ def find_pins(wb: Workbook, data_rows: dict[str, tuple[int, int]],
             if own is not None and 2 <= row <= last:
                 pins.data_row_formula(text, title, row, col)
             else:
-                pins.formula(text, title, None, f"on '{title}'")
+                pins.formula(text, title, None, lang.text("messages.held.on_sheet", sheet=title))
         for cell in [cell for cell in ws._cells.values()
                      if cell.hyperlink is not None and cell.hyperlink.location]:
             location = cell.hyperlink.location.lstrip("#")
             target = location if "!" in location else f"'{title}'!{location}"
-            pins.formula(target, title, None, f"(a link in '{title}'!{cell.coordinate})")
+            pins.formula(target, title, None, lang.text("messages.held.link", sheet=title,
+                                                   cell=cell.coordinate))
         for formatting in ws.conditional_formatting:
-            pins.sqref(formatting.sqref.ranges, title, "conditional formatting")
+            pins.sqref(formatting.sqref.ranges, title, lang.text("messages.held.formatting"))
             for rule in formatting.rules:
                 for text in rule.formula or ():
                     pins.formula(str(text), title, None,
-                                 f"(conditional formatting on '{title}')")
+                                 lang.text("messages.held.formatting_on", sheet=title))
         for validation in ws.data_validations.dataValidation:
-            pins.sqref(validation.sqref.ranges, title, "data validation")
+            pins.sqref(validation.sqref.ranges, title, lang.text("messages.held.validation"))
             for text in (validation.formula1, validation.formula2):
                 if text:
-                    pins.formula(str(text), title, None, f"(data validation on '{title}')")
+                    pins.formula(str(text), title, None,
+                                 lang.text("messages.held.validation_on", sheet=title))
         for chart in getattr(ws, "_charts", ()):
-            _chart_refs(pins, chart, f"(a chart on '{title}')")
+            _chart_refs(pins, chart, lang.text("messages.held.chart_on", sheet=title))
         for name in getattr(ws, "defined_names", {}).values():
             _defined_name(pins, name, title)
     for chartsheet in wb.chartsheets:
         for chart in getattr(chartsheet, "_charts", ()):
-            _chart_refs(pins, chart, f"(a chart on '{chartsheet.title}')")
+            _chart_refs(pins, chart, lang.text("messages.held.chart_on", sheet=chartsheet.title))
     for name in wb.defined_names.values():
         _defined_name(pins, name, None)
     for title, rows in kept.items():
@@ -186,7 +192,7 @@ def find_pins(wb: Workbook, data_rows: dict[str, tuple[int, int]],
 def _defined_name(pins: Pins, name, scope: str | None) -> None:
     if name.name.startswith("_xlnm.") or not name.attr_text:
         return  # print areas and titles, filters: Excel's own, about the sheet's layout
-    pins.formula(name.attr_text, scope or "", None, f"(the name '{name.name}')")
+    pins.formula(name.attr_text, scope or "", None, lang.text("messages.held.name", name=name.name))
 
 
 def _chart_refs(pins: Pins, chart, where: str) -> None:

@@ -70,7 +70,7 @@ class CellProblem:
 
     @property
     def fix(self) -> str:
-        return KINDS[self.kind][1]
+        return lang.text("messages.problems." + self.kind.replace(" ", "_") + "_fix")
 
     def message(self, shown: int = 10) -> str:
         """One line: "Leads rows 5, 9 (LeadDate): dates stored as text; they are not counted —

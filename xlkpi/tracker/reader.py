@@ -53,6 +53,7 @@ from xlkpi.tracker.model import (
     kpi_by_name,
     kpi_name,
     settings_label,
+    team_name,
     title,
 )
 from xlkpi.tracker.settings import read_aliases
@@ -61,7 +62,6 @@ from xlkpi.xlsx.extent import last_value_row
 from xlkpi.xlsx.splice import SplitBook, workbook_and_rows
 
 _AUTO_NAME = re.compile(r"Column\d+")
-_NEW = "create a tracker with `xlkpi new`"
 
 
 class SheetRows(Protocol):
@@ -179,25 +179,25 @@ def read_sheets(titles: Sequence[str], sheet: Callable[[str], SheetRows],
     ``sheet(title)`` (asked for once, only for the sheets a tracker reads); ``name`` as for
     :func:`read_tracker`."""
     try:
-        listed_sheets(sheet(META).rows() if META in titles else None)
-    except TrackerFileError as error:
+        listed_sheets(sheet(META).rows() if META in titles else None, name)
+    except TrackerFileError:
         if not any(lang.load(code).sheet(SETTINGS) in titles for code in lang.codes()):
             raise TrackerFileError(lang.text("messages.errors.not_a_tracker",
                                              name=name)) from None
-        raise TrackerFileError(f"{name} is {error}") from None
+        raise
     code = language_of(titles, sheet)
     try:
         language = lang.load(code)
     except InputError:
-        raise TrackerFileError(f"{name} is written in the language {code!r}, which this "
-                               f"xlkpi does not have ({', '.join(lang.codes())}); update "
-                               "xlkpi") from None
+        raise TrackerFileError(lang.text("messages.errors.tracker.unknown_language", name=name,
+                                         code=repr(code), codes=", ".join(lang.codes()))
+                               ) from None
     with lang.using(language):
         # The hidden marker says it is a tracker: a missing sheet was renamed or deleted.
         for sheet_id in (SETTINGS, TARGETS, *DATA_SHEETS):
             if title(sheet_id) not in titles:
-                raise TrackerFileError(f"{name}: the {title(sheet_id)} sheet is missing "
-                                       f"(renamed or deleted?); give it back its name or {_NEW}")
+                raise TrackerFileError(lang.text("messages.errors.tracker.sheet_missing",
+                                                 name=name, sheet=title(sheet_id)))
         settings_sheet = sheet(title(SETTINGS))
         settings = _read_settings(settings_sheet, name)
         settings.language = language.code
@@ -271,23 +271,23 @@ def _read_settings(sheet: SheetRows, name: str) -> Settings:
     for key, row in SETTINGS_ROWS.items():
         label = _cell(rows, row, 1)
         if not isinstance(label, str) or label.strip().lower() != settings_label(key).lower():
-            raise TrackerFileError(
-                f"{name}: {here}!A{row} should read '{settings_label(key)}' but holds "
-                f"{label!r}; put the settings back where they were or {_NEW}")
+            raise TrackerFileError(lang.text(
+                "messages.errors.tracker.settings_label", name=name, sheet=here, row=row,
+                label=settings_label(key), value=repr(label)))
     values = {key: _cell(rows, row, 2) for key, row in SETTINGS_ROWS.items()}
 
     year = _whole(values["year"])
     if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
-        raise TrackerFileError(f"{name}: {here}!B{SETTINGS_ROWS['year']} "
-                               f"({settings_label('year')}) holds "
-                               f"{values['year']!r}; type a year such as 2026 (from "
-                               f"{FIRST_YEAR} to {LAST_YEAR})")
+        raise TrackerFileError(lang.text(
+            "messages.errors.tracker.settings_year", name=name, sheet=here,
+            row=SETTINGS_ROWS["year"], label=settings_label("year"), value=repr(values["year"]),
+            first=FIRST_YEAR, last=LAST_YEAR))
     fiscal_start = _whole(values["fiscal_start"])
     if fiscal_start is None or not 1 <= fiscal_start <= 12:
-        raise TrackerFileError(
-            f"{name}: {here}!B{SETTINGS_ROWS['fiscal_start']} "
-            f"({settings_label('fiscal_start')}) "
-            f"holds {values['fiscal_start']!r}; type a month number from 1 to 12")
+        raise TrackerFileError(lang.text(
+            "messages.errors.tracker.settings_fiscal_start", name=name, sheet=here,
+            row=SETTINGS_ROWS["fiscal_start"], label=settings_label("fiscal_start"),
+            value=repr(values["fiscal_start"])))
     currency = values["currency"]
     currency = "" if _blank(currency) else _as_text(currency).strip()
     as_of = _as_of(values["as_of"], name)
@@ -295,9 +295,9 @@ def _read_settings(sheet: SheetRows, name: str) -> Settings:
     header = _cell(rows, SETTINGS_REPS_HEADER_ROW, 1)
     reps_label = settings_label("reps")
     if not isinstance(header, str) or header.strip().lower() != reps_label.lower():
-        raise TrackerFileError(
-            f"{name}: {here}!A{SETTINGS_REPS_HEADER_ROW} should read '{reps_label}' but holds "
-            f"{header!r}; put the rep list back under it or {_NEW}")
+        raise TrackerFileError(lang.text(
+            "messages.errors.tracker.settings_reps_header", name=name, sheet=here,
+            row=SETTINGS_REPS_HEADER_ROW, label=reps_label, value=repr(header)))
     reps = []
     for values_row in rows[SETTINGS_REPS_HEADER_ROW:]:
         value = values_row[0] if values_row else None
@@ -306,8 +306,8 @@ def _read_settings(sheet: SheetRows, name: str) -> Settings:
     try:
         check_reps(reps)
     except InputError as error:
-        raise TrackerFileError(f"{name}: {here} {error}; fix the list under {reps_label}"
-                               ) from None
+        raise TrackerFileError(lang.text("messages.errors.tracker.settings_reps", name=name,
+                                         sheet=here, error=error, label=reps_label)) from None
     return Settings(year=year, fiscal_start=fiscal_start, currency=currency, reps=reps,
                     as_of=as_of)
 
@@ -333,9 +333,9 @@ def _as_of(value: object, name: str) -> dt.date | None:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
         return EXCEL_EPOCH + dt.timedelta(days=int(value))
-    raise TrackerFileError(f"{name}: {title(SETTINGS)}!B{SETTINGS_ROWS['as_of']} "
-                           f"({settings_label('as_of')}) "
-                           f"holds {value!r}; type a date or leave it blank for today")
+    raise TrackerFileError(lang.text(
+        "messages.errors.tracker.settings_as_of", name=name, sheet=title(SETTINGS),
+        row=SETTINGS_ROWS["as_of"], label=settings_label("as_of"), value=repr(value)))
 
 
 # --- Targets ---------------------------------------------------------------------------------
@@ -348,10 +348,10 @@ def _read_targets(sheet: SheetRows, name: str) -> list[TargetRow]:
     if not (isinstance(who, str) and isinstance(kpi, str)
             and (who.strip().lower(), kpi.strip().lower()) in (
                 ("who", "kpi"), (heads[0].lower(), heads[1].lower()))):
-        raise TrackerFileError(
-            f"{name}: {title(TARGETS)}!A{TARGETS_HEADER_ROW}:B{TARGETS_HEADER_ROW} should read "
-            f"'{heads[0]}', '{heads[1]}' but hold {who!r}, {kpi!r}; put the headers back or "
-            f"{_NEW}")
+        raise TrackerFileError(lang.text(
+            "messages.errors.tracker.targets_header", name=name, sheet=title(TARGETS),
+            row=TARGETS_HEADER_ROW, who=heads[0], kpi=heads[1], found_who=repr(who),
+            found_kpi=repr(kpi)))
     targets: list[TargetRow] = []
     seen: dict[tuple[str, str], int] = {}
     first_month = TARGETS_FIRST_MONTH_COL - 1
@@ -367,9 +367,10 @@ def _read_targets(sheet: SheetRows, name: str) -> list[TargetRow]:
         who = TEAM_NAME if is_team(who) else _as_text(who)
         key = (who.lower(), kpi.id)
         if key in seen:
-            raise TrackerFileError(
-                f"{name}: {title(TARGETS)} rows {seen[key]} and {row} are both for {who} · "
-                f"{kpi_name(kpi.id)}; keep one (the tabs would add them up)")
+            raise TrackerFileError(lang.text(
+                "messages.errors.tracker.targets_twice", name=name, sheet=title(TARGETS),
+                first=seen[key], row=row, who=team_name() if who == TEAM_NAME else who,
+                kpi=kpi_name(kpi.id)))
         seen[key] = row
         months = values[first_month:first_month + 12]
         months += [None] * (12 - len(months))
@@ -391,14 +392,15 @@ def _read_data(source: SheetRows, sheet: str, name: str) -> DataSheet:
     for column in known:
         found = [index for index, key in enumerate(keys) if key == column.lower()]
         if not found:
-            shown = ", ".join(str(h) for h in header if not _blank(h)) or "nothing"
-            raise TrackerFileError(
-                f"{name}: the {title(sheet)} sheet has no '{column_title(column)}' column (row 1 "
-                f"holds {shown}); put the header back in row 1 (any column will do)")
+            shown = (", ".join(str(h) for h in header if not _blank(h))
+                     or lang.text("messages.reading.nothing"))
+            raise TrackerFileError(lang.text(
+                "messages.errors.tracker.no_column", name=name, sheet=title(sheet),
+                column=column_title(column), shown=shown))
         if len(found) > 1:
-            raise TrackerFileError(
-                f"{name}: the {title(sheet)} sheet has two '{column_title(column)}' columns; "
-                "rename or delete one")
+            raise TrackerFileError(lang.text(
+                "messages.errors.tracker.column_twice", name=name, sheet=title(sheet),
+                column=column_title(column)))
         positions.append(found[0])
     skip = set(positions)
     skip.update(index for index, key in enumerate(keys) if key == STAGE_CLASS_COLUMN.lower())

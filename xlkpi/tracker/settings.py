@@ -236,7 +236,7 @@ def write_targets(ws: Worksheet, tracker: Tracker) -> None:
 def _kpi_by_id(kpi_id: str) -> Kpi:
     kpi = KPI_BY_ID.get(kpi_id)
     if kpi is None:
-        raise InputError(f"targets: {kpi_id!r} is not a KPI")
+        raise InputError(lang.text("messages.errors.tracker.not_a_kpi", kpi=repr(kpi_id)))
     return kpi
 
 
@@ -344,15 +344,16 @@ def _resolve_formula_reps(tracker: Tracker, wb, path, name: str) -> None:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if value is None or not str(value).strip():
-            raise TrackerFileError(
-                f"{name}: {title(SETTINGS)}!A{row} holds the formula {formulas[row]} and the file "
-                "holds no value for it; type the rep's name there (or open and save the "
-                "tracker in Excel or LibreOffice first)")
+            raise TrackerFileError(lang.text(
+                "messages.errors.tracker.rep_formula", name=name, sheet=title(SETTINGS), row=row,
+                formula=formulas[row]))
         reps[index] = str(value).strip()
     try:
         check_reps(reps)
     except InputError as error:
-        raise TrackerFileError(f"{name}: Settings {error}; fix the list under Reps") from None
+        raise TrackerFileError(lang.text(
+            "messages.errors.tracker.settings_reps", name=name, sheet=title(SETTINGS), error=error,
+            label=label("reps"))) from None
     tracker.settings.reps = reps
 
 

@@ -113,9 +113,8 @@ def ensure_stages(wb: Workbook) -> bool:
         ws = wb[shown]
         heads = (lang.text(_HEADER_KEYS[0]), lang.text(_HEADER_KEYS[1]))
         if (ws.cell(1, 1).value, ws.cell(1, 2).value) not in (HEADER[:2], heads):
-            raise TrackerFileError(f"the sheet '{shown}' does not start with the headers "
-                                   f"{heads[0]}, {heads[1]} in A1:B1; put them back (or rename "
-                                   f"your sheet: xlkpi needs the name {shown})")
+            raise TrackerFileError(lang.text("messages.errors.tracker.stages_header",
+                                             sheet=shown, first=heads[0], second=heads[1]))
         refresh_stages(ws)
         return False
     after = [wb.sheetnames.index(title(name)) for name in (TARGETS, *DATA_SHEETS)

@@ -97,41 +97,38 @@ def check_archive(path: str | os.PathLike, expansions: bool = False) -> None:
         with open(path, "rb") as handle:
             magic = handle.read(8)
     except PermissionError:
-        raise TrackerFileError(f"{name}: permission denied; you may not read this file (check "
-                               "its permissions, or copy it somewhere you may)") from None
+        raise TrackerFileError(lang.text("messages.errors.file.permission", name=name)) from None
     if magic.startswith(_OLE_MAGIC):
-        raise TrackerFileError(
-            f"{name} is an old-style .xls workbook or is protected with a password; open it in "
-            "Excel and save it as an Excel Workbook (.xlsx) without a password")
+        raise TrackerFileError(lang.text("messages.errors.file.xls_or_password", name=name))
     if not magic.startswith(_ZIP_MAGIC):
-        what = "empty" if not magic else "not an Excel workbook (.xlsx)"
-        raise TrackerFileError(f"{name} is {what}; give the tracker's .xlsx file, or create "
-                               f"one with `xlkpi new {name}`")
+        raise TrackerFileError(lang.text("messages.errors.file.empty" if not magic
+                                         else "messages.errors.file.not_workbook", name=name))
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
             names = {info.filename for info in infos}
             if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-                raise TrackerFileError(f"{name} is a zip file but not an Excel workbook; give "
-                                       "the tracker's .xlsx file")
+                raise TrackerFileError(lang.text("messages.errors.file.zip_not_workbook",
+                                                 name=name))
             if len(infos) > MAX_PARTS:
-                raise TrackerFileError(f"{name} has {len(infos)} parts, far more than a "
-                                       "workbook has; refusing to open it")
+                raise TrackerFileError(lang.text("messages.errors.file.too_many_parts",
+                                                 name=name, count=len(infos)))
             total = sum(info.file_size for info in infos)
             if total > MAX_UNCOMPRESSED:
-                raise TrackerFileError(
-                    f"{name} unpacks to {total / (1 << 30):.1f} GiB, over the "
-                    f"{MAX_UNCOMPRESSED >> 30} GiB limit; refusing to open it (a zip bomb?)")
+                raise TrackerFileError(lang.text(
+                    "messages.errors.file.unpacks_to", name=name, size=f"{total / (1 << 30):.1f}",
+                    limit=MAX_UNCOMPRESSED >> 30))
             packed = sum(info.compress_size for info in infos)
             if total > RATIO_CHECKED_FROM and total / max(packed, 1) > MAX_RATIO:
-                raise TrackerFileError(
-                    f"{name} inflates {total / max(packed, 1):.0f}-fold, to "
-                    f"{total / (1 << 20):,.0f} MiB; refusing to open it (a zip bomb?)")
+                raise TrackerFileError(lang.text(
+                    "messages.errors.file.inflates", name=name,
+                    ratio=f"{total / max(packed, 1):.0f}", size=f"{total / (1 << 20):,.0f}"))
             for info in infos:
                 ratio = info.file_size / max(info.compress_size, 1)
                 if info.file_size > RATIO_CHECKED_FROM and ratio > MAX_RATIO:
-                    raise TrackerFileError(f"{name}: {info.filename} inflates {ratio:.0f}-fold; "
-                                           "refusing to open it (a zip bomb?)")
+                    raise TrackerFileError(lang.text(
+                        "messages.errors.file.part_inflates", name=name, part=info.filename,
+                        ratio=f"{ratio:.0f}"))
                 if info.filename.endswith((".xml", ".rels", ".vml")):
                     with archive.open(info) as part:
                         head = part.read(_PROLOG_BYTES)
@@ -213,11 +210,9 @@ def _check_expansions(archive: zipfile.ZipFile, name: str, sheets: dict[str, str
                         total += _area(ref)
                         largest = max(largest, ref, key=_area)
                         if total > MAX_EXPANDED_CELLS:
-                            raise TrackerFileError(
-                                f"{name}: the sheet '{title}' has merged or hyperlinked cells "
-                                f"over {largest} (more than {MAX_EXPANDED_CELLS:,} cells in "
-                                "all, more than xlkpi can read); unmerge them (Home > Merge & "
-                                "Center) or remove the hyperlinks in Excel, then try again")
+                            raise TrackerFileError(lang.text(
+                                "messages.errors.file.merged_cells", name=name, sheet=title,
+                                largest=largest, limit=lang.count(MAX_EXPANDED_CELLS)))
         except DefusedXmlException:
             raise xml_bomb(name, part) from None
         except ParseError:
@@ -228,8 +223,7 @@ def _check_parser() -> None:
     # openpyxl parses worksheets and shared strings with iterparse, which is protected only
     # through defusedxml (lxml, when installed, protects only its fromstring).
     if not openpyxl.xml.DEFUSEDXML:
-        raise TrackerFileError("openpyxl would parse XML without protection against XML bombs; "
-                               "install defusedxml (pip install defusedxml) and try again")
+        raise TrackerFileError(lang.text("messages.errors.file.no_defusedxml"))
 
 
 def _defused_cause(exc: BaseException) -> bool:
@@ -265,17 +259,14 @@ def open_workbook(path: str | os.PathLike, *, writing: bool = False, values: boo
     if not path.exists():
         raise TrackerFileError(lang.text("messages.errors.no_file", name=name))
     if path.is_dir():
-        raise TrackerFileError(f"{name} is a folder; give the tracker's .xlsx file")
+        raise TrackerFileError(lang.text("messages.errors.file.folder", name=name))
     if not path.is_file():
-        raise TrackerFileError(f"{name} is not a file (a device or a pipe?); give the tracker's "
-                               ".xlsx file")
+        raise TrackerFileError(lang.text("messages.errors.file.not_a_file", name=name))
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise TrackerFileError(f"{name} is an old-style .xls workbook; open it in Excel and "
-                               "save it as an Excel Workbook (.xlsx)")
+        raise TrackerFileError(lang.text("messages.errors.file.old_xls", name=name))
     if suffix in (".csv", ".ods", ".numbers", ".xlsb"):
-        raise TrackerFileError(f"{name} is not an .xlsx workbook; open it in Excel and save it "
-                               "as an Excel Workbook (.xlsx)")
+        raise TrackerFileError(lang.text("messages.errors.file.other_format", name=name))
     if writing:
         check_not_open(path)
     _check_parser()
@@ -310,11 +301,10 @@ def open_workbook(path: str | os.PathLike, *, writing: bool = False, values: boo
 
 def _unreadable(path: Path, exc: Exception) -> TrackerFileError:
     if _defused_cause(exc):
-        return TrackerFileError(f"{path.name}: a part of it declares XML entities, which no "
-                                "Excel workbook does; refusing to open it (an XML bomb?)")
+        return TrackerFileError(lang.text("messages.errors.file.xml_entities", name=path.name))
     detail = " ".join(str(exc).split()) or type(exc).__name__
-    return TrackerFileError(f"{path.name} could not be read as a workbook ({detail}); "
-                            f"{restore_hint(path)}")
+    return TrackerFileError(lang.text("messages.errors.file.unreadable", name=path.name,
+                                      detail=detail, hint=restore_hint(path)))
 
 
 def _guarded_rows(cells_by_row, path: Path):

@@ -29,6 +29,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from xlkpi.core import lang
 from xlkpi.xlsx.cellxml import SHARED_STRING, attrs
 from xlkpi.xlsx.package import (
     CONTENT_TYPES,
@@ -90,7 +91,7 @@ def _strings(package: Package) -> list[bytes]:
         return []
     table = package.read(_SST)
     if re.search(rb"<\w+:si[\s>/]", table):
-        raise Unsupported("the shared-string table uses a namespace prefix")
+        raise Unsupported(lang.text("messages.unsupported.strings_prefix"))
     return [match.group(1) or b"" for match in SHARED_STRING.finditer(table)]
 
 
@@ -123,15 +124,16 @@ def _edited(o: Package, g: Package, plan: Plan) -> tuple[Package, dict[str, byte
     g_by_title = {s.title: s for s in g_sheets}
     for entry in g_sheets:
         if entry.title not in plan.generated and entry.title not in o_by_title:
-            raise Unsupported(f"the sheet '{entry.title}' is new but not generated")
+            raise Unsupported(lang.text("messages.unsupported.new_not_generated",
+                                        sheet=entry.title))
     for entry in o_sheets:
         if entry.title not in g_by_title and entry.title not in plan.replaced:
-            raise Unsupported(f"refresh removed the sheet '{entry.title}' it did not make")
+            raise Unsupported(lang.text("messages.unsupported.removed_own", sheet=entry.title))
         if entry.part is None or entry.part not in o.infos:
-            raise Unsupported(f"the sheet '{entry.title}' has no part")
+            raise Unsupported(lang.text("messages.unsupported.no_part", sheet=entry.title))
     for title in plan.typed:
         if title not in o_by_title or title not in g_by_title:
-            raise Unsupported(f"the sheet '{title}' is missing")
+            raise Unsupported(lang.text("messages.unsupported.missing", sheet=title))
     styles = StyleMap(o.read(_STYLES), g.read(_STYLES))
     mover = CellMover(styles, _strings(g))
     o_strings = _strings(o)
@@ -170,7 +172,7 @@ def _edited(o: Package, g: Package, plan: Plan) -> tuple[Package, dict[str, byte
             added[renamed[part]] = data
             kind = g.content_type(part)
             if kind is None:
-                raise Unsupported(f"{part} has no content type")
+                raise Unsupported(lang.text("messages.unsupported.no_content_type", part=part))
             added_types[renamed[part]] = kind
             if g.rels(part):
                 added[rels_path(renamed[part])] = _renamed_rels(g, part, renamed)
@@ -228,7 +230,8 @@ def _renamed_rels(g: Package, part: str, renamed: dict[str, str]) -> bytes:
         if rel.external:
             continue
         if rel.target not in renamed:
-            raise Unsupported(f"{part} points to {rel.target}, outside what it brings along")
+            raise Unsupported(lang.text("messages.unsupported.outside", part=part,
+                                        target=rel.target))
         new = re.sub(rb'Target\s*=\s*"[^"]*"', b'Target="/%s"' % renamed[rel.target].encode(),
                      rel.raw, count=1)
         xml = xml.replace(rel.raw, new, 1)
@@ -273,7 +276,7 @@ def _patched_tables(o: Package, g: Package, o_part: str, g_part: str) -> dict[st
     for name, g_table in g_tables.items():
         o_table = o_tables.get(name)
         if o_table is None:
-            raise Unsupported(f"a table ({name}) the original sheet does not have")
+            raise Unsupported(lang.text("messages.unsupported.new_table", name=name))
         out[o_table] = _patched_table(o.read(o_table), g.read(g_table))
     return out
 
@@ -292,10 +295,10 @@ def _patched_table(o_xml: bytes, g_xml: bytes) -> bytes:
                      rb"\g<1>" + g_ref + rb"\g<2>", xml, count=1)
     o_cols, g_cols = columns.search(xml), columns.search(g_xml)
     if o_cols is None or g_cols is None:
-        raise Unsupported("a table without its columns")
+        raise Unsupported(lang.text("messages.unsupported.table_no_columns"))
     if names.findall(o_cols.group(0)) != names.findall(g_cols.group(0)):
         if re.search(rb"<\w+:tableColumns", xml):
-            raise Unsupported("a table written with a namespace prefix")
+            raise Unsupported(lang.text("messages.unsupported.table_prefix"))
         xml = xml[:o_cols.start()] + g_cols.group(0) + xml[o_cols.end():]
     return xml
 

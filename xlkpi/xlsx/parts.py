@@ -14,6 +14,7 @@ from pathlib import Path
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import column_index_from_string, get_column_letter
 
+from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.xlsx.save import backup_path
 
@@ -60,18 +61,17 @@ def cell_text(value: str) -> str:
 def restore_hint(path: Path) -> str:
     backup = backup_path(path)
     if backup.exists() and backup != path:
-        return f"restore the previous version from {backup.name}"
-    return "restore it from a backup or export it again"
+        return lang.text("messages.errors.file.restore_backup", backup=backup.name)
+    return lang.text("messages.errors.file.restore")
 
 
 def damaged(path: Path) -> TrackerFileError:
-    return TrackerFileError(f"{path.name} is damaged (truncated or incomplete); "
-                            f"{restore_hint(path)}")
+    return TrackerFileError(lang.text("messages.errors.file.damaged", name=path.name,
+                                      hint=restore_hint(path)))
 
 
 def xml_bomb(name: str, part: str) -> TrackerFileError:
-    return TrackerFileError(f"{name}: {part} declares XML entities, which no Excel workbook "
-                            "does; refusing to open it (an XML bomb?)")
+    return TrackerFileError(lang.text("messages.errors.file.xml_bomb", name=name, part=part))
 
 
 # --- sheet parts -----------------------------------------------------------------------------
@@ -88,15 +88,16 @@ def parse_whole(archive: zipfile.ZipFile, path: Path, part: str):
 
     size = archive.getinfo(part).file_size
     if size > MAX_WORKBOOK_PART:
-        raise TrackerFileError(f"{path.name}: {part} is {size:,} bytes, far more than a "
-                               "workbook needs; refusing to open it")
+        raise TrackerFileError(lang.text("messages.errors.file.part_too_large", name=path.name,
+                                         part=part, size=lang.count(size)))
     try:
         return fromstring(archive.read(part))
     except DefusedXmlException:
         raise xml_bomb(path.name, part) from None
     except ParseError as error:
-        raise TrackerFileError(f"{path.name} could not be read as a workbook ({part}: "
-                               f"{error}); {restore_hint(path)}") from None
+        raise TrackerFileError(lang.text("messages.errors.file.unreadable", name=path.name,
+                                         detail=f"{part}: {error}",
+                                         hint=restore_hint(path))) from None
 
 
 def sheet_parts(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
@@ -106,9 +107,9 @@ def sheet_parts(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
     book = parse_whole(archive, path, "xl/workbook.xml")
     sheets = [element for element in book.iter() if local(element.tag) == "sheet"]
     if len(sheets) > MAX_SHEETS:
-        raise TrackerFileError(
-            f"{name} has {len(sheets):,} sheets, more than xlkpi reads ({MAX_SHEETS:,}); move "
-            "the sheets you added to another workbook, or delete them, and try again")
+        raise TrackerFileError(lang.text("messages.errors.file.too_many_sheets", name=name,
+                                         count=lang.count(len(sheets)),
+                                         limit=lang.count(MAX_SHEETS)))
     rels_part = "xl/_rels/workbook.xml.rels"
     if rels_part not in archive.namelist():
         return {}
@@ -126,9 +127,9 @@ def sheet_parts(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
                 else posixpath.normpath(posixpath.join("xl", target)))
         title = sheet.get("name", "")
         if part in owners:
-            raise TrackerFileError(
-                f"{name} is damaged: the sheets '{owners[part]}' and '{title}' are one and the "
-                f"same part ({part}); {restore_hint(path)}")
+            raise TrackerFileError(lang.text(
+                "messages.errors.file.shared_part", name=name, first=owners[part], second=title,
+                part=part, hint=restore_hint(path)))
         owners[part] = title
         parts[title] = part
     return parts

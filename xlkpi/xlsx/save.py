@@ -128,28 +128,26 @@ def save_atomic(wb, path: str | os.PathLike, backup: bool = True,
         try:
             path = path.resolve()
         except (OSError, RuntimeError):  # a loop of links
-            raise TrackerFileError(f"{path.name} is a symbolic link that leads round in a "
-                                   "circle; replace it with the file, or give another "
-                                   "name") from None
+            raise TrackerFileError(lang.text("messages.errors.save.link_loop",
+                                             name=path.name)) from None
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise TrackerFileError(f"{path}: the folder {folder} does not exist; create it or give "
-                               "another path")
+        raise TrackerFileError(lang.text("messages.errors.save.no_folder", path=path,
+                                         folder=folder))
     if path.is_dir():
-        raise TrackerFileError(f"{path} is a folder; give a file name such as tracker.xlsx")
+        raise TrackerFileError(lang.text("messages.errors.save.folder", path=path))
     suffix = path.suffix.lower()
     if suffix not in EXTENSIONS:
-        raise TrackerFileError(f"{path.name}: a tracker is saved as .xlsx; give a name such as "
-                               f"{path.stem or 'tracker'}.xlsx")
+        raise TrackerFileError(lang.text("messages.errors.save.suffix", name=path.name,
+                                         stem=path.stem or "tracker"))
     if getattr(wb, "vba_archive", None) is not None and suffix != ".xlsm":
-        raise TrackerFileError(f"{path.name}: this workbook has macros, which an .xlsx cannot "
-                               f"hold; save it as {path.stem}.xlsm")
+        raise TrackerFileError(lang.text("messages.errors.save.macros", name=path.name,
+                                         stem=path.stem))
     check_not_open(link)
     if link != path:
         check_not_open(path)
     if path.exists() and not path.stat().st_mode & stat.S_IWUSR:
-        raise TrackerFileError(f"{path.name} is read-only; make it writable (chmod u+w, or "
-                               "uncheck Read-only in its properties) and try again")
+        raise TrackerFileError(lang.text("messages.errors.save.read_only", name=path.name))
     remove_stale_temps(folder)
     saved_backup = None
     temp = None
@@ -164,10 +162,8 @@ def save_atomic(wb, path: str | os.PathLike, backup: bool = True,
             aside = refreshed_path(path)
             os.replace(temp, aside)
             temp = None
-            raise TrackerFileError(
-                f"{path.name} changed while xlkpi was working on it (saved in Excel?), so it "
-                f"was not replaced; the refreshed version is saved as {aside.name}: run "
-                f"`xlkpi refresh {path.name}` again to refresh the new version")
+            raise TrackerFileError(lang.text("messages.errors.save.changed", name=path.name,
+                                             aside=aside.name))
         if path.exists():
             shutil.copymode(path, temp)  # keep the tracker's permissions
             if backup:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from xlkpi.core import lang
 from xlkpi.xlsx.cellxml import CELL, ROW, SHEET_DATA, attrs, cell_value, row_cells, row_number
 from xlkpi.xlsx.stylemap import StyleMap, Unsupported
 
@@ -53,11 +54,11 @@ class CellMover:
         if inner is not None and _T_S.search(head):
             found = _V.search(inner)
             if found is None:
-                raise Unsupported("a shared-string cell without its index")
+                raise Unsupported(lang.text("messages.unsupported.string_no_index"))
             try:
                 text = self.g_strings[int(found.group(1))]
             except IndexError:
-                raise Unsupported("a shared-string index past the table") from None
+                raise Unsupported(lang.text("messages.unsupported.string_past")) from None
             head = _T_S.sub(b't="inlineStr"', head)
             inner = inner[:found.start()] + b"<is>" + text + b"</is>" + inner[found.end():]
         if inner is None:
@@ -77,7 +78,7 @@ def moved_sheet(xml: bytes, mover: CellMover) -> bytes:
     """A generated sheet's XML with its style ids, dxf ids and strings made the original's."""
     opened = SHEET_DATA.search(xml)
     if opened is None:
-        raise Unsupported("a generated sheet without sheetData")
+        raise Unsupported(lang.text("messages.unsupported.generated_no_data"))
     head = _COL_STYLE.sub(lambda m: m.group(1) + b"%d" % mover.styles.xf(int(m.group(2))) +
                           m.group(3), xml[:opened.end()])
     if opened.group(0).endswith(b"/>"):
@@ -95,7 +96,7 @@ def _rows(body: bytes) -> dict[int, re.Match]:
     for match in ROW.finditer(body):
         number = row_number(match.group(1))
         if number is None or number in rows:
-            raise Unsupported("a row without its number, or twice")
+            raise Unsupported(lang.text("messages.unsupported.row_number"))
         rows[number] = match
     return rows
 
@@ -103,7 +104,7 @@ def _rows(body: bytes) -> dict[int, re.Match]:
 def _split(xml: bytes) -> tuple[bytes, bytes, bytes]:
     opened = SHEET_DATA.search(xml)
     if opened is None:
-        raise Unsupported("a sheet without sheetData")
+        raise Unsupported(lang.text("messages.unsupported.no_data"))
     if opened.group(0).endswith(b"/>"):
         return xml[:opened.start()] + b"<sheetData>", b"", b"</sheetData>" + xml[opened.end():]
     close = xml.index(b"</sheetData>", opened.end())
@@ -156,7 +157,7 @@ def patched_sheet(o_xml: bytes, g_xml: bytes, mover: CellMover, o_strings: list[
     o_head, o_body, o_tail = _split(o_xml)
     g_head, g_body, g_tail = _split(g_xml)
     if re.search(rb"<\w+:(?:row|c)\b", o_body):
-        raise Unsupported("sheet rows written with a namespace prefix")
+        raise Unsupported(lang.text("messages.unsupported.rows_prefix"))
     if same_ids and o_body == g_body:
         rows_out = o_body
     else:
@@ -220,7 +221,7 @@ def _merged_rows(o_body: bytes, g_body: bytes, mover: CellMover, o_strings: list
         _note_shared(b"".join(cells), kept_shared, dropped_masters, None)
         out.append(_row_with(o_row, cells) if changed else o_row.group(0))
     if kept_shared & dropped_masters:
-        raise Unsupported("a shared formula whose first cell refresh rewrites")
+        raise Unsupported(lang.text("messages.unsupported.shared_formula"))
     return b"".join(out)
 
 
@@ -270,7 +271,7 @@ def _with_validations(tail: bytes, own: list[bytes]) -> bytes:
         kept = [m.group(0) for m in _DV.finditer(block.group(1))
                 if attrs(m.group(1)).get(b"promptTitle") != OWN_VALIDATION]
         if len(kept) + len(_own_validations(tail)) != len(_DV.findall(block.group(1))):
-            raise Unsupported("data validations the editor cannot read one by one")
+            raise Unsupported(lang.text("messages.unsupported.validations"))
     every = kept + own
     if block is not None:
         opened = re.match(rb"<dataValidations\b([^>]*?)/?>", block.group(0))

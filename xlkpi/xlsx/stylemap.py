@@ -21,6 +21,8 @@ from openpyxl.styles.fills import Fill
 from openpyxl.styles.fonts import Font
 from openpyxl.styles.numbers import BUILTIN_FORMATS
 
+from xlkpi.core import lang
+
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _LISTS = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles",
           "dxfs", "tableStyles", "colors", "extLst")
@@ -42,7 +44,7 @@ class _Sheet:
 
         root = fromstring(xml)
         if not root.tag.startswith(_MAIN) and root.tag != "styleSheet":
-            raise Unsupported("styles.xml is not a SpreadsheetML stylesheet")
+            raise Unsupported(lang.text("messages.unsupported.not_stylesheet"))
 
         def items(name: str, child: str):
             node = root.find(_MAIN + name)
@@ -81,7 +83,7 @@ class StyleMap:
     def __init__(self, original: bytes, generated: bytes):
         self.xml = original
         if re.search(rb"<\w+:styleSheet", original[:500]):
-            raise Unsupported("styles.xml uses a namespace prefix")
+            raise Unsupported(lang.text("messages.unsupported.styles_prefix"))
         self.o = _Sheet(original)
         self.g = _Sheet(generated)
         self._xf_index = {}
