@@ -154,9 +154,38 @@ def load_split(path: Path, data_sheets: Sequence[str], load,
             stripped[part] = xml[:rest] + xml[close:]
     except Decline:
         return None
-    dropped: set[str] = set()
     titles = _generated_parts(archive, parts, strings, set(wanted.values()), generated
                               ) if generated is not None else set()
+    return SplitBook(load(_without_cells(archive, titles, stripped)), dict(kept), original,
+                     archive.read(_SST_PART) if strings is not None else None)
+
+
+def load_lean(path: Path, load, generated: Callable[[SheetCells], Iterable[str]]):
+    """The workbook at ``path`` loaded by ``load(file)`` whole (every data row in openpyxl),
+    but the sheets ``generated`` names (given the file's cells, as for load_split), which the
+    caller removes and writes again: loaded without their cells and charts, as load_split
+    loads them. None when the file cannot be read so (then load it as usual)."""
+    with open(path, "rb") as handle:
+        archive = zipfile.ZipFile(io.BytesIO(handle.read()))
+    parts = sheet_parts(archive, path)
+    names = set(archive.namelist())
+    strings = None
+    if _SST_PART in names:
+        table = archive.read(_SST_PART)
+        if re.search(rb"<\w+:si[\s>/]", table):
+            return None
+        strings = [match.group(1) for match in SHARED_STRING.finditer(table)]
+    titles = _generated_parts(archive, parts, strings, set(), generated)
+    if not titles:
+        return None
+    return load(_without_cells(archive, titles, {}))
+
+
+def _without_cells(archive: zipfile.ZipFile, titles: Iterable[str],
+                   stripped: dict[str, bytes]) -> io.BytesIO:
+    """The package of ``archive`` (uncompressed) with the parts ``stripped`` replaced and the
+    sheet parts ``titles`` without their cells and charts (the caller writes them again)."""
+    dropped: set[str] = set()
     for part in titles:
         # refresh removes these tabs and writes them again: their cells and charts unread
         xml = archive.read(part)
@@ -179,8 +208,8 @@ def load_split(path: Path, data_sheets: Sequence[str], load,
                 continue
             data = stripped.get(info.filename)
             out.writestr(info.filename, archive.read(info) if data is None else data)
-    return SplitBook(load(io.BytesIO(buffer.getvalue())), dict(kept), original,
-                     archive.read(_SST_PART) if strings is not None else None)
+    buffer.seek(0)
+    return buffer
 
 
 def _generated_parts(archive: zipfile.ZipFile, parts: dict[str, str],
@@ -221,13 +250,13 @@ def _check_shared(rows: KeptRows, header: bytes, rewritten_column: str | None) -
 # --- saving ------------------------------------------------------------------------------------
 
 def save_stored(book: Workbook | SplitBook, handle) -> None:
-    """Save either kind of book to ``handle``, a large one uncompressed: a package that is
-    read straight back (package_edit), where deflating it would be time lost. A small one
-    (a Workbook) is saved as openpyxl saves it: there is little to gain."""
+    """Save either kind of book to ``handle`` uncompressed: a package that is read straight
+    back (package_edit), where deflating it would be time lost (an import's tracker is a
+    Workbook however many rows it holds)."""
     if isinstance(book, SplitBook):
         save_spliced(book, handle, zipfile.ZIP_STORED)
     else:
-        book.save(handle)
+        _save_workbook(book, handle, zipfile.ZIP_STORED)
 
 
 def _save_workbook(wb: Workbook, handle, compression: int) -> None:
