@@ -30,7 +30,7 @@ _SPANS = re.compile(rb'\sspans\s*=\s*"[^"]*"')
 # A cell holding a value as openpyxl writes it: reference, style, type, value (CellMover.row)
 _PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]{1,9})")?'
                          rb'(?: t="([A-Za-z]{1,9})")?>(<v>([^<]*)</v>|<is><t(?: xml:space='
-                         rb'"preserve")?>[^<]*</t></is>)</c>')
+                         rb'"preserve")?>[^<]*</t></is>|<f>[^<]*</f><v>[^<]*</v>|)</c>')
 OWN_VALIDATION = b"xlkpi"  # promptTitle of xlkpi's own data validations
 # What follows <dataValidations> in a worksheet (ECMA-376 order): it goes before the first.
 _AFTER_DV = (b"<hyperlinks", b"<printOptions", b"<pageMargins", b"<pageSetup", b"<headerFooter",
@@ -80,8 +80,9 @@ class CellMover:
 
     def _plain_cells(self, inner: bytes) -> bytes | None:
         """:meth:`cell` of each cell of a row that holds only cells as openpyxl writes a
-        value (``<c r="A2" s="5" t="n"><v>1</v></c>``), in one pass and byte for byte as
-        :meth:`cell` writes them; None for any other row."""
+        value or a formula (``<c r="A2" s="5" t="n"><v>1</v></c>``, an inline string, ``<f>``
+        and an empty ``<v>``, nothing), in one pass and byte for byte as :meth:`cell` writes
+        them; None for any other row."""
         out: list[bytes] = []
         at = 0
         xf, strings = self.styles.xf, self.g_strings
