@@ -250,15 +250,17 @@ def _check_shared(rows: KeptRows, header: bytes, rewritten_column: str | None) -
 # --- saving ------------------------------------------------------------------------------------
 
 def save_stored(book: Workbook | SplitBook, handle) -> None:
-    """Save either kind of book to ``handle`` uncompressed: a package that is read straight
-    back (package_edit), where deflating it would be time lost (an import's tracker is a
-    Workbook however many rows it holds)."""
+    """Save either kind of book to ``handle``, a large one uncompressed: a package that is
+    read straight back (package_edit), where deflating it would be time lost. A Workbook (an
+    import's tracker, however many rows it holds) whose large data sheets hold plain rows is
+    saved as a SplitBook of those rows (_plain_rows_taken); any other is saved as openpyxl
+    saves it: there is little to gain."""
     if isinstance(book, SplitBook):
         save_spliced(book, handle, zipfile.ZIP_STORED)
         return
     taken = _plain_rows_taken(book)
     if not taken:
-        _save_workbook(book, handle, zipfile.ZIP_STORED)
+        book.save(handle)
         return
     try:
         save_spliced(SplitBook(book, {title: rows for title, (rows, _) in taken.items()}),
