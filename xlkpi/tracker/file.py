@@ -35,6 +35,7 @@ from xlkpi.tracker import build, problems, reader
 from xlkpi.tracker.meta import generated_sheets, marked_in_xml, titles_in_file
 from xlkpi.tracker.model import (
     DATA_SHEETS,
+    KIND_REP_VIEW,
     MARKER,
     META,
     META_HEADER_ROW,
@@ -58,13 +59,33 @@ TYPED_SHEETS = (SETTINGS, TARGETS, *DATA_SHEETS, STAGES)  # patched cell by cell
 
 
 def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool = False,
-                 whole: bool = False) -> Workbook | splice.SplitBook:
+                 whole: bool = False, lean: bool = False) -> Workbook | splice.SplitBook:
     """The tracker workbook at ``path``, checked (xlsx.guards.open_workbook: one-line
     TrackerFileErrors); with ``values``, openpyxl's read-only workbook of the values the
     formulas last showed. Otherwise a large tracker's data rows stay outside openpyxl (a
-    splice.SplitBook, which build.regenerate and reader.read_tracker take), unless ``whole``."""
+    splice.SplitBook, which build.regenerate and reader.read_tracker take), unless ``whole``.
+    ``whole`` and ``lean``: every data row in openpyxl, but the generated tabs that a refresh
+    writes again loaded without their cells (:func:`load_lean`)."""
     return open_workbook(path, writing=writing, values=values,
-                         split=None if whole else split_large)
+                         split=(load_lean if lean else None) if whole else split_large)
+
+
+def load_lean(path: Path, load) -> Workbook | None:
+    """The tracker at ``path``, its generated tabs loaded without their cells and charts
+    (splice.load_lean), as for a refresh that writes them again; but the rep view, whose
+    picked rep the refresh keeps (build.regenerate). None: load it whole."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book_xml = archive.read("xl/workbook.xml")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+
+    def generated(cells_of: splice.SheetCells) -> set[str]:
+        return marked_in_xml(book_xml, _generated_titles(cells_of, keep=(KIND_REP_VIEW,)))
+
+    return splice.load_lean(path, load, generated)
 
 
 def split_large(path: Path, load) -> splice.SplitBook | None:
@@ -86,9 +107,10 @@ def split_large(path: Path, load) -> splice.SplitBook | None:
                              rewritten_column=STAGE_CLASS_COLUMN)
 
 
-def _generated_titles(cells_of: splice.SheetCells) -> set[str]:
+def _generated_titles(cells_of: splice.SheetCells, keep: tuple[str, ...] = ()) -> set[str]:
     """The tabs the hidden _xlkpi sheet lists as generated, read as build.generated_sheets reads
-    them (none when it is missing or not xlkpi's); never Settings, Targets or _xlkpi itself."""
+    them (none when it is missing or not xlkpi's); never Settings, Targets or _xlkpi itself,
+    nor a tab of a kind in ``keep``."""
     cells = cells_of(META)
     if cells is None:
         return set()
@@ -96,6 +118,8 @@ def _generated_titles(cells_of: splice.SheetCells) -> set[str]:
     if (first.get(1), first.get(2)) != ("generator", MARKER):
         return set()
     titles = {row.get(1) for number, row in cells.items() if number > META_HEADER_ROW}
+    titles -= {row.get(1) for number, row in cells.items()
+               if number > META_HEADER_ROW and row.get(2) in keep}
     return {title for title in titles if isinstance(title, str)} - {SETTINGS, TARGETS, META}
 
 
@@ -211,10 +235,11 @@ class TrackerFile:
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, writing: bool = True,
-             whole: bool = False) -> TrackerFile:
+             whole: bool = False, lean: bool = False) -> TrackerFile:
         """The tracker at ``path``, checked and loaded (``writing``: refused when it is open in
         Excel or LibreOffice, as it is about to be replaced; ``whole``: every cell in openpyxl,
-        even for a large tracker, e.g. to convert cells)."""
+        even for a large tracker, e.g. to convert cells; ``lean`` with it: but the generated
+        tabs' cells, which :meth:`refresh` writes again, e.g. for an import)."""
         def stamp():
             try:
                 found = Path(path).stat()
@@ -223,7 +248,7 @@ class TrackerFile:
             return found.st_size, found.st_mtime_ns
 
         first = stamp()
-        book = open_tracker(path, writing=writing, whole=whole)
+        book = open_tracker(path, writing=writing, whole=whole, lean=lean)
         original = book.original if isinstance(book, splice.SplitBook) else None
         if original is None:
             try:

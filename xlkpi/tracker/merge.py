@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -97,6 +98,17 @@ def _last_row(ws: Worksheet, columns: list[int]) -> int:
     return last
 
 
+def _new_cell(ws: Worksheet, row: int, col: int) -> Cell:
+    """ws.cell(row, col) for a cell the sheet does not hold yet, without its look-up."""
+    cells = ws._cells  # noqa: SLF001 - openpyxl's cell store, as ws.cell fills it
+    if (row, col) in cells:
+        return cells[(row, col)]
+    cell = cells[(row, col)] = Cell(ws, row=row, column=col)
+    if row > ws._current_row:  # noqa: SLF001 - as Worksheet._add_cell
+        ws._current_row = row  # noqa: SLF001
+    return cell
+
+
 def owner_resolver(tracker: Tracker) -> Owners:
     return Owners(tracker.settings.reps, tracker.settings.aliases)
 
@@ -156,11 +168,11 @@ def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict
             summary.added += 1
             if len(summary.sample) < SAMPLE_ROWS:
                 summary.sample.append(["added", *values.values()])
-            if write:
-                put_text(ws.cell(row, id_col), key)
+            if write:  # a row below the last: its cells are new (as ws.cell makes them)
+                put_text(_new_cell(ws, row, id_col), key)
                 for name, value in values.items():
                     if value is not None:
-                        put_text(ws.cell(row, positions[name]), value)
+                        put_text(_new_cell(ws, row, positions[name]), value)
             continue
         changed = [name for name, value in values.items()
                    if not _same(ws.cell(row, positions[name]).value, value)]

@@ -28,6 +28,10 @@ _DV_BLOCK = re.compile(rb"<dataValidations\b[^>]*?(?:/>|>(.*?)</dataValidations>
 _DV = re.compile(rb"<dataValidation\b([^>]*?)(?:/>|>.*?</dataValidation>)", re.S)
 _DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
 _SPANS = re.compile(rb'\sspans\s*=\s*"[^"]*"')
+# A cell holding a value as openpyxl writes it: reference, style, type, value (CellMover.row)
+_PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]{1,9})")?'
+                         rb'(?: t="([A-Za-z]{1,9})")?>(<v>([^<]*)</v>|<is><t(?: xml:space='
+                         rb'"preserve")?>[^<]*</t></is>|<f>[^<]*</f><v>[^<]*</v>|)</c>')
 OWN_VALIDATION = b"xlkpi"  # promptTitle of xlkpi's own data validations
 # What follows <dataValidations> in a worksheet (ECMA-376 order): it goes before the first.
 _AFTER_DV = (b"<hyperlinks", b"<printOptions", b"<pageMargins", b"<pageSetup", b"<headerFooter",
@@ -70,8 +74,37 @@ class CellMover:
         head = _S_ATTR.sub(self.style, match.group(1))
         if match.group(3) is None:
             return b"<row" + head + b"/>"
-        return b"<row" + head + b">" + CELL.sub(lambda m: self.cell(m.group(0)),
-                                              match.group(3)) + b"</row>"
+        cells = self._plain_cells(match.group(3))
+        if cells is None:
+            cells = CELL.sub(lambda m: self.cell(m.group(0)), match.group(3))
+        return b"<row" + head + b">" + cells + b"</row>"
+
+    def _plain_cells(self, inner: bytes) -> bytes | None:
+        """:meth:`cell` of each cell of a row that holds only cells as openpyxl writes a
+        value or a formula (``<c r="A2" s="5" t="n"><v>1</v></c>``, an inline string, ``<f>``
+        and an empty ``<v>``, nothing), in one pass and byte for byte as :meth:`cell` writes
+        them; None for any other row."""
+        out: list[bytes] = []
+        at = 0
+        xf, strings = self.styles.xf, self.g_strings
+        for found in _PLAIN_CELL.finditer(inner):
+            if found.start() != at:
+                return None
+            at = found.end()
+            ref, style, kind, inside, value = found.groups()
+            head = b' r="' + ref + b'"'
+            if style is not None:
+                head += b' s="%d"' % xf(int(style))
+            if kind == b"s":
+                if value is None or not value.isdigit() or int(value) >= len(strings):
+                    return None  # cell() says why
+                text = strings[int(value)]
+                out.append(b"<c" + head + b' t="inlineStr"><is>' + text + b"</is></c>")
+                continue
+            if kind is not None:
+                head += b' t="' + kind + b'"'
+            out.append(b"<c" + head + b">" + inside + b"</c>")
+        return b"".join(out) if at == len(inner) else None
 
 
 def moved_sheet(xml: bytes, mover: CellMover) -> bytes:

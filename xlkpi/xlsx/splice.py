@@ -154,9 +154,38 @@ def load_split(path: Path, data_sheets: Sequence[str], load,
             stripped[part] = xml[:rest] + xml[close:]
     except Decline:
         return None
-    dropped: set[str] = set()
     titles = _generated_parts(archive, parts, strings, set(wanted.values()), generated
                               ) if generated is not None else set()
+    return SplitBook(load(_without_cells(archive, titles, stripped)), dict(kept), original,
+                     archive.read(_SST_PART) if strings is not None else None)
+
+
+def load_lean(path: Path, load, generated: Callable[[SheetCells], Iterable[str]]):
+    """The workbook at ``path`` loaded by ``load(file)`` whole (every data row in openpyxl),
+    but the sheets ``generated`` names (given the file's cells, as for load_split), which the
+    caller removes and writes again: loaded without their cells and charts, as load_split
+    loads them. None when the file cannot be read so (then load it as usual)."""
+    with open(path, "rb") as handle:
+        archive = zipfile.ZipFile(io.BytesIO(handle.read()))
+    parts = sheet_parts(archive, path)
+    names = set(archive.namelist())
+    strings = None
+    if _SST_PART in names:
+        table = archive.read(_SST_PART)
+        if re.search(rb"<\w+:si[\s>/]", table):
+            return None
+        strings = [match.group(1) for match in SHARED_STRING.finditer(table)]
+    titles = _generated_parts(archive, parts, strings, set(), generated)
+    if not titles:
+        return None
+    return load(_without_cells(archive, titles, {}))
+
+
+def _without_cells(archive: zipfile.ZipFile, titles: Iterable[str],
+                   stripped: dict[str, bytes]) -> io.BytesIO:
+    """The package of ``archive`` (uncompressed) with the parts ``stripped`` replaced and the
+    sheet parts ``titles`` without their cells and charts (the caller writes them again)."""
+    dropped: set[str] = set()
     for part in titles:
         # refresh removes these tabs and writes them again: their cells and charts unread
         xml = archive.read(part)
@@ -179,8 +208,8 @@ def load_split(path: Path, data_sheets: Sequence[str], load,
                 continue
             data = stripped.get(info.filename)
             out.writestr(info.filename, archive.read(info) if data is None else data)
-    return SplitBook(load(io.BytesIO(buffer.getvalue())), dict(kept), original,
-                     archive.read(_SST_PART) if strings is not None else None)
+    buffer.seek(0)
+    return buffer
 
 
 def _generated_parts(archive: zipfile.ZipFile, parts: dict[str, str],
@@ -222,12 +251,107 @@ def _check_shared(rows: KeptRows, header: bytes, rewritten_column: str | None) -
 
 def save_stored(book: Workbook | SplitBook, handle) -> None:
     """Save either kind of book to ``handle``, a large one uncompressed: a package that is
-    read straight back (package_edit), where deflating it would be time lost. A small one
-    (a Workbook) is saved as openpyxl saves it: there is little to gain."""
+    read straight back (package_edit), where deflating it would be time lost. A Workbook (an
+    import's tracker, however many rows it holds) whose large data sheets hold plain rows is
+    saved as a SplitBook of those rows (_plain_rows_taken); any other is saved as openpyxl
+    saves it: there is little to gain."""
     if isinstance(book, SplitBook):
         save_spliced(book, handle, zipfile.ZIP_STORED)
-    else:
+        return
+    taken = _plain_rows_taken(book)
+    if not taken:
         book.save(handle)
+        return
+    try:
+        save_spliced(SplitBook(book, {title: rows for title, (rows, _) in taken.items()}),
+                     handle, zipfile.ZIP_STORED)
+    finally:
+        for title, (_, cells) in taken.items():
+            book[title]._cells.update(cells)  # noqa: SLF001 - put back as they were
+
+
+def _plain_rows_taken(wb: Workbook) -> dict[str, tuple[NewRows, dict]]:
+    """The large sheets of ``wb`` whose rows after the first hold only values that
+    stream.NewRows writes as openpyxl would (text, numbers, dates in one style per kind, no
+    other style, formula, comment, hyperlink or row format, no empty row): their cells are
+    taken out of the sheets and given back as NewRows (with the cells taken, by sheet title),
+    so that saving writes those rows without openpyxl's cell writer, byte for byte as it."""
+    import datetime as dt
+
+    from openpyxl.cell.cell import Cell
+
+    from xlkpi.xlsx.stream import STREAM_FROM_ROWS
+
+    taken: dict[str, tuple[NewRows, dict]] = {}
+    if wb.iso_dates:  # dates written as text, which NewRows does not
+        return taken
+    for ws in wb.worksheets:
+        cells = ws._cells  # noqa: SLF001 - openpyxl's cell store
+        if len(cells) < STREAM_FROM_ROWS or any(row > 1 for row in ws.row_dimensions):
+            continue
+        rows = _plain_rows(ws, cells, dt, Cell)
+        if rows is None:
+            continue
+        values, styles = rows
+        dimension = ws.calculate_dimension()
+        kept = {key: cell for key, cell in cells.items() if key[0] == 1}
+        moved = {key: cell for key, cell in cells.items() if key[0] > 1}
+        ws._cells = kept  # noqa: SLF001
+        first, _, last = ws.calculate_dimension().partition(":")
+        if not kept or f"{first}:{(last or first).rstrip('0123456789')}{len(values) + 1}" != \
+                dimension:
+            cells.update(moved)
+            ws._cells = cells  # noqa: SLF001
+            continue
+        ws._cells = cells  # noqa: SLF001 - the same dict, emptied of the rows taken
+        for key in moved:
+            del cells[key]
+        taken[ws.title] = (NewRows(ws, values, list(range(len(values[0]))), styles), moved)
+    return taken
+
+
+def _plain_rows(ws, cells: dict, dt, Cell) -> tuple[list[list], dict] | None:
+    """(each row after the first as its values, the style id of each kind of date) of a sheet
+    whose rows NewRows writes as openpyxl does (_plain_rows_taken); None for any other."""
+    numbers = {int, float, bool}
+    dates = {dt.datetime, dt.date, dt.time}
+    width = max(col for _, col in cells)
+    by_row: dict[int, list] = {}
+    blank_rows: set[int] = set()  # rows with a blank cell: openpyxl writes them, NewRows not
+    date_style: dict[type, object] = {}
+    for (row, col), cell in cells.items():
+        if row == 1:
+            continue
+        value = cell._value  # noqa: SLF001
+        kind = type(value)
+        if cell._comment is not None or cell._hyperlink is not None:  # noqa: SLF001
+            return None
+        if kind in dates:
+            if cell.data_type != "d":
+                return None
+            style = date_style.setdefault(kind, cell._style)  # noqa: SLF001
+            if cell._style != style:  # noqa: SLF001
+                return None
+        elif cell.has_style:
+            return None
+        elif kind is str:
+            if cell.data_type != "s":
+                return None
+        elif kind not in numbers or cell.data_type not in ("n", "b"):
+            if value is None:
+                blank_rows.add(row)
+                continue
+            return None
+        values = by_row.get(row)
+        if values is None:
+            values = by_row[row] = [None] * width
+        values[col - 1] = value
+    if not by_row or sorted(by_row) != list(range(2, len(by_row) + 2)) or \
+            not blank_rows <= by_row.keys():
+        return None  # no rows, or an empty row
+    styles = {kind: ws.parent._cell_styles.add(style)  # noqa: SLF001
+              for kind, style in date_style.items()}
+    return [by_row[row] for row in range(2, len(by_row) + 2)], styles
 
 
 def _save_workbook(wb: Workbook, handle, compression: int) -> None:

@@ -41,16 +41,20 @@ class NewRows:
     """Rows from Python values, written as openpyxl writes them: text always
     a string cell, a blank no cell, a date a serial number with openpyxl's date style."""
 
-    def __init__(self, ws, rows: Sequence[Sequence[object]], sources: list[int | None]):
+    def __init__(self, ws, rows: Sequence[Sequence[object]], sources: list[int | None],
+                 styles: dict[type, int] | None = None):
+        """``styles``: the style id of each kind of date (datetime, date, time) in the rows;
+        by default openpyxl's own for each (added to the workbook's styles)."""
         self.rows = rows
         self.sources = sources
         self.width = len(sources)
         self.stage: tuple[int, list[str]] | None = None  # (column, formula parts)
         wb = ws.parent
-        self.styles = {}
+        self.styles = dict(styles) if styles is not None else {}
         for kind, sample in ((dt.datetime, dt.datetime(2026, 1, 1)), (dt.date, dt.date(2026, 1, 1)),
                              (dt.time, dt.time(0, 0))):
-            self.styles[kind] = wb._cell_styles.add(Cell(ws, value=sample)._style)
+            if styles is None:
+                self.styles[kind] = wb._cell_styles.add(Cell(ws, value=sample)._style)
         self.epoch = wb.epoch
 
     def last_row(self, skip_col: int | None) -> int:
