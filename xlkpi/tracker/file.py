@@ -90,7 +90,8 @@ def load_lean(path: Path, load) -> Workbook | None:
 
 def split_large(path: Path, load) -> splice.SplitBook | None:
     """The tracker at ``path`` with its data rows held outside openpyxl when they are large
-    (splice.load_split), its generated tabs loaded without their cells; None: load it whole."""
+    (splice.load_split), its generated tabs loaded without their cells but the rep view, whose
+    picked rep the refresh keeps; None: load it whole."""
     import zipfile
 
     try:
@@ -100,7 +101,7 @@ def split_large(path: Path, load) -> splice.SplitBook | None:
         book_xml = b""
 
     def generated(cells_of: splice.SheetCells) -> set[str]:
-        return marked_in_xml(book_xml, _generated_titles(cells_of))
+        return marked_in_xml(book_xml, _generated_titles(cells_of, keep=(KIND_REP_VIEW,)))
 
     return splice.load_split(path, titles_in_file(DATA_SHEETS, book_xml), load,
                              generated=generated,
