@@ -8,7 +8,9 @@ holds something else there: then the generated cell is written (its style id map
 inline). A cell the generator no longer has is dropped only when it held a value (a StageClass
 formula below the data); a formatted empty cell stays. The rest of the sheet (views, columns,
 conditional formats, x14 extensions, drawings, comments) is the original's, but the dimension
-and xlkpi's own data validations (promptTitle "xlkpi"), which are the generated sheet's.
+and xlkpi's own data validations (promptTitle "xlkpi"), which are the generated sheet's, and a
+column the generated sheet hides where the original says nothing of it (the hidden "xlkpi ID"
+column an import adds).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _COL_STYLE = re.compile(rb'(<col\b[^>]*?\sstyle\s*=\s*")(\d+)(")')
 _DV_BLOCK = re.compile(rb"<dataValidations\b[^>]*?(?:/>|>(.*?)</dataValidations>)", re.S)
 _DV = re.compile(rb"<dataValidation\b([^>]*?)(?:/>|>.*?</dataValidation>)", re.S)
 _DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
+_COLS = re.compile(rb"<cols\b[^>]*>(.*?)</cols>", re.S)
+_COL = re.compile(rb"<col\b([^>]*?)/>")
 _SPANS = re.compile(rb'\sspans\s*=\s*"[^"]*"')
 # A cell holding a value as openpyxl writes it: reference, style, type, value (CellMover.row)
 _PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]{1,9})")?'
@@ -200,7 +204,42 @@ def patched_sheet(o_xml: bytes, g_xml: bytes, mover: CellMover, o_strings: list[
     if o_dim is not None and g_dim is not None:
         head = head[:o_dim.start()] + g_dim.group(0) + head[o_dim.end():]
     tail = _with_validations(o_tail, _own_validations(g_tail))
-    return head + rows_out + tail
+    return _with_hidden_columns(head, g_head) + rows_out + tail
+
+
+def _with_hidden_columns(head: bytes, g_head: bytes) -> bytes:
+    """``head`` (the original sheet's part before its rows) with the columns the generated head
+    hides and ``head`` describes nowhere: hidden, in their place among its <col> elements."""
+    g_cols = _COLS.search(g_head)
+    if g_cols is None or re.search(rb"<\w+:sheetData\b", head):
+        return head
+    o_cols = _COLS.search(head)
+    described = [_span(attrs(m.group(1))) for m in _COL.finditer(o_cols.group(1))] \
+        if o_cols is not None else []
+    added = []
+    for match in _COL.finditer(g_cols.group(1)):
+        found = attrs(match.group(1))
+        first, last = _span(found)
+        if found.get(b"hidden") not in (b"1", b"true") or any(
+                first <= end and start <= last for start, end in described):
+            continue
+        width = found.get(b"width", b"9")
+        added.append((first, b'<col min="%d" max="%d" width="%s" hidden="1" customWidth="1"/>'
+                      % (first, last, width)))
+    if not added:
+        return head
+    if o_cols is None:
+        at = SHEET_DATA.search(head).start()
+        return head[:at] + b"<cols>" + b"".join(xml for _, xml in added) + b"</cols>" + head[at:]
+    every = [(_span(attrs(m.group(1)))[0], m.group(0)) for m in _COL.finditer(o_cols.group(1))]
+    inner = b"".join(xml for _, xml in sorted(every + added, key=lambda item: item[0]))
+    opened = head[o_cols.start():o_cols.start(1)]
+    return head[:o_cols.start()] + opened + inner + b"</cols>" + head[o_cols.end():]
+
+
+def _span(found: dict) -> tuple[int, int]:
+    first = int(found.get(b"min", b"0"))
+    return first, int(found.get(b"max", b"%d" % first))
 
 
 def _merged_rows(o_body: bytes, g_body: bytes, mover: CellMover, o_strings: list[bytes],
