@@ -67,9 +67,11 @@ def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool
                          split=None if whole else split_large)
 
 
-def split_large(path: Path, load) -> splice.SplitBook | None:
+def split_large(path: Path, load) -> splice.SplitBook | Workbook | None:
     """The tracker at ``path`` with its data rows held outside openpyxl when they are large
-    (splice.load_split), its generated tabs loaded without their cells; None: load it whole."""
+    (splice.load_split), its generated tabs loaded without their cells; a small one (or one the
+    split load declines) a Workbook, its generated tabs without their cells too
+    (splice.load_generated_unread: refresh writes them again); None: load it whole."""
     import zipfile
 
     try:
@@ -81,9 +83,12 @@ def split_large(path: Path, load) -> splice.SplitBook | None:
     def generated(cells_of: splice.SheetCells) -> set[str]:
         return marked_in_xml(book_xml, _generated_titles(cells_of))
 
-    return splice.load_split(path, titles_in_file(DATA_SHEETS, book_xml), load,
-                             generated=generated,
-                             rewritten_column=STAGE_CLASS_COLUMN)
+    data_sheets = titles_in_file(DATA_SHEETS, book_xml)
+    split = splice.load_split(path, data_sheets, load, generated=generated,
+                              rewritten_column=STAGE_CLASS_COLUMN)
+    if split is not None:
+        return split
+    return splice.load_generated_unread(path, data_sheets, load, generated)
 
 
 def _generated_titles(cells_of: splice.SheetCells) -> set[str]:

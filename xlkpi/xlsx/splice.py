@@ -154,10 +154,46 @@ def load_split(path: Path, data_sheets: Sequence[str], load,
             stripped[part] = xml[:rest] + xml[close:]
     except Decline:
         return None
-    dropped: set[str] = set()
-    titles = _generated_parts(archive, parts, strings, set(wanted.values()), generated
-                              ) if generated is not None else set()
-    for part in titles:
+    if generated is not None:
+        _strip_generated(archive, parts, strings, set(wanted.values()), generated, stripped)
+    buffer = _repacked(archive, stripped)
+    return SplitBook(load(buffer), dict(kept), original,
+                     archive.read(_SST_PART) if strings is not None else None)
+
+
+def load_generated_unread(path: Path, keep: Sequence[str], load,
+                          generated: Callable[[SheetCells], Iterable[str]]) -> Workbook | None:
+    """The workbook at ``path`` loaded by ``load(file)`` whole but for the sheets ``generated``
+    names (as in load_split: the tabs a refresh removes and writes again), loaded without their
+    cells and charts; never the sheets titled ``keep``. None when there are no such tabs (load
+    the file as usual). What a refresh of a small tracker loads: reading the generated tabs'
+    cells into openpyxl was half of its load."""
+    with open(path, "rb") as handle:
+        archive = zipfile.ZipFile(io.BytesIO(handle.read()))
+    parts = sheet_parts(archive, path)
+    names = set(archive.namelist())
+    strings = None
+    if _SST_PART in names:
+        table = archive.read(_SST_PART)
+        if re.search(rb"<\w+:si[\s>/]", table):
+            return None
+        strings = [match.group(1) for match in SHARED_STRING.finditer(table)]
+    stripped: dict[str, bytes] = {}
+    _strip_generated(archive, parts, strings, {parts[title] for title in keep if title in parts},
+                     generated, stripped)
+    if not stripped:
+        return None
+    return load(_repacked(archive, stripped))
+
+
+def _strip_generated(archive: zipfile.ZipFile, parts: dict[str, str],
+                     strings: list[bytes] | None, keep: set[str],
+                     generated: Callable[[SheetCells], Iterable[str]],
+                     stripped: dict[str, bytes]) -> None:
+    """Put into ``stripped`` (part → its new XML) the sheets ``generated`` names but ``keep``,
+    without their cells and, where nothing else of theirs needs it, their drawing (charts); the
+    relationships of a sheet whose drawing went are dropped (``stripped`` maps them to None)."""
+    for part in _generated_parts(archive, parts, strings, keep, generated):
         # refresh removes these tabs and writes them again: their cells and charts unread
         xml = archive.read(part)
         opened = SHEET_DATA.search(xml)
@@ -171,16 +207,20 @@ def load_split(path: Path, data_sheets: Sequence[str], load,
             continue
         stripped[part] = without_charts
         folder, _, name = part.rpartition("/")
-        dropped.add(f"{folder}/_rels/{name}.rels")
+        stripped[f"{folder}/_rels/{name}.rels"] = None
+
+
+def _repacked(archive: zipfile.ZipFile, stripped: dict[str, bytes | None]) -> io.BytesIO:
+    """``archive`` with the parts in ``stripped`` replaced (None: left out), uncompressed."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
         for info in archive.infolist():
-            if info.filename in dropped:
+            if info.filename in stripped and stripped[info.filename] is None:
                 continue
             data = stripped.get(info.filename)
             out.writestr(info.filename, archive.read(info) if data is None else data)
-    return SplitBook(load(io.BytesIO(buffer.getvalue())), dict(kept), original,
-                     archive.read(_SST_PART) if strings is not None else None)
+    buffer.seek(0)
+    return buffer
 
 
 def _generated_parts(archive: zipfile.ZipFile, parts: dict[str, str],
