@@ -4,7 +4,9 @@ idempotence, hand-typed rows and targets untouched, aliases, stages, one-line fa
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -29,9 +31,18 @@ def run(*args, ok: bool = True):
 
 
 def new_tracker(folder: Path, reps: str = "Anna Petrova,Boris") -> Path:
+    """``folder``/t.xlsx, as `xlkpi new` makes it (made once for each ``reps``)."""
     path = folder / "t.xlsx"
-    run("new", path, "--year", "2026", "--reps", reps, "--as-of", "2026-12-31")
+    path.write_bytes(new_tracker_bytes(reps))
     return path
+
+
+@functools.cache
+def new_tracker_bytes(reps: str) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.xlsx"
+        run("new", path, "--year", "2026", "--reps", reps, "--as-of", "2026-12-31")
+        return path.read_bytes()
 
 
 def cells(path: Path) -> dict:

@@ -61,17 +61,36 @@ def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool
                  whole: bool = False) -> Workbook | splice.SplitBook:
     """The tracker workbook at ``path``, checked (xlsx.guards.open_workbook: one-line
     TrackerFileErrors); with ``values``, openpyxl's read-only workbook of the values the
-    formulas last showed. Otherwise a large tracker's data rows stay outside openpyxl (a
-    splice.SplitBook, which build.regenerate and reader.read_tracker take), unless ``whole``."""
+    formulas last showed. Otherwise the workbook a refresh rewrites: its generated tabs loaded
+    without their cells and charts (regenerate writes them again) and a large tracker's data rows
+    outside openpyxl (a splice.SplitBook, which build.regenerate and reader.read_tracker take),
+    unless ``whole`` (every data row in openpyxl)."""
     return open_workbook(path, writing=writing, values=values,
-                         split=None if whole else split_large)
+                         split=generated_unread if whole else split_large)
 
 
 def split_large(path: Path, load) -> splice.SplitBook | Workbook | None:
     """The tracker at ``path`` with its data rows held outside openpyxl when they are large
     (splice.load_split), its generated tabs loaded without their cells; a small one (or one the
-    split load declines) a Workbook, its generated tabs without their cells too
-    (splice.load_generated_unread: refresh writes them again); None: load it whole."""
+    split load declines) as generated_unread loads it."""
+    data_sheets, generated = _for_refresh(path)
+    split = splice.load_split(path, data_sheets, load, generated=generated,
+                              rewritten_column=STAGE_CLASS_COLUMN)
+    if split is not None:
+        return split
+    return splice.load_generated_unread(path, data_sheets, load, generated)
+
+
+def generated_unread(path: Path, load) -> Workbook | None:
+    """The tracker at ``path``, every cell in openpyxl but the generated tabs' (refresh writes
+    them again; splice.load_generated_unread); None: load it whole."""
+    data_sheets, generated = _for_refresh(path)
+    return splice.load_generated_unread(path, data_sheets, load, generated)
+
+
+def _for_refresh(path: Path):
+    """(the data sheets' titles in the file's language, the ``generated`` of splice.load_split:
+    the tabs _xlkpi lists and xl/workbook.xml marks)."""
     import zipfile
 
     try:
@@ -83,12 +102,7 @@ def split_large(path: Path, load) -> splice.SplitBook | Workbook | None:
     def generated(cells_of: splice.SheetCells) -> set[str]:
         return marked_in_xml(book_xml, _generated_titles(cells_of))
 
-    data_sheets = titles_in_file(DATA_SHEETS, book_xml)
-    split = splice.load_split(path, data_sheets, load, generated=generated,
-                              rewritten_column=STAGE_CLASS_COLUMN)
-    if split is not None:
-        return split
-    return splice.load_generated_unread(path, data_sheets, load, generated)
+    return titles_in_file(DATA_SHEETS, book_xml), generated
 
 
 def _generated_titles(cells_of: splice.SheetCells) -> set[str]:
