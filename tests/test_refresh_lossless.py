@@ -11,9 +11,11 @@ cell; defined names; a VBA project (.xlsm).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import struct
+import tempfile
 import time
 import zipfile
 import zlib
@@ -214,15 +216,29 @@ def run(*args) -> CliRunner:
 
 
 def small_tracker(folder: Path) -> Path:
+    """``folder``/plain.xlsx: a tracker of 40 rows (made once, a copy per test)."""
     path = folder / "plain.xlsx"
-    TrackerFile.new(path, sample_tracker(rows=40, reps=["Anna", "Boris"])).save(backup=False)
+    path.write_bytes(_made("small"))
     return path
 
 
 def large_tracker(folder: Path) -> Path:
+    """``folder``/plain.xlsx: `xlkpi new --demo` (made once, a copy per test)."""
     path = folder / "plain.xlsx"
-    assert run("new", path, "--demo").exit_code == 0
+    path.write_bytes(_made("large"))
     return path
+
+
+@functools.cache
+def _made(size: str) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "plain.xlsx"
+        if size == "small":
+            TrackerFile.new(path, sample_tracker(rows=40, reps=["Anna", "Boris"])).save(
+                backup=False)
+        else:
+            assert run("new", path, "--demo").exit_code == 0
+        return path.read_bytes()
 
 
 def report(path: Path) -> list:
