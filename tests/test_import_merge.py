@@ -46,10 +46,14 @@ def new_tracker_bytes(reps: str) -> bytes:
 
 
 def cells(path: Path) -> dict:
-    """Every typed sheet's cell values (not the generated tabs)."""
-    wb = openpyxl.load_workbook(path)
-    out = {name: [list(row) for row in wb[name].iter_rows(values_only=True)]
-           for name in (*layout.DATA_SHEETS, layout.TARGETS, layout.SETTINGS, layout.STAGES)}
+    """Every typed sheet's cell values (not the generated tabs: read-only mode parses only the
+    sheets read), every row the sheet's XML holds whatever its stored dimension says."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    out = {}
+    for name in (*layout.DATA_SHEETS, layout.TARGETS, layout.SETTINGS, layout.STAGES):
+        ws = wb[name]
+        ws.reset_dimensions()
+        out[name] = [list(row) for row in ws.iter_rows(values_only=True)]
     wb.close()
     return out
 
