@@ -53,11 +53,23 @@ def pytest_collection_modifyitems(config, items):
 
 
 def expected_seconds(item) -> float:
-    """A rough guess of a test's CPU seconds: a test marked slow about 10, one that runs
-    LibreOffice about 3, the rest a tenth of a second."""
+    """A rough guess of a test's CPU seconds: a test marked slow about 10, a slow property half
+    a second an example (the refresh round trips: 200 examples in CI, the longest tests of the
+    run, so they start first), one that runs LibreOffice about 3, the rest a tenth of a
+    second."""
     if item.get_closest_marker("slow"):
-        return 10.0
+        return max(10.0, 0.5 * _max_examples(item))
     return 3.0 if item.get_closest_marker("libreoffice") else 0.1
+
+
+def _max_examples(item) -> int:
+    """How many examples hypothesis runs for ``item`` (0: not a property)."""
+    test = getattr(item, "obj", None)
+    if not getattr(test, "is_hypothesis_test", False):
+        return 0
+    # the test's own @settings (hypothesis keeps them here), else the profile in force
+    own = getattr(test, "_hypothesis_internal_use_settings", None)
+    return getattr(own, "max_examples", settings.default.max_examples)
 
 
 def require(program: str, what: str) -> str:

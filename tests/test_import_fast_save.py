@@ -1,5 +1,5 @@
 """`xlkpi import`'s shortcuts give the workbook the general path gives (issue 9's benchmark):
-the generated tabs loaded without their cells (file.load_lean), a large data sheet's plain
+the generated tabs loaded without their cells (file.generated_unread), a large data sheet's plain
 rows written by stream.NewRows (splice._plain_rows_taken), rows moved in one pass
 (sheetpatch.CellMover._plain_cells) and new cells made without ws.cell's look-up
 (merge._new_cell). Each is turned off below to get the general path's file, and the two files
@@ -35,7 +35,7 @@ def run(*args) -> str:
 def general_path(monkeypatch) -> None:
     """Every shortcut off: the tracker loaded whole, openpyxl's cell writer for every row,
     every row moved cell by cell, new cells through ws.cell."""
-    monkeypatch.setattr(tracker_file, "load_lean", lambda path, load: None)
+    monkeypatch.setattr(tracker_file, "generated_unread", lambda path, load: None)
     monkeypatch.setattr(splice, "_plain_rows_taken", lambda wb: {})
     monkeypatch.setattr(sheetpatch.CellMover, "_plain_cells", lambda self, inner: None)
     monkeypatch.setattr(merge, "_new_cell", lambda ws, row, col: ws.cell(row, col))
@@ -113,7 +113,8 @@ def test_the_shortcuts_are_taken(tmp_path, monkeypatch, exports):
             return found
         return wrapper
 
-    monkeypatch.setattr(tracker_file, "load_lean", counted("lean", tracker_file.load_lean))
+    monkeypatch.setattr(tracker_file, "generated_unread",
+                        counted("lean", tracker_file.generated_unread))
     monkeypatch.setattr(splice, "_plain_rows_taken",
                         counted("rows", splice._plain_rows_taken))
     monkeypatch.setattr(sheetpatch.CellMover, "_plain_cells",

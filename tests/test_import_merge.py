@@ -4,7 +4,9 @@ idempotence, hand-typed rows and targets untouched, aliases, stages, one-line fa
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -29,16 +31,29 @@ def run(*args, ok: bool = True):
 
 
 def new_tracker(folder: Path, reps: str = "Anna Petrova,Boris") -> Path:
+    """``folder``/t.xlsx, as `xlkpi new` makes it (made once for each ``reps``)."""
     path = folder / "t.xlsx"
-    run("new", path, "--year", "2026", "--reps", reps, "--as-of", "2026-12-31")
+    path.write_bytes(new_tracker_bytes(reps))
     return path
 
 
+@functools.cache
+def new_tracker_bytes(reps: str) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.xlsx"
+        run("new", path, "--year", "2026", "--reps", reps, "--as-of", "2026-12-31")
+        return path.read_bytes()
+
+
 def cells(path: Path) -> dict:
-    """Every typed sheet's cell values (not the generated tabs)."""
-    wb = openpyxl.load_workbook(path)
-    out = {name: [list(row) for row in wb[name].iter_rows(values_only=True)]
-           for name in (*layout.DATA_SHEETS, layout.TARGETS, layout.SETTINGS, layout.STAGES)}
+    """Every typed sheet's cell values (not the generated tabs: read-only mode parses only the
+    sheets read), every row the sheet's XML holds whatever its stored dimension says."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    out = {}
+    for name in (*layout.DATA_SHEETS, layout.TARGETS, layout.SETTINGS, layout.STAGES):
+        ws = wb[name]
+        ws.reset_dimensions()
+        out[name] = [list(row) for row in ws.iter_rows(values_only=True)]
     wb.close()
     return out
 

@@ -5,9 +5,12 @@ files, the same numbers in every language, and a Russian tracker read and refres
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
+import tempfile
 from importlib import resources
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -156,6 +159,15 @@ def _russian_and_english():
     return english, russian
 
 
+@functools.lru_cache(maxsize=1)
+def _russian_file() -> bytes:
+    """The Russian demo tracker as `xlkpi new` saves it (saved once, a copy per test)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tracker.xlsx"
+        TrackerFile.new(path, _russian_and_english()[1]).save(backup=False)
+        return path.read_bytes()
+
+
 def test_a_russian_tracker_is_russian_and_reads_back_as_the_english_one():
     english, russian = _russian_and_english()
     wb = new_workbook(russian, streamed=False)
@@ -252,9 +264,8 @@ def test_the_settings_row_tells_the_language_when_the_hidden_sheet_does_not():
 
 
 def test_refresh_of_a_russian_tracker_stays_russian_and_keeps_typed_cells(tmp_path):
-    _, russian = _russian_and_english()
     path = tmp_path / "трекер.xlsx"
-    TrackerFile.new(path, russian).save(backup=False)
+    path.write_bytes(_russian_file())
     wb = openpyxl.load_workbook(path)
     wb["Цели"]["C5"].value = 123  # a typed target
     wb["Сделки"]["A2"].value = "Моя сделка"  # a typed data cell
@@ -385,9 +396,8 @@ def test_refresh_of_a_large_russian_tracker_keeps_its_rows_outside_and_stays_rus
     from xlkpi.xlsx import splice
 
     monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
-    _, russian = _russian_and_english()
     path = tmp_path / "big.xlsx"
-    TrackerFile.new(path, russian).save(backup=False)
+    path.write_bytes(_russian_file())
     file = TrackerFile.open(path)
     assert isinstance(file.book, splice.SplitBook)
     assert file.read().data["Opportunities"] == read_tracker(

@@ -9,6 +9,9 @@ the whole file in openpyxl, and data rows held outside it (xlsx.splice).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -35,21 +38,29 @@ def run(*args):
     return CliRunner().invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
 
 
-def mixed_tracker(tmp_path: Path, rows: int = 40) -> Path:
+def mixed_tracker(tmp_path: Path) -> Path:
     """A tracker whose Opportunities rows are not grouped: a row of Anna's typed at the bottom
-    (after Boris's and the others'), so refresh would move rows."""
-    tracker = sample_tracker(seed=6, rows=rows, reps=REPS)
+    (after Boris's and the others'), so refresh would move rows. Built once (mixed_bytes), a
+    copy per test."""
     path = tmp_path / "tracker.xlsx"
-    workbook.new_workbook(tracker).save(path)
-    wb = openpyxl.load_workbook(path)
+    path.write_bytes(mixed_bytes())
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def mixed_bytes() -> bytes:
+    buffer = io.BytesIO()
+    workbook.new_workbook(sample_tracker(seed=6, rows=40, reps=REPS)).save(buffer)
+    wb = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
     ws = wb[OPPORTUNITIES]
     header = [cell.value for cell in ws[1]]
     row = max(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value is not None) + 1
     for name, value in zip(header, ["Late deal", "Anna", dt.datetime(2026, 5, 5),
                                     dt.datetime(2026, 6, 5), "Won", 1234], strict=False):
         ws.cell(row, header.index(name) + 1, value)
-    wb.save(path)
-    return path
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
 
 
 def amount_col(ws) -> str:
@@ -57,13 +68,23 @@ def amount_col(ws) -> str:
     return openpyxl.utils.get_column_letter(header.index("Amount") + 1)
 
 
-def pointed(path: Path, edit) -> tuple[Path, object]:
-    """The tracker with ``edit(wb)`` applied (something pointing at Opportunities row 3) and the
-    name of the deal in row 3, before refresh."""
-    wb = openpyxl.load_workbook(path)
-    edit(wb)
-    wb.save(path)
-    return path, wb[OPPORTUNITIES]["A3"].value
+def pointed(tmp_path: Path, kind: str) -> tuple[Path, object]:
+    """The mixed tracker with ``EDITS[kind]`` applied (something pointing at Opportunities row
+    3) and the name of the deal in row 3, before refresh. Edited once (pointed_bytes), a copy
+    per test."""
+    data, deal = pointed_bytes(kind)
+    path = tmp_path / "tracker.xlsx"
+    path.write_bytes(data)
+    return path, deal
+
+
+@functools.cache
+def pointed_bytes(kind: str) -> tuple[bytes, object]:
+    wb = openpyxl.load_workbook(io.BytesIO(mixed_bytes()))
+    (EDITS | NO_EDITS)[kind](wb)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue(), wb[OPPORTUNITIES]["A3"].value
 
 
 def dashboard_formula(wb):
@@ -82,6 +103,14 @@ EDITS = {
     "chart": lambda wb: _chart(wb),
     "own-sheet-formula": lambda wb: wb[OPPORTUNITIES].cell(
         5, wb[OPPORTUNITIES].max_column + 1, "=F3*2"),
+}
+
+
+# Whole columns and structured references point at no row: the rows move.
+NO_EDITS = {
+    "whole-columns-and-tables": lambda wb: wb.create_sheet("Sums").append(
+        ["=SUM(Opportunities!F:F)", "=SUM(Opportunities[Amount])",
+         "=COUNTA(Opportunities!$B:$B)", "=Opportunities!A1", "=Settings!B4"]),
 }
 
 
@@ -109,11 +138,29 @@ def path_kind(request, monkeypatch):
     return request.param
 
 
+def refreshed(tmp_path: Path, kind: str, path_kind: str):
+    """(a copy of pointed(kind) after `xlkpi refresh`, loaded as ``path_kind`` says; the deal in
+    row 3 before; the command's result). Refreshed once for each (kind, path_kind): the tests
+    reading the same refresh share it."""
+    result, data, deal = _refreshed(kind, path_kind)
+    path = tmp_path / "tracker.xlsx"
+    path.write_bytes(data)
+    return path, deal, result
+
+
+@functools.cache
+def _refreshed(kind: str, path_kind: str):
+    with tempfile.TemporaryDirectory() as folder:
+        path, deal = pointed(Path(folder), kind)
+        result = run("refresh", path)
+        return result, path.read_bytes(), deal
+
+
 def test_formula_on_another_sheet_keeps_its_deal(tmp_path, path_kind):
     """The regression: =Opportunities!F3 on a Dashboard showed another deal after refresh."""
-    path, deal = pointed(mixed_tracker(tmp_path), dashboard_formula)
-    before = sheet_rows(openpyxl.load_workbook(path)[OPPORTUNITIES])
-    result = run("refresh", path)
+    path, deal, result = refreshed(tmp_path, "formula", path_kind)  # dashboard_formula
+    before = sheet_rows(openpyxl.load_workbook(io.BytesIO(pointed_bytes("formula")[0]))[
+        OPPORTUNITIES])
     assert result.exit_code == 0, result.stderr
     wb = openpyxl.load_workbook(path)
     assert wb[OPPORTUNITIES]["A3"].value == deal
@@ -131,17 +178,14 @@ def test_formula_on_another_sheet_keeps_its_deal(tmp_path, path_kind):
 def test_anything_pointing_at_a_row_keeps_the_rows(tmp_path, kind, path_kind):
     if path_kind == "split" and kind in ("hyperlink",):
         pass  # a link on another sheet: the data sheets still load split
-    path, deal = pointed(mixed_tracker(tmp_path), EDITS[kind])
-    result = run("refresh", path)
+    path, deal, result = refreshed(tmp_path, kind, path_kind)
     assert result.exit_code == 0, result.stderr
     assert openpyxl.load_workbook(path)[OPPORTUNITIES]["A3"].value == deal
     assert "Opportunities: rows not regrouped by owner (" in result.stdout, result.stdout
 
 
 def test_whole_columns_and_table_references_let_rows_move(tmp_path, path_kind):
-    path, _deal = pointed(mixed_tracker(tmp_path), lambda wb: wb.create_sheet("Sums").append(
-        ["=SUM(Opportunities!F:F)", "=SUM(Opportunities[Amount])", "=COUNTA(Opportunities!$B:$B)",
-         "=Opportunities!A1", "=Settings!B4"]))
+    path, _deal = pointed(tmp_path, "whole-columns-and-tables")
     result = run("refresh", path)
     assert result.exit_code == 0, result.stderr
     wb = openpyxl.load_workbook(path)

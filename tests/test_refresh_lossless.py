@@ -11,9 +11,11 @@ cell; defined names; a VBA project (.xlsm).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import struct
+import tempfile
 import time
 import zipfile
 import zlib
@@ -26,7 +28,7 @@ from click.testing import CliRunner
 from tests.test_workbook import sample_tracker
 from xlkpi.cli import cli
 from xlkpi.core.errors import TrackerFileError
-from xlkpi.tracker.file import TrackerFile, split_large
+from xlkpi.tracker.file import TrackerFile, generated_unread, split_large
 from xlkpi.xlsx import splice
 from xlkpi.xlsx.package import Package, check_package
 
@@ -214,15 +216,29 @@ def run(*args) -> CliRunner:
 
 
 def small_tracker(folder: Path) -> Path:
+    """``folder``/plain.xlsx: a tracker of 40 rows (made once, a copy per test)."""
     path = folder / "plain.xlsx"
-    TrackerFile.new(path, sample_tracker(rows=40, reps=["Anna", "Boris"])).save(backup=False)
+    path.write_bytes(_made("small"))
     return path
 
 
 def large_tracker(folder: Path) -> Path:
+    """``folder``/plain.xlsx: `xlkpi new --demo` (made once, a copy per test)."""
     path = folder / "plain.xlsx"
-    assert run("new", path, "--demo").exit_code == 0
+    path.write_bytes(_made("large"))
     return path
+
+
+@functools.cache
+def _made(size: str) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "plain.xlsx"
+        if size == "small":
+            TrackerFile.new(path, sample_tracker(rows=40, reps=["Anna", "Boris"])).save(
+                backup=False)
+        else:
+            assert run("new", path, "--demo").exit_code == 0
+        return path.read_bytes()
 
 
 def report(path: Path) -> list:
@@ -447,3 +463,21 @@ def test_a_formatted_blank_cell_at_the_last_row_costs_nothing(tmp_path):
     assert b'<c r="A1048576" s="1"/>' in after
     table = openpyxl.load_workbook(path)["Leads"].tables["Leads"]
     assert table.ref.endswith("41")  # the last row with data, not row 1,048,576
+
+
+def test_a_small_tracker_loads_its_generated_tabs_unread(tmp_path):
+    """Refresh (split_large) and import (generated_unread) load a small tracker whole but for
+    the generated tabs' cells and charts, which regenerate writes again."""
+    path = small_tracker(tmp_path)
+    whole = openpyxl.load_workbook(path)
+    for load in (split_large, generated_unread):
+        book = load(path, openpyxl.load_workbook)
+        assert isinstance(book, openpyxl.Workbook)
+        assert book.sheetnames == whole.sheetnames
+        for title in ("Team", "Anna", "Leaderboard", "This month"):
+            assert whole[title].max_row > 5
+            assert all(cell.value is None for row in book[title].iter_rows() for cell in row)
+            assert book[title]._charts == []
+        for title in ("Settings", "Targets", "Leads", "Opportunities", "_xlkpi"):
+            assert [list(row) for row in book[title].iter_rows(values_only=True)] == [
+                list(row) for row in whole[title].iter_rows(values_only=True)]

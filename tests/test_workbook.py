@@ -176,8 +176,16 @@ def tracker() -> Tracker:
 
 
 @pytest.fixture(scope="module")
-def book(tracker) -> openpyxl.Workbook:
-    return roundtrip(workbook.new_workbook(tracker))
+def saved(tracker) -> bytes:
+    """The tracker's workbook as saved (built once; the tests that edit it load their own)."""
+    buffer = io.BytesIO()
+    workbook.new_workbook(tracker).save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def book(saved) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(saved))
 
 
 def tab_rows(ws) -> dict[tuple[str, str], int]:
@@ -448,8 +456,8 @@ def _as_read(value):
     return value
 
 
-def test_reader_finds_moved_columns_and_drops_trailing_empty_rows(tracker):
-    wb = roundtrip(workbook.new_workbook(tracker))
+def test_reader_finds_moved_columns_and_drops_trailing_empty_rows(tracker, saved):
+    wb = openpyxl.load_workbook(io.BytesIO(saved))
     ws = wb[LEADS]
     ws.insert_cols(1)  # LeadDate etc. move one column right
     ws["A1"] = "My column"
@@ -479,8 +487,8 @@ def test_reader_finds_moved_columns_and_drops_trailing_empty_rows(tracker):
     (lambda wb: wb[TARGETS].cell(4, 1, "Person"), "Targets!A4:B4 should read"),
     (lambda wb: wb[TARGETS].append(["Team", "Won revenue", 1]), "are both for Team · Won"),
 ])
-def test_reader_errors_are_one_clear_line(tracker, damage, message):
-    wb = roundtrip(workbook.new_workbook(tracker))
+def test_reader_errors_are_one_clear_line(saved, damage, message):
+    wb = openpyxl.load_workbook(io.BytesIO(saved))
     damage(wb)
     with pytest.raises(TrackerFileError) as error:
         reader.read_tracker(wb, "x.xlsx")
@@ -496,10 +504,8 @@ def test_reader_on_any_workbook():
         reader.read_tracker(wb, "tracker.xlsx")
 
 
-def test_reader_in_read_only_mode(tracker):
-    buffer = io.BytesIO()
-    workbook.new_workbook(tracker).save(buffer)
-    wb = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()), read_only=True)
+def test_reader_in_read_only_mode(tracker, saved):
+    wb = openpyxl.load_workbook(io.BytesIO(saved), read_only=True)
     back = reader.read_tracker(wb)
     assert back.settings == tracker.settings
     assert len(back.data[OPPORTUNITIES].rows) == len(tracker.data[OPPORTUNITIES].rows)

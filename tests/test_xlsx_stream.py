@@ -7,6 +7,7 @@ formats, fonts), with the table, column widths and a person's formulas, typed te
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import random
 import shutil
@@ -83,7 +84,14 @@ def test_new_streamed_with_no_rows_has_the_table_row():
 def messy_tracker_file(folder: Path) -> Path:
     """A tracker a person worked on: rows shuffled, an extra column with a formula of their
     own and typed text such as "=1+1", a blank row in the middle, a row for someone who is not
-    a rep pasted at the bottom, a date with a time."""
+    a rep pasted at the bottom, a date with a time. Made once (messy_bytes), a copy per test."""
+    path = folder / "tracker.xlsx"
+    path.write_bytes(messy_bytes())
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def messy_bytes() -> bytes:
     tracker = sample_tracker(seed=21, rows=200, reps=["Anna", "Boris", "St*r?"])
     wb = workbook.new_workbook(tracker, streamed=False)
     rng = random.Random(21)
@@ -115,9 +123,9 @@ def messy_tracker_file(folder: Path) -> Path:
     put_text(leads.cell(bottom, 2), "Carl")
     leads.cell(bottom, 3, dt.datetime(2026, 6, 3, 9, 45)).number_format = "d mmm yyyy h:mm"
     leads.column_dimensions["A"].width = 33
-    path = folder / "tracker.xlsx"
-    wb.save(path)
-    return path
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
 
 
 def refreshed_both_ways(path: Path, monkeypatch) -> tuple[dict, dict]:

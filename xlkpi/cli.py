@@ -479,7 +479,7 @@ def import_(path: Path, export: Path, as_sheet, mapping, dry_run: bool, language
 
     _answer_in(language, now=False)
     # rows edited in place; the generated tabs, written again by the refresh below, unread
-    tracker = TrackerFile.open(path, writing=not dry_run, whole=True, lean=True)
+    tracker = TrackerFile.open(path, writing=not dry_run, whole=True)
     wb = merge.editable(tracker.book, path.name)
     saved = stages.read_import_maps(wb[layout.STAGES]) if layout.STAGES in wb.sheetnames else {}
     typed = reader.read_tracker(tracker.book, path.name)

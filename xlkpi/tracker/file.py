@@ -59,39 +59,40 @@ TYPED_SHEETS = (SETTINGS, TARGETS, *DATA_SHEETS, STAGES)  # patched cell by cell
 
 
 def open_tracker(path: str | os.PathLike, *, writing: bool = False, values: bool = False,
-                 whole: bool = False, lean: bool = False) -> Workbook | splice.SplitBook:
+                 whole: bool = False) -> Workbook | splice.SplitBook:
     """The tracker workbook at ``path``, checked (xlsx.guards.open_workbook: one-line
     TrackerFileErrors); with ``values``, openpyxl's read-only workbook of the values the
-    formulas last showed. Otherwise a large tracker's data rows stay outside openpyxl (a
-    splice.SplitBook, which build.regenerate and reader.read_tracker take), unless ``whole``.
-    ``whole`` and ``lean``: every data row in openpyxl, but the generated tabs that a refresh
-    writes again loaded without their cells (:func:`load_lean`)."""
+    formulas last showed. Otherwise the workbook a refresh rewrites: its generated tabs loaded
+    without their cells and charts (regenerate writes them again) and a large tracker's data rows
+    outside openpyxl (a splice.SplitBook, which build.regenerate and reader.read_tracker take),
+    unless ``whole`` (every data row in openpyxl)."""
     return open_workbook(path, writing=writing, values=values,
-                         split=(load_lean if lean else None) if whole else split_large)
+                         split=generated_unread if whole else split_large)
 
 
-def load_lean(path: Path, load) -> Workbook | None:
-    """The tracker at ``path``, its generated tabs loaded without their cells and charts
-    (splice.load_lean), as for a refresh that writes them again; but the rep view, whose
-    picked rep the refresh keeps (build.regenerate). None: load it whole."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            book_xml = archive.read("xl/workbook.xml")
-    except (OSError, KeyError, zipfile.BadZipFile):
-        return None
-
-    def generated(cells_of: splice.SheetCells) -> set[str]:
-        return marked_in_xml(book_xml, _generated_titles(cells_of, keep=(KIND_REP_VIEW,)))
-
-    return splice.load_lean(path, load, generated)
-
-
-def split_large(path: Path, load) -> splice.SplitBook | None:
+def split_large(path: Path, load) -> splice.SplitBook | Workbook | None:
     """The tracker at ``path`` with its data rows held outside openpyxl when they are large
-    (splice.load_split), its generated tabs loaded without their cells but the rep view, whose
-    picked rep the refresh keeps; None: load it whole."""
+    (splice.load_split), its generated tabs loaded without their cells; a small one (or one the
+    split load declines) as generated_unread loads it."""
+    data_sheets, generated = _for_refresh(path)
+    split = splice.load_split(path, data_sheets, load, generated=generated,
+                              rewritten_column=STAGE_CLASS_COLUMN)
+    if split is not None:
+        return split
+    return splice.load_generated_unread(path, data_sheets, load, generated)
+
+
+def generated_unread(path: Path, load) -> Workbook | None:
+    """The tracker at ``path``, every cell in openpyxl but the generated tabs' (refresh writes
+    them again; splice.load_generated_unread); None: load it whole."""
+    data_sheets, generated = _for_refresh(path)
+    return splice.load_generated_unread(path, data_sheets, load, generated)
+
+
+def _for_refresh(path: Path):
+    """(the data sheets' titles in the file's language, the ``generated`` of splice.load_split:
+    the tabs _xlkpi lists and xl/workbook.xml marks, but the rep view, loaded whole: refresh
+    keeps the rep picked on it)."""
     import zipfile
 
     try:
@@ -103,9 +104,7 @@ def split_large(path: Path, load) -> splice.SplitBook | None:
     def generated(cells_of: splice.SheetCells) -> set[str]:
         return marked_in_xml(book_xml, _generated_titles(cells_of, keep=(KIND_REP_VIEW,)))
 
-    return splice.load_split(path, titles_in_file(DATA_SHEETS, book_xml), load,
-                             generated=generated,
-                             rewritten_column=STAGE_CLASS_COLUMN)
+    return titles_in_file(DATA_SHEETS, book_xml), generated
 
 
 def _generated_titles(cells_of: splice.SheetCells, keep: tuple[str, ...] = ()) -> set[str]:
@@ -236,11 +235,11 @@ class TrackerFile:
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, writing: bool = True,
-             whole: bool = False, lean: bool = False) -> TrackerFile:
+             whole: bool = False) -> TrackerFile:
         """The tracker at ``path``, checked and loaded (``writing``: refused when it is open in
         Excel or LibreOffice, as it is about to be replaced; ``whole``: every cell in openpyxl,
-        even for a large tracker, e.g. to convert cells; ``lean`` with it: but the generated
-        tabs' cells, which :meth:`refresh` writes again, e.g. for an import)."""
+        even for a large tracker, e.g. to convert cells or import rows; either way the generated
+        tabs are loaded without their cells, which :meth:`refresh` writes again)."""
         def stamp():
             try:
                 found = Path(path).stat()
@@ -249,7 +248,7 @@ class TrackerFile:
             return found.st_size, found.st_mtime_ns
 
         first = stamp()
-        book = open_tracker(path, writing=writing, whole=whole, lean=lean)
+        book = open_tracker(path, writing=writing, whole=whole)
         original = book.original if isinstance(book, splice.SplitBook) else None
         if original is None:
             try:

@@ -288,7 +288,7 @@ def open_workbook(path: str | os.PathLike, *, writing: bool = False, values: boo
 
             # Large sheets' rows stay sheet XML (splice): no cell objects.
             book = split(path, load) if split is not None else None
-            return book or load(path)
+            return load(path) if book is None else book
     except TrackerFileError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError):

@@ -154,17 +154,20 @@ def load_split(path: Path, data_sheets: Sequence[str], load,
             stripped[part] = xml[:rest] + xml[close:]
     except Decline:
         return None
-    titles = _generated_parts(archive, parts, strings, set(wanted.values()), generated
-                              ) if generated is not None else set()
-    return SplitBook(load(_without_cells(archive, titles, stripped)), dict(kept), original,
+    if generated is not None:
+        _strip_generated(archive, parts, strings, set(wanted.values()), generated, stripped)
+    buffer = _repacked(archive, stripped)
+    return SplitBook(load(buffer), dict(kept), original,
                      archive.read(_SST_PART) if strings is not None else None)
 
 
-def load_lean(path: Path, load, generated: Callable[[SheetCells], Iterable[str]]):
-    """The workbook at ``path`` loaded by ``load(file)`` whole (every data row in openpyxl),
-    but the sheets ``generated`` names (given the file's cells, as for load_split), which the
-    caller removes and writes again: loaded without their cells and charts, as load_split
-    loads them. None when the file cannot be read so (then load it as usual)."""
+def load_generated_unread(path: Path, keep: Sequence[str], load,
+                          generated: Callable[[SheetCells], Iterable[str]]) -> Workbook | None:
+    """The workbook at ``path`` loaded by ``load(file)`` whole but for the sheets ``generated``
+    names (as in load_split: the tabs a refresh removes and writes again), loaded without their
+    cells and charts; never the sheets titled ``keep``. None when there are no such tabs (load
+    the file as usual). What a refresh of a small tracker loads: reading the generated tabs'
+    cells into openpyxl was half of its load."""
     with open(path, "rb") as handle:
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
     parts = sheet_parts(archive, path)
@@ -175,18 +178,22 @@ def load_lean(path: Path, load, generated: Callable[[SheetCells], Iterable[str]]
         if re.search(rb"<\w+:si[\s>/]", table):
             return None
         strings = [match.group(1) for match in SHARED_STRING.finditer(table)]
-    titles = _generated_parts(archive, parts, strings, set(), generated)
-    if not titles:
+    stripped: dict[str, bytes] = {}
+    _strip_generated(archive, parts, strings, {parts[title] for title in keep if title in parts},
+                     generated, stripped)
+    if not stripped:
         return None
-    return load(_without_cells(archive, titles, {}))
+    return load(_repacked(archive, stripped))
 
 
-def _without_cells(archive: zipfile.ZipFile, titles: Iterable[str],
-                   stripped: dict[str, bytes]) -> io.BytesIO:
-    """The package of ``archive`` (uncompressed) with the parts ``stripped`` replaced and the
-    sheet parts ``titles`` without their cells and charts (the caller writes them again)."""
-    dropped: set[str] = set()
-    for part in titles:
+def _strip_generated(archive: zipfile.ZipFile, parts: dict[str, str],
+                     strings: list[bytes] | None, keep: set[str],
+                     generated: Callable[[SheetCells], Iterable[str]],
+                     stripped: dict[str, bytes]) -> None:
+    """Put into ``stripped`` (part → its new XML) the sheets ``generated`` names but ``keep``,
+    without their cells and, where nothing else of theirs needs it, their drawing (charts); the
+    relationships of a sheet whose drawing went are dropped (``stripped`` maps them to None)."""
+    for part in _generated_parts(archive, parts, strings, keep, generated):
         # refresh removes these tabs and writes them again: their cells and charts unread
         xml = archive.read(part)
         opened = SHEET_DATA.search(xml)
@@ -200,11 +207,15 @@ def _without_cells(archive: zipfile.ZipFile, titles: Iterable[str],
             continue
         stripped[part] = without_charts
         folder, _, name = part.rpartition("/")
-        dropped.add(f"{folder}/_rels/{name}.rels")
+        stripped[f"{folder}/_rels/{name}.rels"] = None
+
+
+def _repacked(archive: zipfile.ZipFile, stripped: dict[str, bytes | None]) -> io.BytesIO:
+    """``archive`` with the parts in ``stripped`` replaced (None: left out), uncompressed."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
         for info in archive.infolist():
-            if info.filename in dropped:
+            if info.filename in stripped and stripped[info.filename] is None:
                 continue
             data = stripped.get(info.filename)
             out.writestr(info.filename, archive.read(info) if data is None else data)
