@@ -275,9 +275,9 @@ def test_a_repeated_record_id_in_russian(russian_tracker, tmp_path):
 # --- refresh: rows left where they are ---------------------------------------------------------
 
 def test_rows_left_in_place_are_explained_in_russian(tmp_path):
-    from tests.test_no_silent_moves import amount_col, dashboard_formula, mixed_tracker, pointed
+    from tests.test_no_silent_moves import amount_col, pointed
 
-    path, _deal = pointed(mixed_tracker(tmp_path), dashboard_formula)
+    path, _deal = pointed(tmp_path, "formula")  # =Opportunities!F3 on a Dashboard sheet
     result = run("refresh", path, "--lang", "ru")
     assert result.exit_code == 0, result.stderr
     col = amount_col(openpyxl.load_workbook(path)["Opportunities"])
