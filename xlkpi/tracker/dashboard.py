@@ -28,8 +28,12 @@ from xlkpi.tracker.formulas import ActualFormulas, Window, attainment_formula
 from xlkpi.tracker.leaderboard import (
     CRITERION_COL,
     MONTH_TARGET_COL,
+    TAB_MONTH_DEALS_COL,
+    TAB_MONTH_WON_COL,
+    TAB_ROW_COL,
     leaderboard_helper_row,
     rep_rows_count,
+    tab_table_rows,
 )
 from xlkpi.tracker.model import (
     LEADERBOARD,
@@ -177,6 +181,7 @@ def _reps_for_the_month(ws: Worksheet, reps_count: int, currency: object, letter
     won, deals = KPI_BY_ID["won_revenue"], KPI_BY_ID["deals_won"]
     money = currency_format(currency)
     first, last = TABLE_ROW + 1, TABLE_ROW + capacity
+    tabs = tab_table_rows(reps_count)
     h = [get_column_letter(HELPER_COL + i) for i in range(7)]  # rep won target att deals key
     for k in range(1, capacity + 1):
         r, source = TABLE_ROW + k, helper + k
@@ -184,9 +189,16 @@ def _reps_for_the_month(ws: Worksheet, reps_count: int, currency: object, letter
         criterion = f"{board}!${get_column_letter(CRITERION_COL)}${source}"
         formula_cell(ws, r, HELPER_COL, f"={board}!$B${source}")
         actuals = ActualFormulas(letters, criterion)
-        for offset, kpi in ((1, won), (4, deals)):
-            formula = actuals.formula(kpi.recipe, month, {}, {})
-            formula_cell(ws, r, HELPER_COL + offset, f'=IF({rep}="","",{formula[1:]})')
+        tab_row = f"{board}!${get_column_letter(TAB_ROW_COL)}${source}"
+        for offset, kpi, col in ((1, won, TAB_MONTH_WON_COL), (4, deals, TAB_MONTH_DEALS_COL)):
+            scan = actuals.formula(kpi.recipe, month, {}, {})[1:]
+            # a rep with a tab: the month's figure the tab computes anyway (through the rep's
+            # block of rows); the scan of the whole columns only for a rep typed in since
+            letter = get_column_letter(col)
+            from_tab = f"INDEX({board}!${letter}${tabs[0]}:${letter}${tabs[1]},{tab_row})"
+            formula_cell(ws, r, HELPER_COL + offset,
+                         f'=IF({rep}="","",IF({tab_row}="",{scan},'
+                         f'IF({from_tab}="",{scan},{from_tab})))')
         months = (f"{board}!${get_column_letter(MONTH_TARGET_COL)}${source}:"
                   f"${get_column_letter(MONTH_TARGET_COL + 11)}${source}")
         formula_cell(ws, r, HELPER_COL + 2,

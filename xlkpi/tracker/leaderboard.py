@@ -31,11 +31,14 @@ from xlkpi.tracker.model import (
     LEADERBOARD_FIRST_ROW,
     LEADERBOARD_HEADER_ROW,
     REP_KPIS,
+    S_AS_OF,
     S_FIRST_DAY,
     S_MONTHS_TO_DATE,
     SETTINGS,
     SETTINGS_REPS_HEADER_ROW,
     SPARE_REP_ROWS,
+    TAB_FIRST_MONTH_COL,
+    TAB_HEADER_ROW,
     TAB_YTD_COL,
     TARGETS,
     TARGETS_FIRST_MONTH_COL,
@@ -68,6 +71,9 @@ MONTH_TARGET_COL = CRITERION_COL + 3
 # In the hidden rows of reps with a tab (_tab_table): their won revenue year to date, actual
 # and target, read from the tab.
 TAB_WON_ACTUAL_COL, TAB_WON_TARGET_COL = _KPI_LAST_COL + 1, _KPI_LAST_COL + 2
+# ... and their won revenue and deals won in the as-of month, for This month's ranking ("" when
+# the as-of month is not one of the tab's months).
+TAB_MONTH_WON_COL, TAB_MONTH_DEALS_COL = _KPI_LAST_COL + 3, _KPI_LAST_COL + 4
 SCALE_COL = CRITERION_COL - 1  # hidden, on the ranked rows: the chart's scale when empty
 
 
@@ -85,6 +91,12 @@ def leaderboard_helper_row(reps_count: int) -> int:
     the ranked table and its chart."""
     rows = rep_rows_count(reps_count)
     return LEADERBOARD_FIRST_ROW + rows + math.ceil(_chart_cm(reps_count) / 0.53) + 4
+
+
+def tab_table_rows(reps_count: int) -> tuple[int, int]:
+    """The first and last of the hidden rows of the reps with a tab (_tab_table)."""
+    first = leaderboard_helper_row(reps_count) + rep_rows_count(reps_count) + 4
+    return first, first + max(reps_count, 1) - 1
 
 
 def sheet_ref(sheet_id: str) -> str:
@@ -153,6 +165,7 @@ def write_leaderboard(ws: Worksheet, reps: Sequence[str], titles: dict[str, str]
     text_cell(ws, helper - 1, 1, lang.text("leaderboard.per_rep"), SECTION_FONT)
     _header(ws, helper, [lang.text("leaderboard.order"), *headers[1:]])
     tab_table = last + 3
+    assert tab_table + 1 == tab_table_rows(len(reps))[0]
     _tab_table(ws, tab_table, reps, titles, places)
     tab_names = f"$B${tab_table + 1}:$B${tab_table + max(len(reps), 1)}"
     won = KPI_BY_ID["won_revenue"]
@@ -260,6 +273,15 @@ def _tab_table(ws: Worksheet, top: int, reps: Sequence[str], titles: dict[str, s
         won = places[rep]["won_revenue"]
         formula_cell(ws, r, TAB_WON_ACTUAL_COL, f"={sheet}!${ytd}${won.actual}")
         formula_cell(ws, r, TAB_WON_TARGET_COL, f"={sheet}!${ytd}${won.target}")
+        first, last = (get_column_letter(TAB_FIRST_MONTH_COL),
+                       get_column_letter(TAB_FIRST_MONTH_COL + 11))
+        at = (f"MATCH(EOMONTH({S_AS_OF},-1)+1,"
+              f"{sheet}!${first}${TAB_HEADER_ROW}:${last}${TAB_HEADER_ROW},0)")
+        for col, kpi_id in ((TAB_MONTH_WON_COL, "won_revenue"),
+                            (TAB_MONTH_DEALS_COL, "deals_won")):
+            row = places[rep][kpi_id].actual
+            formula_cell(ws, r, col,
+                         f'=IFERROR(INDEX({sheet}!${first}${row}:${last}${row},1,{at}),"")')
 
 
 def _chart(ws: Worksheet, end: int, table_end: int, helper: int) -> None:
