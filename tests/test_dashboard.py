@@ -153,11 +153,20 @@ def test_the_dashboard_equals_the_team_pacing_block_and_the_report(demo_bytes, t
     ranked = sorted(REPS, key=lambda rep: -won[rep])
     from xlkpi.tracker.dashboard import REPS_COL
 
+    lines = {(rep, line["kpi"]): line for rep in REPS
+             for line in report(tracker, month, rep)}
     for position, rep in enumerate(ranked, 1):
         row = TABLE_ROW + position
         assert ws.cell(row, REPS_COL).value == position
         assert ws.cell(row, REPS_COL + 1).value == rep
         assert ws.cell(row, REPS_COL + 2).value == pytest.approx(won[rep])
+        # the month's target and attainment (blank on the reps' rows once: a regression)
+        target = lines[rep, "won_revenue"]["target"]
+        assert target is not None
+        assert ws.cell(row, REPS_COL + 3).value == pytest.approx(target)
+        assert ws.cell(row, REPS_COL + 4).value == pytest.approx(
+            lines[rep, "won_revenue"]["attainment"])
+        assert ws.cell(row, REPS_COL + 5).value == lines[rep, "deals_won"]["actual"]
 
 
 @pytest.mark.libreoffice

@@ -29,6 +29,7 @@ from xlkpi.tracker.leaderboard import (
     CRITERION_COL,
     MONTH_TARGET_COL,
     TAB_MONTH_DEALS_COL,
+    TAB_MONTH_TARGET_COL,
     TAB_MONTH_WON_COL,
     TAB_ROW_COL,
     leaderboard_helper_row,
@@ -201,8 +202,13 @@ def _reps_for_the_month(ws: Worksheet, reps_count: int, currency: object, letter
                          f'IF({from_tab}="",{scan},{from_tab})))')
         months = (f"{board}!${get_column_letter(MONTH_TARGET_COL)}${source}:"
                   f"${get_column_letter(MONTH_TARGET_COL + 11)}${source}")
+        # the month's target: from the rep's tab (the Leaderboard scans Targets only for a
+        # rep without one), else the Leaderboard's months
+        target_col = get_column_letter(TAB_MONTH_TARGET_COL)
+        from_tab = f"INDEX({board}!${target_col}${tabs[0]}:${target_col}${tabs[1]},{tab_row})"
         formula_cell(ws, r, HELPER_COL + 2,
-                     f'=IF(OR({rep}="",{position}=""),"",INDEX({months},1,{position}))')
+                     f'=IF(OR({rep}="",{position}=""),"",IF({tab_row}="",'
+                     f'INDEX({months},1,{position}),{from_tab}))')
         formula_cell(ws, r, HELPER_COL + 3,
                      attainment_formula(won, f"{h[2]}{r}", f"{h[1]}{r}"))
         # a unique order: most won revenue first, ties in Settings order, blank rows last

@@ -74,6 +74,7 @@ TAB_WON_ACTUAL_COL, TAB_WON_TARGET_COL = _KPI_LAST_COL + 1, _KPI_LAST_COL + 2
 # ... and their won revenue and deals won in the as-of month, for This month's ranking ("" when
 # the as-of month is not one of the tab's months).
 TAB_MONTH_WON_COL, TAB_MONTH_DEALS_COL = _KPI_LAST_COL + 3, _KPI_LAST_COL + 4
+TAB_MONTH_TARGET_COL = _KPI_LAST_COL + 5  # the month's won-revenue target, "" when none
 SCALE_COL = CRITERION_COL - 1  # hidden, on the ranked rows: the chart's scale when empty
 
 
@@ -277,9 +278,9 @@ def _tab_table(ws: Worksheet, top: int, reps: Sequence[str], titles: dict[str, s
                        get_column_letter(TAB_FIRST_MONTH_COL + 11))
         at = (f"MATCH(EOMONTH({S_AS_OF},-1)+1,"
               f"{sheet}!${first}${TAB_HEADER_ROW}:${last}${TAB_HEADER_ROW},0)")
-        for col, kpi_id in ((TAB_MONTH_WON_COL, "won_revenue"),
-                            (TAB_MONTH_DEALS_COL, "deals_won")):
-            row = places[rep][kpi_id].actual
+        for col, row in ((TAB_MONTH_WON_COL, won.actual),
+                         (TAB_MONTH_DEALS_COL, places[rep]["deals_won"].actual),
+                         (TAB_MONTH_TARGET_COL, won.target)):
             formula_cell(ws, r, col,
                          f'=IFERROR(INDEX({sheet}!${first}${row}:${last}${row},1,{at}),"")')
 
