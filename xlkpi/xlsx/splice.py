@@ -114,12 +114,9 @@ def load_split(path: Path, data_sheets: Sequence[str], load,
         return None
     if sum(archive.getinfo(part).file_size for part in wanted.values()) < STREAM_FROM_BYTES:
         return None
-    strings = None
-    if _SST_PART in names:
-        table = archive.read(_SST_PART)
-        if re.search(rb"<\w+:si[\s>/]", table):
-            return None
-        strings = [match.group(1) for match in SHARED_STRING.finditer(table)]
+    readable, strings = _shared_strings(archive, names)
+    if not readable:
+        return None
     kept: dict[str, KeptRows] = {}
     stripped: dict[str, bytes] = {}
     try:
@@ -171,19 +168,27 @@ def load_generated_unread(path: Path, keep: Sequence[str], load,
     with open(path, "rb") as handle:
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
     parts = sheet_parts(archive, path)
-    names = set(archive.namelist())
-    strings = None
-    if _SST_PART in names:
-        table = archive.read(_SST_PART)
-        if re.search(rb"<\w+:si[\s>/]", table):
-            return None
-        strings = [match.group(1) for match in SHARED_STRING.finditer(table)]
+    readable, strings = _shared_strings(archive, set(archive.namelist()))
+    if not readable:
+        return None
     stripped: dict[str, bytes] = {}
     _strip_generated(archive, parts, strings, {parts[title] for title in keep if title in parts},
                      generated, stripped)
     if not stripped:
         return None
     return load(_repacked(archive, stripped))
+
+
+def _shared_strings(archive: zipfile.ZipFile, names: set[str]
+                    ) -> tuple[bool, list[bytes] | None]:
+    """(whether this module can read the shared strings, their raw texts or None without a
+    table): a table whose elements carry a prefix (<x:si>) is not read here."""
+    if _SST_PART not in names:
+        return True, None
+    table = archive.read(_SST_PART)
+    if re.search(rb"<\w+:si[\s>/]", table):
+        return False, None
+    return True, [match.group(1) for match in SHARED_STRING.finditer(table)]
 
 
 def _strip_generated(archive: zipfile.ZipFile, parts: dict[str, str],
