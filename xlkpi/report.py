@@ -230,17 +230,8 @@ class Report:
                 team: bool = False) -> float | None:
         """A month's typed target; over the year to date or a fiscal quarter, the months'
         targets by the KPI's year-to-date rule (goals.ytd_target)."""
-        return self._target_of(kpi, self._months(kpi, row, team), window)
-
-    def _months(self, kpi: Kpi, row: layout.TargetRow | None,
-                team: bool = False) -> list[float | None] | None:
-        """The twelve monthly targets of ``row`` as planned (None: no targets)."""
         months = self.planned(kpi).get(TEAM if row is None else self._who_key(row.who))
-        return None if row is None and not team else months
-
-    def _target_of(self, kpi: Kpi, months: list[float | None] | None,
-                   window: Period) -> float | None:
-        if months is None:
+        if months is None or (row is None and not team):
             return None
         if window == self.ytd:
             return ytd_target(kpi, months[:self.months_to_date])
@@ -320,10 +311,10 @@ class Report:
             for kpi in KPIS:
                 if kpi.team_only and key is not TEAM:
                     continue
-                months = self._months(kpi, self._targets.get((key, kpi.id)), key is TEAM)
+                row = self._targets.get((key, kpi.id))
                 actuals = evaluation.actuals(kpi, key, windows)
                 for window, actual in zip(periods, actuals, strict=True):
-                    target = self._target_of(kpi, months, window)
+                    target = self._target(kpi, row, window, team=key is TEAM)
                     if self.after_as_of(window):
                         actual = None
                     line = {"rep": who, "kpi": kpi.id, "period": window.label,

@@ -191,24 +191,23 @@ def _reps_for_the_month(ws: Worksheet, reps_count: int, currency: object, letter
         formula_cell(ws, r, HELPER_COL, f"={board}!$B${source}")
         actuals = ActualFormulas(letters, criterion)
         tab_row = f"{board}!${get_column_letter(TAB_ROW_COL)}${source}"
+        from_tab = {col: _tab_table_cell(board, col, tabs, tab_row)
+                    for col in (TAB_MONTH_WON_COL, TAB_MONTH_DEALS_COL, TAB_MONTH_TARGET_COL)}
         for offset, kpi, col in ((1, won, TAB_MONTH_WON_COL), (4, deals, TAB_MONTH_DEALS_COL)):
             scan = actuals.formula(kpi.recipe, month, {}, {})[1:]
             # a rep with a tab: the month's figure the tab computes anyway (through the rep's
-            # block of rows); the scan of the whole columns only for a rep typed in since
-            letter = get_column_letter(col)
-            from_tab = f"INDEX({board}!${letter}${tabs[0]}:${letter}${tabs[1]},{tab_row})"
+            # block of rows); the scan of the whole columns only for a rep typed in since, or
+            # an as-of month outside the tab's year (the tab's cell is "")
             formula_cell(ws, r, HELPER_COL + offset,
-                         f'=IF({rep}="","",IF({tab_row}="",{scan},'
-                         f'IF({from_tab}="",{scan},{from_tab})))')
+                         f'=IF({rep}="","",IF(IFERROR({from_tab[col]}<>"",FALSE),'
+                         f'{from_tab[col]},{scan}))')
         months = (f"{board}!${get_column_letter(MONTH_TARGET_COL)}${source}:"
                   f"${get_column_letter(MONTH_TARGET_COL + 11)}${source}")
         # the month's target: from the rep's tab (the Leaderboard scans Targets only for a
         # rep without one), else the Leaderboard's months
-        target_col = get_column_letter(TAB_MONTH_TARGET_COL)
-        from_tab = f"INDEX({board}!${target_col}${tabs[0]}:${target_col}${tabs[1]},{tab_row})"
         formula_cell(ws, r, HELPER_COL + 2,
                      f'=IF(OR({rep}="",{position}=""),"",IF({tab_row}="",'
-                     f'INDEX({months},1,{position}),{from_tab}))')
+                     f'INDEX({months},1,{position}),{from_tab[TAB_MONTH_TARGET_COL]}))')
         formula_cell(ws, r, HELPER_COL + 3,
                      attainment_formula(won, f"{h[2]}{r}", f"{h[1]}{r}"))
         # a unique order: most won revenue first, ties in Settings order, blank rows last
@@ -231,6 +230,13 @@ def _reps_for_the_month(ws: Worksheet, reps_count: int, currency: object, letter
     attainment = get_column_letter(REPS_COL + 4)
     red_amber_green(ws, f"{attainment}{first}:{attainment}{last}", "TRUE", f"{attainment}{first}")
     return last
+
+
+def _tab_table_cell(board: str, col: int, tabs: tuple[int, int], tab_row: str) -> str:
+    """A rep's cell in column ``col`` of the Leaderboard's table of tabs (rows ``tabs``), its
+    row ``tab_row``: an error when the rep has no tab."""
+    letter = get_column_letter(col)
+    return f"INDEX({board}!${letter}${tabs[0]}:${letter}${tabs[1]},{tab_row})"
 
 
 def _charts(ws: Worksheet, team: Worksheet, team_rows: dict[str, TabRows], currency: object,

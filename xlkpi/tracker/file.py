@@ -102,15 +102,15 @@ def _for_refresh(path: Path):
         book_xml = b""
 
     def generated(cells_of: splice.SheetCells) -> set[str]:
-        return marked_in_xml(book_xml, _generated_titles(cells_of, keep=(KIND_REP_VIEW,)))
+        return marked_in_xml(book_xml, _generated_titles(cells_of))
 
     return titles_in_file(DATA_SHEETS, book_xml), generated
 
 
-def _generated_titles(cells_of: splice.SheetCells, keep: tuple[str, ...] = ()) -> set[str]:
+def _generated_titles(cells_of: splice.SheetCells) -> set[str]:
     """The tabs the hidden _xlkpi sheet lists as generated, read as build.generated_sheets reads
     them (none when it is missing or not xlkpi's); never Settings, Targets or _xlkpi itself,
-    nor a tab of a kind in ``keep``."""
+    nor the rep view (refresh keeps the rep picked on it)."""
     cells = cells_of(META)
     if cells is None:
         return set()
@@ -119,7 +119,7 @@ def _generated_titles(cells_of: splice.SheetCells, keep: tuple[str, ...] = ()) -
         return set()
     titles = {row.get(1) for number, row in cells.items() if number > META_HEADER_ROW}
     titles -= {row.get(1) for number, row in cells.items()
-               if number > META_HEADER_ROW and row.get(2) in keep}
+               if number > META_HEADER_ROW and row.get(2) == KIND_REP_VIEW}
     return {title for title in titles if isinstance(title, str)} - {SETTINGS, TARGETS, META}
 
 

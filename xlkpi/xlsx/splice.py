@@ -17,6 +17,7 @@ charts.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -29,7 +30,7 @@ from openpyxl import Workbook
 from xlkpi.xlsx.cellxml import CELL, ROW, SHARED_STRING, SHEET_DATA, attrs, row_number, sheet_cells
 from xlkpi.xlsx.kept import Decline, KeptRows
 from xlkpi.xlsx.parts import CELL_REF, sheet_parts
-from xlkpi.xlsx.stream import NewRows
+from xlkpi.xlsx.stream import STREAM_FROM_ROWS, NewRows
 
 # Measured at 50 reps (benchmarks/README.md): below this the split load is no faster (under
 # 0.1 s) and the plain openpyxl load, the reference the split one is tested against, does it.
@@ -292,12 +293,6 @@ def _plain_rows_taken(wb: Workbook) -> dict[str, tuple[NewRows, dict]]:
     other style, formula, comment, hyperlink or row format, no empty row): their cells are
     taken out of the sheets and given back as NewRows (with the cells taken, by sheet title),
     so that saving writes those rows without openpyxl's cell writer, byte for byte as it."""
-    import datetime as dt
-
-    from openpyxl.cell.cell import Cell
-
-    from xlkpi.xlsx.stream import STREAM_FROM_ROWS
-
     taken: dict[str, tuple[NewRows, dict]] = {}
     if wb.iso_dates:  # dates written as text, which NewRows does not
         return taken
@@ -305,7 +300,7 @@ def _plain_rows_taken(wb: Workbook) -> dict[str, tuple[NewRows, dict]]:
         cells = ws._cells  # noqa: SLF001 - openpyxl's cell store
         if len(cells) < STREAM_FROM_ROWS or any(row > 1 for row in ws.row_dimensions):
             continue
-        rows = _plain_rows(ws, cells, dt, Cell)
+        rows = _plain_rows(ws, cells)
         if rows is None:
             continue
         values, styles = rows
@@ -326,7 +321,7 @@ def _plain_rows_taken(wb: Workbook) -> dict[str, tuple[NewRows, dict]]:
     return taken
 
 
-def _plain_rows(ws, cells: dict, dt, Cell) -> tuple[list[list], dict] | None:
+def _plain_rows(ws, cells: dict) -> tuple[list[list], dict] | None:
     """(each row after the first as its values, the style id of each kind of date) of a sheet
     whose rows NewRows writes as openpyxl does (_plain_rows_taken); None for any other."""
     numbers = {int, float, bool}
@@ -372,8 +367,6 @@ def _plain_rows(ws, cells: dict, dt, Cell) -> tuple[list[list], dict] | None:
 
 def _save_workbook(wb: Workbook, handle, compression: int) -> None:
     """Workbook.save (openpyxl.writer.excel.save_workbook) with the zip's ``compression``."""
-    import datetime as dt
-
     from openpyxl.writer.excel import ExcelWriter
 
     if wb.read_only:
