@@ -18,7 +18,7 @@ from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.file import TrackerFile
-from xlkpi.xlsx import guards
+from xlkpi.xlsx import archive as archive_checks
 from xlkpi.xlsx import save as saving
 
 YEAR = 2025
@@ -281,7 +281,7 @@ def test_report_while_open_in_excel_notes_it(tracker_file):
 
 
 def test_report_zip_bomb_guard(tracker_file, monkeypatch):
-    monkeypatch.setattr(guards, "MAX_UNCOMPRESSED", 100_000)
+    monkeypatch.setattr(archive_checks, "MAX_UNCOMPRESSED", 100_000)
     assert_error(run("report", tracker_file), "refusing to open it (a zip bomb?)")
 
 

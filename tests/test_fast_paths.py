@@ -139,6 +139,35 @@ def test_the_formula_scan_finds_the_cells_without_a_stored_result(prefixed):
     assert rows == {"Sheet": {2}}
 
 
+CLASS_ONLY = (b'<worksheet><sheetData>'
+              b'<row r="2"><c r="A2" t="n"><v>5</v></c><c r="B2"><f>IF(A2="","",1)</f><v></v></c>'
+              b'</row><row r="3"><c r="B3"><f>IF(A3="","",1)</f><v></v></c></row>'
+              b'</sheetData></worksheet>')
+
+
+@pytest.mark.parametrize("xml, taken", [
+    (CLASS_ONLY, True),
+    # one more formula (an Amount typed as =2500*2 by a script: no stored result)
+    (CLASS_ONLY.replace(b'<v>5</v>', b'<f>2500*2</f><v></v>'), False),
+    # a StageClass formula as Excel writes it (shared, another attribute): the long way
+    (CLASS_ONLY.replace(b'<c r="B3"><f>', b'<c r="B3" s="2"><f>'), False),
+])
+def test_a_sheet_of_stage_class_formulas_only_is_found_in_one_search(xml, taken):
+    """The one search (_only_class_formulas) is taken only when every formula is a StageClass
+    formula as xlkpi writes it, and then gives the rows the match at each formula gives."""
+    rows: dict[str, set[int]] = {}
+    assert formula_scan._only_class_formulas(xml, "B", rows, "Sheet") is taken
+    pattern = re.compile(formula_scan._FORMULA_CELL % b"B", re.S)
+    classes = re.compile(formula_scan._CLASS_FORMULA % b"B")
+    long_way: dict[str, set[int]] = {}
+    others = list(formula_scan._formula_cells(xml, pattern, classes, long_way, "Sheet"))
+    if taken:
+        assert rows == long_way == {"Sheet": {2, 3}}  # by hand: B2 and B3
+        assert others == []  # and no other formula the long way would name
+    else:
+        assert rows == {}
+
+
 def test_unknown_owners_are_counted_as_before_with_each_owner_keyed_once():
     column = ["Anna", "anna ", "Zoe", "Zoe", 7, 7.0, None, "", "Zoe"]
     # by hand: "Anna" is the rep; "anna " is not (COUNTIFS ignores case, not spaces); Zoe 3

@@ -42,6 +42,7 @@ from xlkpi.tracker import reader
 from xlkpi.tracker.cells import put_text
 from xlkpi.tracker.data import stage_class_formula
 from xlkpi.tracker.file import open_tracker
+from xlkpi.xlsx import archive as archive_checks
 from xlkpi.xlsx import guards
 from xlkpi.xlsx import save as saving
 
@@ -637,7 +638,7 @@ def test_merged_data_cells(edited, tmp_path):
 def test_merges_and_hyperlinks_openpyxl_would_expand(tracker, source_report, kind, cells):
     """openpyxl makes a cell object for every merged or hyperlinked cell: a 50 kB file merging
     A2:XFD1048576 would take hours and all the memory. A full load (refresh) refuses more than
-    guards.MAX_EXPANDED_CELLS of them at once; report (read-only) never expands them."""
+    archive_checks.MAX_EXPANDED_CELLS of them at once; report (read-only) never expands them."""
     part = sheet_part(tracker, layout.OPPORTUNITIES)
     if cells == 100_001:
         refs = [f"Z{row}:AA{row}" for row in range(10, 10 + cells // 2 + 1)]
@@ -654,7 +655,7 @@ def test_merges_and_hyperlinks_openpyxl_would_expand(tracker, source_report, kin
     rewrite(tracker, edits={part: edit})
     started = time.perf_counter()
     assert_refused(tracker, ("refresh",), "has merged or hyperlinked cells over",
-                   f"more than {guards.MAX_EXPANDED_CELLS:,} cells")
+                   f"more than {archive_checks.MAX_EXPANDED_CELLS:,} cells")
     assert time.perf_counter() - started < 10
     assert report_json(tracker) == source_report
 

@@ -33,7 +33,7 @@ from xlkpi.report import Report
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
 from xlkpi.tracker import reader, values
-from xlkpi.xlsx import guards
+from xlkpi.xlsx import archive as archive_checks
 
 from .libreoffice import convert, soffice
 
@@ -426,7 +426,7 @@ def test_bad_files_give_the_same_message(demo, tmp_path, make, suffix):
 
 
 def test_zip_bomb_guard(demo, monkeypatch):
-    monkeypatch.setattr(guards, "MAX_UNCOMPRESSED", 100_000)
+    monkeypatch.setattr(archive_checks, "MAX_UNCOMPRESSED", 100_000)
     with pytest.raises(TrackerFileError, match=r"refusing to open it \(a zip bomb\?\)"):
         values.read_tracker_values(demo)
 

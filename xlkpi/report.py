@@ -79,6 +79,7 @@ from xlkpi.slices import FIRST_DATA_ROW, LOST, TEAM, WON, Dated, Sheet, Windows 
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.channels import CHANNEL_COLUMNS, MEASURES, channel_names
 from xlkpi.tracker.model import DataSheet, Tracker
+from xlkpi.tracker.prefetch import ReadAhead
 from xlkpi.tracker.problems import CellProblem, text_targets
 from xlkpi.tracker.values import read_checked
 
@@ -487,10 +488,11 @@ def report(tracker: Tracker, period: str | None = None, rep: str | None = None,
     return Report(tracker, today).rows(period, rep)
 
 
-def read_report(path: str | os.PathLike) -> Report:
+def read_report(path: str | os.PathLike, ahead: ReadAhead | None = None) -> Report:
     """The report of the tracker file at ``path``, read with its cell-form problems
-    (formulas without a stored result, dates, numbers and targets typed as text)."""
-    tracker, found = read_checked(path)
+    (formulas without a stored result, dates, numbers and targets typed as text); ``ahead``:
+    its largest sheets being read already (tracker.prefetch.read_ahead)."""
+    tracker, found = read_checked(path, ahead)
     return Report(tracker, problems=found)
 
 

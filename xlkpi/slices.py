@@ -36,13 +36,20 @@ class Sheet:
         self.header = list(sheet.header) if sheet else list(layout.DATA_COLUMNS[name])
         self.rows = sheet.rows if sheet else []
         self._columns: dict[str, np.ndarray] = {}
-        self._raw: dict[str, list[object]] = {}  # cells as read, for moments
+        self._moments: dict[str, np.ndarray] = {}  # date columns' moments, NaN: not yet
+        self._cells: dict[str, list[object]] = {}  # columns' cells as read (_values)
         self.owner_groups: dict[str | None, np.ndarray] | None = None
         self._dated: dict[tuple[str, str | None, int | None, str | None], Dated] = {}
         self.problems: list[CellProblem] = []  # dates and numbers typed as text
         self.unclassified: list[int] = []  # rows without a StageClass formula: no class
 
     def _values(self, column: str) -> list[object]:
+        """The cells of ``column`` as read (not to be changed: kept for the next caller)."""
+        if column not in self._cells:
+            self._cells[column] = self._read_column(column)
+        return self._cells[column]
+
+    def _read_column(self, column: str) -> list[object]:
         if column in self.header:
             index = self.header.index(column)
         else:
@@ -127,21 +134,33 @@ class Sheet:
     def moments(self, column: str, rows: np.ndarray) -> np.ndarray:
         """The date cells of ``column`` in ``rows`` as serials with their time of day, what
         SUMIFS adds up over a date column (and what Excel subtracts in =B2-A2); 0 where blank
-        (or a date typed as text, which SUMIFS skips)."""
-        days = self.column(column)[rows]
-        moments = np.nan_to_num(days)
-        if column not in self._raw:
-            self._raw[column] = self._values(column)
-        values = self._raw[column]
-        for index, row in enumerate(rows.tolist()):
-            cell = values[row]
-            if days[index] != days[index]:  # blank
-                continue
-            if isinstance(cell, dt.datetime):
-                moments[index] = (cell.replace(tzinfo=None) - _EPOCH_MOMENT) / _DAY
-            elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
-                moments[index] = float(cell)
-        return moments
+        (or a date typed as text, which SUMIFS skips). Each row's worked out once (the team's
+        rows are every rep's again), NaN until asked for."""
+        known = self._moments.get(column)
+        if known is None:
+            known = self._moments[column] = np.full(len(self.rows), np.nan)
+        todo = rows[np.isnan(known[rows])].tolist()
+        if todo:
+            days, cells = self.column(column), self._values(column)
+            for row in todo:
+                known[row] = _moment(cells[row], days[row])
+        return known[rows]
+
+
+def _moment(cell: object, day: float) -> float:
+    """A date cell's serial with its time of day; 0 for a blank day (NaN)."""
+    if day != day:  # blank, or a date typed as text
+        return 0.0
+    if type(cell) is dt.datetime:
+        try:
+            return (cell - _EPOCH_MOMENT) / _DAY
+        except TypeError:  # with a time zone: its wall-clock time, as Excel shows it
+            return (cell.replace(tzinfo=None) - _EPOCH_MOMENT) / _DAY
+    if isinstance(cell, dt.datetime):
+        return (cell.replace(tzinfo=None) - _EPOCH_MOMENT) / _DAY
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return float(cell)
+    return float(day)
 
 
 def column_header(column: str) -> str:

@@ -13,6 +13,7 @@ Stages table starts as a copy of them).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from xlkpi.core import lang
@@ -113,18 +114,28 @@ def unknown_owners(owner_columns: Iterable[Sequence[object]], reps: Sequence[str
     wanted = {key(rep) for rep in reps}
     counts: dict[str, int] = {}
     shown: dict[str, str] = {}
-    keys: dict[tuple[type, object], str | None] = {}  # each distinct owner keyed once
     for column in owner_columns:
-        for owner in column:
-            found = keys.get((type(owner), owner), keys)
-            if found is keys:
-                found = keys[type(owner), owner] = key(owner)
+        for owner, rows in _distinct(column):  # each distinct owner keyed once
+            found = key(owner)
             if found is None or found in wanted:
                 continue
-            counts[found] = counts.get(found, 0) + 1
+            counts[found] = counts.get(found, 0) + rows
             shown.setdefault(found, str(owner))
     return sorted(((shown[found], count) for found, count in counts.items()),
                   key=lambda item: (-item[1], item[0]))
+
+
+def _distinct(column: Sequence[object]) -> Iterable[tuple[object, int]]:
+    """(cell, how many rows hold it) for each distinct cell of ``column``, in order of first
+    appearance; counted in C unless cells of two number types could be one dict key (True, 1
+    and 1.0 are equal, yet their owner keys differ)."""
+    if len(set(map(type, column)) & {bool, int, float}) <= 1:
+        return Counter(column).items()
+    counted: dict[tuple[type, object], list] = {}
+    for cell in column:
+        entry = counted.setdefault((type(cell), cell), [cell, 0])
+        entry[1] += 1
+    return [tuple(entry) for entry in counted.values()]
 
 
 def unknown_owners_message(unknown: Sequence[tuple[str, int]], shown: int = 5) -> str | None:

@@ -15,16 +15,15 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from xlkpi.core import lang
 from xlkpi.tracker.data import column_keys
 from xlkpi.tracker.model import (
     DATA_COLUMNS,
-    DATA_SHEETS,
     OPPORTUNITIES,
     STAGE_CLASS_COLUMN,
     TARGETS,
     TARGETS_FIRST_MONTH_COL,
     TARGETS_FIRST_ROW,
+    data_sheet_titles,
     title,
 )
 from xlkpi.tracker.problems import CellProblem, group
@@ -42,13 +41,6 @@ _CLASS_FORMULA = (rb"<(?:[\w.-]+:)?c\b[^>]*?\br\s*=\s*[\"']\$?%s\$?([0-9]+)[\"']
                   rb"<(?:[\w.-]+:)?f[\s>/]")
 _STR_TYPE = re.compile(rb"\bt\s*=\s*[\"']str[\"']")
 _FORMULA_MARK = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
-
-
-def data_sheet_titles(*more: str) -> list[str]:
-    """The data sheets' titles (and ``more`` sheets') in every language: for a thread, which
-    starts with no language in force (a ContextVar), reading before the language is known."""
-    return list(dict.fromkeys(lang.load(code).sheet(name) for code in lang.codes()
-                              for name in (*DATA_SHEETS, *more)))
 
 
 def sheets_with_formulas(path: Path) -> dict[str, bytes | None]:
@@ -97,6 +89,8 @@ def uncached_formulas(path: str | os.PathLike, headers: dict[str, Sequence],
                 xml = archive.read(part)
             if xml is None or next(_formula_marks(xml), None) is None:
                 continue
+            if stage_class and _only_class_formulas(xml, stage_class[0], stage_class_rows, name):
+                continue  # every formula a StageClass formula as xlkpi writes it: none to name
             skip = b"|".join(letter.encode() for letter in skipped_columns(name, header))
             pattern = re.compile(_FORMULA_CELL % (skip or b"(?!)"), re.S)
             found = []
@@ -136,6 +130,20 @@ def _formula_cells(xml: bytes, pattern: re.Pattern, classes: re.Pattern | None,
         match = pattern.match(xml, start)
         if match is not None and match.end() > at:
             yield match
+
+
+def _only_class_formulas(xml: bytes, letter: str, class_rows: dict[str, set[int]] | None,
+                         name: str) -> bool:
+    """Whether every formula of the sheet is a StageClass cell written as xlkpi writes it
+    (<c r="F2"><f>, found in C with one search instead of a match at each formula); if so,
+    class_rows[name] gets their rows. False (the general search) for anything else, such as a
+    file Excel saved (shared formulas, other attributes)."""
+    rows = re.findall(rb'<c r="%s([0-9]+)"><f>' % letter.encode(), xml)
+    if len(rows) != sum(1 for _ in _formula_marks(xml)):
+        return False
+    if class_rows is not None:
+        class_rows[name] = set(map(int, rows))
+    return True
 
 
 def _formula_marks(xml: bytes) -> Iterator[int]:

@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -334,5 +335,8 @@ def unknown_owner_note(tracker: Tracker) -> str | None:
         if sheet is None or "Owner" not in DATA_COLUMNS[name]:
             continue
         index = list(sheet.header).index("Owner")
-        columns.append([row[index] if index < len(row) else None for row in sheet.rows])
+        try:
+            columns.append(list(map(itemgetter(index), sheet.rows)))
+        except IndexError:  # a short row: its missing cells are blank
+            columns.append([row[index] if index < len(row) else None for row in sheet.rows])
     return unknown_owners_message(unknown_owners(columns, tracker.settings.reps))

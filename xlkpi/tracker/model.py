@@ -64,12 +64,26 @@ def kpi_by_name(name: object):
     ``name`` names none (a row of a person's own)."""
     if not isinstance(name, str):
         return None
-    key = name.strip().lower()
     language = lang.active()
+    known = _KPIS_BY_NAME.get(language.code)
+    if known is None or known[0] is not language:
+        known = _KPIS_BY_NAME[language.code] = (language, _kpis_by_name(language))
+    return known[1].get(name.strip().lower())
+
+
+# Language code → (the Language, its lower-case KPI names → KPI): a Targets sheet asks once per
+# row, and comparing 16 KPIs' names each time was a tenth of reading a large tracker's targets.
+_KPIS_BY_NAME: dict[str, tuple[lang.Language, dict]] = {}
+
+
+def _kpis_by_name(language: lang.Language) -> dict:
+    """Lower-case KPI name (English and ``language``'s) → the KPI, the first in catalogue
+    order where two share a name."""
+    found: dict = {}
     for kpi in KPIS:
-        if key in (kpi.name.lower(), language.kpi_name(kpi.id).lower()):
-            return kpi
-    return None
+        found.setdefault(kpi.name.lower(), kpi)
+        found.setdefault(language.kpi_name(kpi.id).lower(), kpi)
+    return found
 
 
 def settings_label(key: str) -> str:
@@ -103,6 +117,14 @@ DATA_SHEETS = (LEADS, SPEND, OPPORTUNITIES, EMAILS, CUSTOMERS)
 TEAM, LEADERBOARD, CHANNELS = "Team", "Leaderboard", "Channels"
 DASHBOARD, REP_VIEW = "This month", "Rep view"  # generated too: the month at a glance, any rep
 TEAM_NAME = "Team"  # the "who" of the team's rows in Targets and in reports
+
+
+def data_sheet_titles(*more: str) -> list[str]:
+    """The data sheets' titles (and ``more`` sheets') in every language: for a thread, which
+    starts with no language in force (a ContextVar), reading before the language is known."""
+    return list(dict.fromkeys(lang.load(code).sheet(name) for code in lang.codes()
+                              for name in (*DATA_SHEETS, *more)))
+
 
 # The columns the tool knows in each data sheet, in order. Header names follow the Excel
 # functions' arguments (Opportunities[CloseDate] is the close_dates argument). A person may add

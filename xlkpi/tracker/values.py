@@ -61,7 +61,6 @@ from xlkpi.core import lang
 from xlkpi.tracker import reader
 from xlkpi.tracker.data import column_keys
 from xlkpi.tracker.formula_scan import (
-    data_sheet_titles,
     sheets_with_formulas,
     skipped_columns,
     uncached_formulas,
@@ -76,6 +75,7 @@ from xlkpi.tracker.model import (
     Tracker,
     title,
 )
+from xlkpi.tracker.prefetch import AHEAD_FROM_BYTES, ReadAhead, read_ahead
 from xlkpi.tracker.problems import CellProblem, group
 from xlkpi.xlsx.guards import check_archive, open_workbook
 from xlkpi.xlsx.parts import column_index, sheet_parts, xml_text
@@ -104,10 +104,6 @@ _BLANK_COUNTS = {sheet: frozenset(column.lower() for column in columns
                  for sheet, columns in DATA_COLUMNS.items()}
 _ERROR_CELL = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*?\bt=[\"']e[\"'][^>]*)>(.*?)"
                          rb"</(?:[\w.-]+:)?c>", re.S)
-# A file this large has half its data sheets read in a thread (CalamineSheets.read_ahead): the
-# thread and the second workbook cost a few milliseconds.
-_AHEAD_FROM_BYTES = 2 << 20
-_AHEAD_SHARE = 0.55  # of the data sheets' XML: the reader converts the rest as it comes
 _REF = re.compile(rb"\br\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?([0-9]+)[\"']")
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)<", re.S)
 
@@ -121,7 +117,8 @@ def read_tracker_values(path: str | os.PathLike) -> Tracker:
 
 
 def _read_values(path: Path, headers: dict[str, Sequence],
-                 classes: dict[str, Sequence] | None = None) -> Tracker:
+                 classes: dict[str, Sequence] | None = None,
+                 ahead: ReadAhead | None = None) -> Tracker:
     """read_tracker_values; ``headers`` gets each data sheet's row 1 as it stands, ``classes``
     the StageClass cells of Opportunities below it (calamine's, "" blank), when read fast."""
     check_file(path)
@@ -131,7 +128,7 @@ def _read_values(path: Path, headers: dict[str, Sequence],
         return _read_with_openpyxl(path, headers)
     with paused_gc():
         try:
-            return _read_with_calamine(CalamineWorkbook, path, headers, classes)
+            return _read_with_calamine(CalamineWorkbook, path, headers, classes, ahead)
         except (CalamineError, zipfile.BadZipFile, ElementTree.ParseError, _ErrorCellsUnknown):
             # calamine cannot read it, or its error cells cannot be found: openpyxl reads it,
             # or gives its own one-line message for what is damaged
@@ -171,9 +168,10 @@ def check_file(path: Path) -> None:
 
 
 def _read_with_calamine(calamine, path: Path, headers: dict[str, Sequence],
-                        classes: dict[str, Sequence] | None = None) -> Tracker:
+                        classes: dict[str, Sequence] | None = None,
+                        ahead: ReadAhead | None = None) -> Tracker:
     with CalamineSheets(calamine.from_path(str(path)), path) as book:
-        book.read_ahead(lambda: calamine.from_path(str(path)))
+        book.read_ahead(ahead)
         tracker = reader.read_sheets(book.titles, book.sheet, path.name)
         with lang.using(tracker.settings.language):  # the sheets' titles and headers
             for name in DATA_SHEETS:
@@ -219,33 +217,18 @@ class CalamineSheets:
         self._sheets: dict[str, CalamineRows] = {}
         self._parts: dict[str, str] | None = None
         self._ahead: dict[str, Future] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self._read_ahead: ReadAhead | None = None
 
-    def read_ahead(self, open_again) -> None:
-        """Read about half the data sheets' cells in a thread, from a second workbook opened by
-        ``open_again()``, while this one reads the rest and the reader converts them: python-
-        calamine parses without holding the GIL, so on two cores a large tracker is read in
-        little more than half the time. Nothing for a small file or on one core."""
-        if (os.cpu_count() or 1) < 2 or self._path.stat().st_size < _AHEAD_FROM_BYTES:
-            return
-        try:
-            sizes = {shown: self._archive.getinfo(self._part(shown)).file_size
-                     for shown in data_sheet_titles() if shown in self.titles}
-        except (KeyError, _ErrorCellsUnknown):
-            return
-        ahead, share = [], 0
-        for shown in sorted(sizes, key=sizes.get, reverse=True):
-            if share + sizes[shown] <= _AHEAD_SHARE * sum(sizes.values()):
-                ahead.append(shown)
-                share += sizes[shown]
-        if not ahead:
-            return
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        book = self._pool.submit(open_again)
-        for shown in ahead:
-            self._ahead[shown] = self._pool.submit(
-                lambda shown=shown: book.result().get_sheet_by_name(shown).to_python(
-                    skip_empty_area=False))
+    def read_ahead(self, ahead: ReadAhead | None) -> None:
+        """Take the sheets ``ahead`` reads in its thread (tracker.prefetch), or start such a
+        reading: about half the data sheets' cells of a large tracker."""
+        if ahead is None or not ahead.sheets(self._path):
+            if ahead is not None:
+                ahead.close()
+            ahead = read_ahead(self._path)
+        if ahead is not None:
+            self._read_ahead = ahead
+            self._ahead = dict(ahead.sheets(self._path))
 
     def sheet(self, title: str) -> CalamineRows:
         if title not in self._sheets:
@@ -262,11 +245,9 @@ class CalamineSheets:
         close = getattr(self._book, "close", None)  # python-calamine 0.3 and later
         if close is not None:
             close()
-        if self._pool is not None:
-            for ahead in self._ahead.values():
-                ahead.cancel()
-            self._pool.shutdown(wait=True)  # the second workbook, with the thread
-            self._pool = None
+        if self._read_ahead is not None:
+            self._read_ahead.close()  # the second workbook, with the thread
+            self._read_ahead = None
         self._archive.close()
 
     def __enter__(self) -> CalamineSheets:
@@ -455,7 +436,8 @@ def as_openpyxl_column(column: Sequence) -> Sequence:
     return column
 
 
-def read_checked(path: str | os.PathLike) -> tuple[Tracker, list[CellProblem]]:
+def read_checked(path: str | os.PathLike, ahead: ReadAhead | None = None
+                 ) -> tuple[Tracker, list[CellProblem]]:
     """read_tracker_values, and the formula cells without a stored result it read as blank
     (uncached_formulas) and the Opportunities rows with a Stage but no StageClass formula
     (_unclassified; their sheet XML searched only when a StageClass cell with a Stage shows
@@ -467,9 +449,9 @@ def read_checked(path: str | os.PathLike) -> tuple[Tracker, list[CellProblem]]:
         # the sheets' XML inflated meanwhile (zlib lets go of the GIL): the formula scan's
         # main cost, overlapping the reading of the values
         large = (os.cpu_count() or 1) > 1 and path.is_file() and \
-            path.stat().st_size >= _AHEAD_FROM_BYTES
+            path.stat().st_size >= AHEAD_FROM_BYTES
         inflated = pool.submit(sheets_with_formulas, path) if large else None
-        tracker = _read_values(path, headers, classes)
+        tracker = _read_values(path, headers, classes, ahead)
         with lang.using(tracker.settings.language):  # the sheets' titles and headers
             headers[TARGETS] = ()
             candidates = _unclassified(tracker, classes.get(OPPORTUNITIES))

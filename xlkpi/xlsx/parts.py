@@ -11,9 +11,6 @@ import re
 import zipfile
 from pathlib import Path
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import column_index_from_string, get_column_letter
-
 from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.xlsx.save import backup_path
@@ -24,7 +21,21 @@ MAX_COL, MAX_ROW = 16_384, 1_048_576
 MAX_TEXT = 32_767  # characters in a cell
 CELL_REF = re.compile(rb"([A-Za-z]{1,3})(\d+)$")  # a cell's r="B12", as bytes
 
-column_letter = get_column_letter  # 1 → "A", 28 → "AB"
+# The control characters XML 1.0 cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+# Written here, not taken from openpyxl, so that reading a tracker's parts (tracker.prefetch,
+# at the start of `xlkpi report`) does not wait for openpyxl to load: A to ZZZ, as openpyxl.
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_COLUMN_LETTERS = [""] + list(_LETTERS) + [a + b for a in _LETTERS for b in _LETTERS] + [
+    a + b + c for a in _LETTERS for b in _LETTERS for c in _LETTERS]
+_COLUMN_INDEX = {letters: index for index, letters in enumerate(_COLUMN_LETTERS) if index}
+
+
+def column_letter(index: int) -> str:
+    """1 → "A", 28 → "AB" (ValueError outside 1 to 18,278, as openpyxl's get_column_letter)."""
+    if not 1 <= index < len(_COLUMN_LETTERS):
+        raise ValueError(f"Invalid column index {index}")
+    return _COLUMN_LETTERS[index]
 
 
 # --- A1 references and text ------------------------------------------------------------------
@@ -33,7 +44,11 @@ def column_index(letters: str | bytes) -> int:
     """"A" → 1, "ab" → 28 (either case, text or bytes)."""
     if isinstance(letters, bytes):
         letters = letters.decode("ascii")
-    return column_index_from_string(letters.upper())
+    try:
+        return _COLUMN_INDEX[letters.upper()]
+    except KeyError:
+        raise ValueError(f"{letters.upper()!r} is not a valid column name. Column names are "
+                         "from A to ZZZ") from None
 
 
 def escape_text(text: str) -> str:
