@@ -306,13 +306,16 @@ def phases(path: Path | str, export: Path | str | None = None,
 
 # --- checks: LibreOffice's numbers against xlkpi report -------------------------------------
 
-def tab_reads(reps: list[str], last_row: int = 80) -> list[tuple[str, str]]:
+def tab_reads(reps: list[str], last_row: int = 80, language: str = "en"
+              ) -> list[tuple[str, str]]:
     """The cells to read back: A..O (KPI, kind, 12 months, year to date) of the Team tab and
-    of the first rep's tab."""
+    of the first rep's tab, titled in the tracker's ``language``."""
+    from xlkpi.core import lang
     from xlkpi.tracker.build import rep_sheet_names
-    from xlkpi.tracker.model import TEAM
+    from xlkpi.tracker.model import TEAM, title
 
-    tabs = [TEAM] + [rep_sheet_names(reps)[reps[0]]] if reps else [TEAM]
+    with lang.using(language):
+        tabs = [title(TEAM)] + [rep_sheet_names(reps)[reps[0]]] if reps else [title(TEAM)]
     return [(tab, f"A1:O{last_row}") for tab in tabs]
 
 
@@ -321,10 +324,10 @@ def compare_with_report(values: dict[str, list], path: Path | str) -> dict:
     ``xlkpi report --period all`` of the same file. {"compared": n, "wrong": [...]}."""
     import math
 
-    from xlkpi.core.kpis import KPIS
+    from xlkpi.core import lang
     from xlkpi.report import Report
     from xlkpi.tracker.build import rep_sheet_names
-    from xlkpi.tracker.model import TEAM, TEAM_NAME
+    from xlkpi.tracker.model import TEAM, TEAM_NAME, kpi_by_name, title
     from xlkpi.tracker.values import read_tracker_values
 
     tracker = read_tracker_values(Path(path))
@@ -332,18 +335,21 @@ def compare_with_report(values: dict[str, list], path: Path | str) -> dict:
     wanted = {(row["rep"], row["kpi"], row["period"]): row["actual"]
               for row in report.rows("all")}
     periods = [month.label for month in report.months] + [report.ytd.label]
-    tab_who = {TEAM: TEAM_NAME, **{title: rep for rep, title in
-                                   rep_sheet_names(tracker.settings.reps).items()}}
-    by_name = {kpi.name: kpi.id for kpi in KPIS}
+    with lang.using(tracker.settings.language):  # the tabs' titles and labels, as written
+        tab_who = {title(TEAM): TEAM_NAME, **{shown: rep for rep, shown in
+                                              rep_sheet_names(tracker.settings.reps).items()}}
+        actual = lang.text("tabs.actual")
     compared, wrong = 0, []
     for where, rows in values.items():
         tab = where.rsplit("!", 1)[0]
         who = tab_who[tab]
         for row in rows:
-            if len(row) < 15 or row[1] != "Actual" or row[0] not in by_name:
+            with lang.using(tracker.settings.language):
+                kpi = kpi_by_name(row[0]) if len(row) >= 15 and row[1] == actual else None
+            if kpi is None:
                 continue
             for period, got in zip(periods, row[2:15], strict=True):
-                want = wanted[(who, by_name[row[0]], period)]
+                want = wanted[(who, kpi.id, period)]
                 ok = (got == "" if want is None else isinstance(got, float)
                       and math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9))
                 compared += 1
@@ -413,7 +419,8 @@ def _main(argv: list[str]) -> None:
     reads = []
     if options.check or options.stale_check:
         from xlkpi.tracker.values import read_tracker_values
-        reads = tab_reads(read_tracker_values(Path(options.path)).settings.reps)
+        settings = read_tracker_values(Path(options.path)).settings
+        reads = tab_reads(settings.reps, language=settings.language)
     export = options.export
     folder = tempfile.mkdtemp(prefix="xlkpi-lo-phases-out-")
     try:

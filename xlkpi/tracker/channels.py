@@ -188,10 +188,10 @@ def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -
             for col, window in windows.items():
                 letter = get_column_letter(col)
                 here = {m.key: f"{letter}{row + i}" for i, m in enumerate(MEASURES[:offset])}
-                here[RUNNING] = _period_of_running(r, col)
-                text = actuals.formula(term, window, here, {})
-                if term == _RUNNING:  # the difference alone: no brackets
-                    text = "=" + text[2:-1]
+                running = _period_of_running(r, col)
+                here[RUNNING] = f"({running})"  # an operand of the row's ratio
+                text = ("=" + running if term == _RUNNING
+                        else actuals.formula(term, window, here, {}))
                 formula_cell(ws, r, col, text, fmt, ACTUAL_FONT if offset == 0 else None)
         for col in range(1, TAB_YTD_COL + 1):
             style(ws.cell(row, col), border=BLOCK_TOP)
@@ -236,9 +236,9 @@ def _period_of_running(row: int, col: int) -> str:
         ytd_through = f"{get_column_letter(TAB_YTD_COL)}${TAB_THROUGH_ROW}"
         first = get_column_letter(RUNNING_FIRST_COL + 1)
         last_but_one = get_column_letter(RUNNING_FIRST_COL + 11)
-        return (f"(SUMPRODUCT(({months}<={ytd_through})*"
-                f"({first}{row}:{through}{row}-{before}{row}:{last_but_one}{row})))")
+        return (f"SUMPRODUCT(({months}<={ytd_through})*"
+                f"({first}{row}:{through}{row}-{before}{row}:{last_but_one}{row}))")
     month = col - TAB_FIRST_MONTH_COL
-    return (f"({get_column_letter(RUNNING_FIRST_COL + 1 + month)}{row}-"
-            f"{get_column_letter(RUNNING_FIRST_COL + month)}{row})")
+    return (f"{get_column_letter(RUNNING_FIRST_COL + 1 + month)}{row}-"
+            f"{get_column_letter(RUNNING_FIRST_COL + month)}{row}")
 
