@@ -21,6 +21,7 @@ from xlkpi.report import report
 from xlkpi.tracker import build, model
 from xlkpi.tracker.charts import DASHBOARD_CHARTS, SMALL_RATES, chart_title_of
 from xlkpi.tracker.dashboard import TABLE_ROW, TILE_KPIS, TILE_ROW
+from xlkpi.tracker.leaderboard import rep_rows_count
 
 AS_OF = dt.date(2026, 9, 17)
 REPS = ["Anna", "Boris"]
@@ -118,6 +119,19 @@ def test_the_dashboard_charts_share_an_axis_only_for_kpis_of_one_scale(demo_byte
         top = 1 if '<max val="1"/>' in xml else max(tops[kpi.id] for kpi in kpis)
         for kpi in kpis:
             assert tops[kpi.id] >= top / 6, (chart_title(xml), kpi.id, tops[kpi.id], top)
+
+
+def test_the_leaderboard_chart_covers_every_ranked_row(demo_bytes):
+    """A rep typed into Settings since the last refresh is ranked by formula on one of the spare
+    rows: the chart's bars and names span them all, not only the reps of the last refresh."""
+    _, data = demo_bytes
+    (xml,) = charts_of(data)[model.LEADERBOARD]
+    last = model.LEADERBOARD_FIRST_ROW + rep_rows_count(len(REPS)) - 1
+    refs = re.findall(r"<f>([^<]*)</f>", xml)
+    assert f"'Leaderboard'!$E${model.LEADERBOARD_FIRST_ROW}:$E${last}" in refs
+    assert f"'Leaderboard'!$B${model.LEADERBOARD_FIRST_ROW}:$B${last}" in refs
+    assert all(ref.endswith(f"${last}") for ref in refs), refs
+    assert '<tickLblSkip val="1"/>' in xml  # every name shown
 
 
 def test_generated_tabs_print_as_one_landscape_page(demo_bytes):
