@@ -16,6 +16,7 @@ import pytest
 
 from tests import libreoffice
 from xlkpi import demo
+from xlkpi.core import lang
 from xlkpi.core.kpis import KPI_BY_ID, KPIS
 from xlkpi.report import report
 from xlkpi.tracker import build, model
@@ -61,7 +62,8 @@ def charts_of(data: bytes) -> dict[str, list[str]]:
 
 
 def chart_title(xml: str) -> str:
-    return "".join(re.findall(r"<a:t>([^<]*)</a:t>", xml.split("<plotArea>")[0]))
+    """The title's first line (a chart of several KPIs has a note under it)."""
+    return re.findall(r"<a:t>([^<]*)</a:t>", xml.split("<plotArea>")[0])[0]
 
 
 def test_every_value_axis_starts_at_zero(demo_bytes):
@@ -97,6 +99,12 @@ def test_the_dashboard_charts_every_kpi(demo_bytes):
         assert ('<max val="1"/>' in xml) == fixed, key
         assert ("'This month'!$R$" in xml) == (not fixed), key
         assert '<plotVisOnly val="0"/>' in xml, key
+        # several KPIs: the legend names the bars, the note under the title the dashed targets
+        several = len(kpis) > 1
+        assert (lang.text("charts.targets_dashed") in xml) == several, key
+        deleted = re.findall(r'<legendEntry><idx val="(\d+)"/><delete val="1"/>', xml)
+        targets = [str(len(kpis) + i) for i in range(len(kpis))]
+        assert all(idx in deleted for idx in targets) == several, (key, deleted)
 
 
 def test_the_dashboard_charts_share_an_axis_only_for_kpis_of_one_scale(demo_bytes):

@@ -86,8 +86,14 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
     full_scale = unit == "ratio" and not any(kpi.id in SMALL_RATES for kpi in kpis)
     bar = BarChart()
     bar.type = "col"
-    bar.title = chart_title(title)
     bar.style = 10
+    several = len(kpis) > 1
+    # several KPIs: the legend names the bars (a line per KPI and its target would take half
+    # the chart's height); the targets, dashed in their KPI's colour, are named under the title
+    bar.title = chart_title(title, note=lang.text("charts.targets_dashed") if several else None)
+    if several:
+        bar.legend.legendEntry = [LegendEntry(idx=len(kpis) + index, delete=True)
+                                  for index in range(len(kpis))]
     line = LineChart()
     for index, kpi in enumerate(kpis):
         place = places[kpi.id]
@@ -120,7 +126,7 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
         keeper.tx = SeriesLabel(v=" ")
         keeper.graphicalProperties = GraphicalProperties(ln=LineProperties(noFill=True))
         keeper.marker.symbol = "none"
-        bar.legend.legendEntry = [LegendEntry(idx=2 * len(kpis), delete=True)]
+        bar.legend.legendEntry.append(LegendEntry(idx=2 * len(kpis), delete=True))
     for series in line.series:
         series.smooth = False
     bar.set_categories(categories)
@@ -129,6 +135,8 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
     value_axis(bar, axis_format, ratio=full_scale)
     bar.x_axis.number_format = month_format().replace(" yyyy", "")  # the month's name
     bar.x_axis.delete = False
+    # small labels: twelve month names beside a money axis ("500,000 ₽") in a narrow chart
+    bar.x_axis.txPr = bar.y_axis.txPr = small_text()
     bar.legend.position = "b"
     bar.visible_cells_only = False  # the scale cells are in hidden columns
     bar += line
@@ -137,12 +145,23 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
     return bar
 
 
-def chart_title(text: str, size: int = 1100) -> Title:
-    """A chart title in a modest bold font (the apps' default is large for a small chart)."""
+def chart_title(text: str, size: int = 1100, note: str | None = None) -> Title:
+    """A chart title in a modest bold font (the apps' default is large for a small chart);
+    ``note``: a second line in a small plain font."""
     font = CharacterProperties(sz=size, b=True)
-    paragraph = Paragraph(pPr=ParagraphProperties(defRPr=font),
-                          r=[RegularTextRun(rPr=font, t=text)])
-    return Title(tx=Text(rich=RichText(p=[paragraph])), overlay=False)
+    paragraphs = [Paragraph(pPr=ParagraphProperties(defRPr=font),
+                            r=[RegularTextRun(rPr=font, t=text)])]
+    if note:
+        small = CharacterProperties(sz=size - 200, b=False)
+        paragraphs.append(Paragraph(pPr=ParagraphProperties(defRPr=small),
+                                    r=[RegularTextRun(rPr=small, t=note)]))
+    return Title(tx=Text(rich=RichText(p=paragraphs)), overlay=False)
+
+
+def small_text(size: int = 800) -> RichText:
+    """Axis labels in a ``size`` (hundredths of a point) font."""
+    font = CharacterProperties(sz=size)
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=font), endParaRPr=font)])
 
 
 def value_axis(chart: BarChart, fmt: str, ratio: bool = False) -> None:
