@@ -17,11 +17,12 @@ import pytest
 from tests import libreoffice
 from xlkpi import demo
 from xlkpi.core import lang
-from xlkpi.core.kpis import KPIS
+from xlkpi.core.kpis import KPI_BY_ID, KPIS
 from xlkpi.report import report
 from xlkpi.tracker import build, model
-from xlkpi.tracker.charts import FAMILIES
+from xlkpi.tracker.charts import DASHBOARD_CHARTS, SMALL_RATES, chart_title_of
 from xlkpi.tracker.dashboard import TABLE_ROW, TILE_KPIS, TILE_ROW
+from xlkpi.tracker.leaderboard import rep_rows_count
 
 AS_OF = dt.date(2026, 9, 17)
 REPS = ["Anna", "Boris"]
@@ -61,7 +62,8 @@ def charts_of(data: bytes) -> dict[str, list[str]]:
 
 
 def chart_title(xml: str) -> str:
-    return "".join(re.findall(r"<a:t>([^<]*)</a:t>", xml.split("<plotArea>")[0]))
+    """The title's first line (a chart of several KPIs has a note under it)."""
+    return re.findall(r"<a:t>([^<]*)</a:t>", xml.split("<plotArea>")[0])[0]
 
 
 def test_every_value_axis_starts_at_zero(demo_bytes):
@@ -77,21 +79,67 @@ def test_every_value_axis_starts_at_zero(demo_bytes):
                 assert '<min val="0"/>' in axis, (title, chart_title(xml))
 
 
-def test_the_dashboard_has_one_chart_per_kpi_family(demo_bytes):
+def series_names(xml: str) -> list[str]:
+    return re.findall(r"<tx><v>([^<]*)</v></tx>", xml)
+
+
+def test_the_dashboard_charts_every_kpi(demo_bytes):
     _, data = demo_bytes
     charts = charts_of(data)[model.DASHBOARD]
     titles = [chart_title(xml) for xml in charts]
-    assert titles == [lang.text(f"charts.{family}") for family in FAMILIES]
-    charted = set()
-    for xml in charts:
-        charted.update(re.findall(r"<tx><v>([^<]*)</v></tx>", xml))
+    assert titles == [chart_title_of(key) for key in DASHBOARD_CHARTS]
+    charted = {name for xml in charts for name in series_names(xml)}
     names = {kpi.name for kpi in KPIS if kpi.id != "revenue_growth"}
     assert names <= charted
-    # a rate's axis: 0 to 100 %; the others keep a scale series in hidden cells
-    rates = charts[list(FAMILIES).index("rates")]
-    assert '<max val="1"/>' in rates and 'formatCode="0%"' in rates
-    money = charts[list(FAMILIES).index("money")]
-    assert "'This month'!$R$" in money and '<plotVisOnly val="0"/>' in money
+    # a rate's axis: 0 to 100 %, but a small rate's; the others keep a scale series in hidden
+    # cells
+    for key, xml in zip(DASHBOARD_CHARTS, charts, strict=True):
+        kpis = [KPI_BY_ID[kpi_id] for kpi_id in DASHBOARD_CHARTS[key]]
+        fixed = kpis[0].unit == "ratio" and not SMALL_RATES & set(DASHBOARD_CHARTS[key])
+        assert ('<max val="1"/>' in xml) == fixed, key
+        assert ("'This month'!$R$" in xml) == (not fixed), key
+        assert '<plotVisOnly val="0"/>' in xml, key
+        # several KPIs: the legend names the bars, the note under the title the dashed targets
+        several = len(kpis) > 1
+        assert (lang.text("charts.targets_dashed") in xml) == several, key
+        deleted = re.findall(r'<legendEntry><idx val="(\d+)"/><delete val="1"/>', xml)
+        targets = [str(len(kpis) + i) for i in range(len(kpis))]
+        assert all(idx in deleted for idx in targets) == several, (key, deleted)
+
+
+def test_the_dashboard_charts_share_an_axis_only_for_kpis_of_one_scale(demo_bytes):
+    """A small KPI charted next to a large one is a flat line at 0 (the average deal next to
+    won revenue, cost per lead next to acquisition cost, positive replies next to e-mails
+    delivered): the KPIs of a chart are of one unit, and each reaches at least a sixth of the
+    chart's top, over the demo year's actuals and targets (a rate on a 0-100 % axis, a sixth of
+    100 %)."""
+    tracker, data = demo_bytes
+    charts = charts_of(data)[model.DASHBOARD]
+    tops: dict[str, float] = {}
+    for line in report(tracker, "all", None):
+        if line["rep"] == model.TEAM_NAME and line["period"] != "YTD":
+            values = [abs(v) for v in (line["actual"], line["target"]) if v is not None]
+            tops[line["kpi"]] = max([tops.get(line["kpi"], 0), *values])
+    by_name = {kpi.name: kpi for kpi in KPIS}
+    for xml in charts:
+        kpis = [by_name[name] for name in series_names(xml) if name in by_name]
+        assert len({kpi.unit for kpi in kpis}) == 1, chart_title(xml)
+        top = 1 if '<max val="1"/>' in xml else max(tops[kpi.id] for kpi in kpis)
+        for kpi in kpis:
+            assert tops[kpi.id] >= top / 6, (chart_title(xml), kpi.id, tops[kpi.id], top)
+
+
+def test_the_leaderboard_chart_covers_every_ranked_row(demo_bytes):
+    """A rep typed into Settings since the last refresh is ranked by formula on one of the spare
+    rows: the chart's bars and names span them all, not only the reps of the last refresh."""
+    _, data = demo_bytes
+    (xml,) = charts_of(data)[model.LEADERBOARD]
+    last = model.LEADERBOARD_FIRST_ROW + rep_rows_count(len(REPS)) - 1
+    refs = re.findall(r"<f>([^<]*)</f>", xml)
+    assert f"'Leaderboard'!$E${model.LEADERBOARD_FIRST_ROW}:$E${last}" in refs
+    assert f"'Leaderboard'!$B${model.LEADERBOARD_FIRST_ROW}:$B${last}" in refs
+    assert all(ref.endswith(f"${last}") for ref in refs), refs
+    assert '<tickLblSkip val="1"/>' in xml  # every name shown
 
 
 def test_generated_tabs_print_as_one_landscape_page(demo_bytes):
@@ -172,7 +220,8 @@ def test_the_dashboard_equals_the_team_pacing_block_and_the_report(demo_bytes, t
 @pytest.mark.libreoffice
 @pytest.mark.skipif(libreoffice.soffice() is None, reason="no LibreOffice")
 def test_an_empty_trackers_charts_have_a_sensible_scale(tmp_path):
-    """The scale cells hold the top of an empty chart (10 deals, 10,000 of money, 30 days)."""
+    """The scale cells hold the top of an empty chart (10 deals, 10,000 of money, 30 days, 10 %
+    for a small rate)."""
     path = tmp_path / "empty.xlsx"
     build.template_workbook().save(path)
     wb = openpyxl.load_workbook(libreoffice.convert(path, tmp_path / "out"), data_only=True)
@@ -183,4 +232,4 @@ def test_an_empty_trackers_charts_have_a_sensible_scale(tmp_path):
     scale = sorted({ws.cell(row, HELPER_COL + 5).value
                     for row in range(charts_top, ws.max_row + 1)}
                    - {None})
-    assert scale == [10, 30, 10000]
+    assert scale == [0.1, 10, 30, 10000]

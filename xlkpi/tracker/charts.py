@@ -1,11 +1,12 @@
-"""Charts (target vs actual by month, one per KPI family; the Leaderboard's bars) and printing a
-generated tab as one landscape page.
+"""Charts (target vs actual by month, KPIs of one scale together; the Leaderboard's bars) and
+printing a generated tab as one landscape page.
 
 Every value axis starts at 0. A chart with no numbers yet would let the app pick a scale of
 0 to 1 and print it as "$1, $1, $0" or 1200 %: each chart has an invisible "scale" series, a
-few hidden cells that hold a sensible top (10 deals, 10,000 of money, 30 days) while the KPIs it
-shows are all zero or blank, and 0 (which moves no axis starting at 0) as soon as one is not,
-so real data set the scale. Rates have a fixed 0-100 % axis.
+few hidden cells that hold a sensible top (10 deals, 10,000 of money, 30 days, 10 % for a small
+rate) while the KPIs it shows are all zero or blank, and 0 (which moves no axis starting at 0)
+as soon as one is not, so real data set the scale. Rates have a fixed 0-100 % axis, but those
+that sit at a few per cent (SMALL_RATES).
 """
 
 from __future__ import annotations
@@ -36,19 +37,31 @@ from xlkpi.core.kpis import KPI_BY_ID, Kpi
 from xlkpi.tracker.cells import formula_cell, quote_title
 from xlkpi.tracker.styles import currency_format, month_format
 
-# The KPI families a manager reads together, each one chart (its title: charts.<family>).
-# Revenue growth is a rate of change that can be negative: it stays in the tables.
-FAMILIES: dict[str, tuple[str, ...]] = {
+# The dashboard's charts, each over KPIs a manager reads on one value axis: of one unit *and* of
+# one magnitude. Won revenue and the average deal, cost per lead and per customer, e-mails
+# delivered and positive replies are charted apart: on a shared axis the small one is a flat line
+# at 0 (a second axis would make the reader work out which line reads on which side). A chart of
+# one KPI is titled with its name; of several, with charts.<key>. Revenue growth is a rate of
+# change that can be negative: it stays in the tables.
+DASHBOARD_CHARTS: dict[str, tuple[str, ...]] = {
+    "won_revenue": ("won_revenue",),
+    "average_deal_size": ("average_deal_size",),
     "volume": ("sql_count", "new_opportunities", "deals_won"),
-    "money": ("won_revenue", "average_deal_size"),
-    "cost": ("cost_per_lead", "customer_acquisition_cost"),
-    "rates": ("close_rate", "lead_to_sql_rate", "email_open_rate", "email_reply_rate"),
-    "outreach": ("emails_delivered", "positive_replies"),
-    "customers": ("retention_rate", "churn_rate"),
-    "cycle": ("sales_cycle_days",),
+    "rates": ("close_rate", "lead_to_sql_rate", "email_open_rate"),
+    "cost_per_lead": ("cost_per_lead",),
+    "customer_acquisition_cost": ("customer_acquisition_cost",),
+    "emails_delivered": ("emails_delivered",),
+    "positive_replies": ("positive_replies",),
+    "email_reply_rate": ("email_reply_rate",),
+    "retention_rate": ("retention_rate",),
+    "churn_rate": ("churn_rate",),
+    "sales_cycle_days": ("sales_cycle_days",),
 }
-# The top of an empty chart's scale, by unit (ratios have a fixed 0-100 % axis instead).
-EMPTY_TOP = {"count": 10, "currency": 10000, "days": 30}
+# Rates read against 100 % have a fixed 0-100 % axis; these sit at a few per cent, where a
+# 0-100 % axis shows them flat: their axis runs from 0 to what the data need (0-10 % when empty).
+SMALL_RATES = frozenset({"email_reply_rate", "churn_rate"})
+# The top of an empty chart's scale, by unit (rates but the small ones have a fixed axis).
+EMPTY_TOP = {"count": 10, "currency": 10000, "days": 30, "ratio": 0.1}
 COLOURS = ("1F3864", "C9A227", "70AD47", "ED7D31")
 
 
@@ -70,10 +83,17 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
     ``anchor``. ``scale_cells`` (row, first col) on ``ws``: where the hidden scale series' twelve
     cells go (not needed for ratios, whose axis is fixed at 0-100 %)."""
     unit = kpis[0].unit
+    full_scale = unit == "ratio" and not any(kpi.id in SMALL_RATES for kpi in kpis)
     bar = BarChart()
     bar.type = "col"
-    bar.title = chart_title(title)
     bar.style = 10
+    several = len(kpis) > 1
+    # several KPIs: the legend names the bars (a line per KPI and its target would take half
+    # the chart's height); the targets, dashed in their KPI's colour, are named under the title
+    bar.title = chart_title(title, note=lang.text("charts.targets_dashed") if several else None)
+    if several:
+        bar.legend.legendEntry = [LegendEntry(idx=len(kpis) + index, delete=True)
+                                  for index in range(len(kpis))]
     line = LineChart()
     for index, kpi in enumerate(kpis):
         place = places[kpi.id]
@@ -92,7 +112,7 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
         line.series[-1].tx = SeriesLabel(v=lang.text("charts.target_of", kpi=name))
         line.series[-1].graphicalProperties = GraphicalProperties(
             ln=LineProperties(solidFill=colour, prstDash="dash", w=22000))
-    if unit != "ratio" and scale_cells is not None:
+    if not full_scale and scale_cells is not None:
         row, col = scale_cells
         watched = ",".join(
             f"{quote_title(places[k.id].sheet)}!{_span(places[k.id], r)}"
@@ -106,15 +126,17 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
         keeper.tx = SeriesLabel(v=" ")
         keeper.graphicalProperties = GraphicalProperties(ln=LineProperties(noFill=True))
         keeper.marker.symbol = "none"
-        bar.legend.legendEntry = [LegendEntry(idx=2 * len(kpis), delete=True)]
+        bar.legend.legendEntry.append(LegendEntry(idx=2 * len(kpis), delete=True))
     for series in line.series:
         series.smooth = False
     bar.set_categories(categories)
     line.set_categories(categories)
-    axis_format = currency_format(currency) if unit == "currency" else "#,##0"
-    value_axis(bar, axis_format, ratio=unit == "ratio")
+    axis_format = {"currency": currency_format(currency), "ratio": "0.0%"}.get(unit, "#,##0")
+    value_axis(bar, axis_format, ratio=full_scale)
     bar.x_axis.number_format = month_format().replace(" yyyy", "")  # the month's name
     bar.x_axis.delete = False
+    # small labels: twelve month names beside a money axis ("500,000 ₽") in a narrow chart
+    bar.x_axis.txPr = bar.y_axis.txPr = small_text()
     bar.legend.position = "b"
     bar.visible_cells_only = False  # the scale cells are in hidden columns
     bar += line
@@ -123,12 +145,23 @@ def month_chart(ws: Worksheet, title: str, kpis: Sequence[Kpi], places: dict[str
     return bar
 
 
-def chart_title(text: str, size: int = 1100) -> Title:
-    """A chart title in a modest bold font (the apps' default is large for a small chart)."""
+def chart_title(text: str, size: int = 1100, note: str | None = None) -> Title:
+    """A chart title in a modest bold font (the apps' default is large for a small chart);
+    ``note``: a second line in a small plain font."""
     font = CharacterProperties(sz=size, b=True)
-    paragraph = Paragraph(pPr=ParagraphProperties(defRPr=font),
-                          r=[RegularTextRun(rPr=font, t=text)])
-    return Title(tx=Text(rich=RichText(p=[paragraph])), overlay=False)
+    paragraphs = [Paragraph(pPr=ParagraphProperties(defRPr=font),
+                            r=[RegularTextRun(rPr=font, t=text)])]
+    if note:
+        small = CharacterProperties(sz=size - 200, b=False)
+        paragraphs.append(Paragraph(pPr=ParagraphProperties(defRPr=small),
+                                    r=[RegularTextRun(rPr=small, t=note)]))
+    return Title(tx=Text(rich=RichText(p=paragraphs)), overlay=False)
+
+
+def small_text(size: int = 800) -> RichText:
+    """Axis labels in a ``size`` (hundredths of a point) font."""
+    font = CharacterProperties(sz=size)
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=font), endParaRPr=font)])
 
 
 def value_axis(chart: BarChart, fmt: str, ratio: bool = False) -> None:
@@ -148,10 +181,15 @@ def _span(place: MonthRows, row: int) -> str:
     return f"${first}${row}:${last}${row}"
 
 
-def family_kpis(family: str, kpis: Sequence[Kpi]) -> list[Kpi]:
-    """The KPIs of ``family`` among ``kpis`` (a rep tab has no team-only KPIs)."""
-    ids = {kpi.id for kpi in kpis}
-    return [KPI_BY_ID[kpi_id] for kpi_id in FAMILIES[family] if kpi_id in ids]
+def chart_kpis(key: str) -> list[Kpi]:
+    """The KPIs of the dashboard chart ``key``."""
+    return [KPI_BY_ID[kpi_id] for kpi_id in DASHBOARD_CHARTS[key]]
+
+
+def chart_title_of(key: str) -> str:
+    """The title of the dashboard chart ``key``: its KPI's name, or charts.<key> for several."""
+    kpi_ids = DASHBOARD_CHARTS[key]
+    return lang.active().kpi_name(kpi_ids[0]) if len(kpi_ids) == 1 else lang.text(f"charts.{key}")
 
 
 def chart_anchor(first_col: int, first_row: int, end_col: int, end_row: int) -> TwoCellAnchor:

@@ -2,8 +2,9 @@
 
 Headline tiles and a table of every KPI read the Team tab's pacing block by reference (no data
 scanned again); the reps are ranked for the month by won revenue, from the rep list on Settings
-by formula (the Leaderboard's rows, so a rep typed in appears without a refresh); under them one
-chart per KPI family, target vs actual by month, from the Team tab.
+by formula (the Leaderboard's rows, so a rep typed in appears without a refresh); under them
+charts of target vs actual by month from the Team tab, KPIs of one scale together
+(charts.DASHBOARD_CHARTS).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from xlkpi.core import lang
 from xlkpi.core.kpis import KPI_BY_ID, KPIS
 from xlkpi.tracker.cells import formula_cell, header_row, quote_title, text_cell
 from xlkpi.tracker.charts import (
-    FAMILIES,
+    DASHBOARD_CHARTS,
     MonthRows,
     chart_anchor,
-    family_kpis,
+    chart_kpis,
+    chart_title_of,
     month_chart,
     print_one_page,
 )
@@ -137,7 +139,7 @@ def write_dashboard(ws: Worksheet, reps_count: int, team_rows: dict[str, TabRows
         ws.column_dimensions[get_column_letter(col)].width = 11.5
     for col in range(HELPER_COL, HELPER_COL + 14):
         ws.column_dimensions[get_column_letter(col)].hidden = True
-    rows_of_charts = -(-len(FAMILIES) // CHARTS_PER_ROW)
+    rows_of_charts = -(-len(DASHBOARD_CHARTS) // CHARTS_PER_ROW)
     print_one_page(ws, f"A1:{get_column_letter(LAST_COL)}"
                        f"{charts_top + rows_of_charts * CHART_ROWS}")
 
@@ -246,10 +248,9 @@ def _charts(ws: Worksheet, team: Worksheet, team_rows: dict[str, TabRows], curre
     places = {kpi_id: MonthRows(team.title, TAB_FIRST_MONTH_COL, place.target, place.actual)
               for kpi_id, place in team_rows.items()}
     width = LAST_COL // CHARTS_PER_ROW
-    for index, family in enumerate(FAMILIES):
-        kpis = family_kpis(family, KPIS)
+    for index, key in enumerate(DASHBOARD_CHARTS):
         row = top + (index // CHARTS_PER_ROW) * CHART_ROWS
         col = (index % CHARTS_PER_ROW) * width
-        month_chart(ws, lang.text(f"charts.{family}"), kpis, places, categories, currency,
+        month_chart(ws, chart_title_of(key), chart_kpis(key), places, categories, currency,
                     (row + index % CHARTS_PER_ROW, HELPER_COL),
                     chart_anchor(col, row - 1, col + width, row - 1 + CHART_ROWS))

@@ -2,12 +2,13 @@
 
 Its rows follow the rep list on Settings by formula (INDEX(Settings!$A:$A, …), a fixed number
 of rows: the reps at the last refresh and SPARE_REP_ROWS more), so a rep typed into Settings
-appears, with their won revenue, its target and attainment, without running anything: those
-three are computed here over whole columns with the rep as owner criterion. The other KPIs'
-attainments (and their average) are read from the rep's tab, found by name in a table written
-at refresh: computing every KPI of every rep again here would repeat each tab's scans and the
-Targets planning of all KPIs, so a rep typed in since the last refresh shows them blank until
-`xlkpi refresh` adds their tab (the rep view shows them at once for any rep).
+appears, with their won revenue, its target and attainment (and a bar in the chart, which spans
+every ranked row), without running anything: those three are computed here over whole columns
+with the rep as owner criterion. The other KPIs' attainments (and their average) are read from
+the rep's tab, found by name in a table written at refresh: computing every KPI of every rep
+again here would repeat each tab's scans and the Targets planning of all KPIs, so a rep typed
+in since the last refresh shows them blank until `xlkpi refresh` adds their tab (the rep view
+shows them at once for any rep).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def rep_rows_count(reps_count: int) -> int:
 
 
 def _chart_cm(reps_count: int) -> float:
-    return max(6.0, 0.55 * (reps_count or SPARE_REP_ROWS) + 2.5)
+    """The chart's height: a slot for every ranked row, the spare ones too."""
+    return max(6.0, 0.4 * rep_rows_count(reps_count) + 2.5)
 
 
 def leaderboard_helper_row(reps_count: int) -> int:
@@ -233,8 +235,7 @@ def write_leaderboard(ws: Worksheet, reps: Sequence[str], titles: dict[str, str]
                       f"{get_column_letter(_KPI_LAST_COL)}{end}",
                       f"{get_column_letter(_KPI_FIRST_COL)}{LEADERBOARD_FIRST_ROW}")):
         red_amber_green(ws, ref, "TRUE", top)
-    # the chart shows the reps of the last refresh (all the rows when there were none)
-    _chart(ws, LEADERBOARD_FIRST_ROW + (len(reps) or capacity) - 1, end, helper)
+    _chart(ws, end, helper)
     ws.freeze_panes = ws.cell(LEADERBOARD_FIRST_ROW, 3)
     ws.column_dimensions["A"].width = 7
     ws.column_dimensions["B"].width = 22
@@ -285,9 +286,11 @@ def _tab_table(ws: Worksheet, top: int, reps: Sequence[str], titles: dict[str, s
                          f'=IFERROR(INDEX({sheet}!${first}${row}:${last}${row},1,{at}),"")')
 
 
-def _chart(ws: Worksheet, end: int, table_end: int, helper: int) -> None:
-    """Won revenue attainment as bars, rank 1 on top, from 0. With no attainment yet an
-    invisible bar in hidden cells (SCALE_COL) holds the axis at 0-120 % (else 0-1200 %)."""
+def _chart(ws: Worksheet, end: int, helper: int) -> None:
+    """Won revenue attainment as bars, rank 1 on top, from 0, over all the ranked rows (to
+    ``end``): a rep typed into Settings since the last refresh is ranked by formula, and has a
+    bar too; the blank rows, ranked last, are empty slots at the bottom. With no attainment yet
+    an invisible bar in hidden cells (SCALE_COL) holds the axis at 0-120 % (else 0-1200 %)."""
     chart = BarChart()
     chart.type = "bar"
     chart.title = chart_title(lang.text("leaderboard.chart"))
@@ -301,11 +304,13 @@ def _chart(ws: Worksheet, end: int, table_end: int, helper: int) -> None:
     chart.series[-1].graphicalProperties = GraphicalProperties(noFill=True)
     chart.series[-1].graphicalProperties.line.noFill = True
     chart.overlap = 100
+    chart.gapWidth = 40  # thick bars: the slots are narrow, as many as the ranked rows
     chart.visible_cells_only = False
     chart.set_categories(Reference(ws, min_col=2, min_row=LEADERBOARD_FIRST_ROW, max_row=end))
     chart.x_axis.scaling.orientation = "maxMin"  # rank 1 on top
+    chart.x_axis.tickLblSkip = 1  # every rep's name
     value_axis(chart, "0%")
     chart.x_axis.delete = False
     chart.legend = None
-    chart.anchor = chart_anchor(1, table_end + 1, 7, helper - 3)
+    chart.anchor = chart_anchor(1, end + 1, 7, helper - 3)
     ws.add_chart(chart)
