@@ -165,13 +165,15 @@ def _regenerate(book: Workbook | SplitBook, tracker: Tracker, carry: str | None)
     settings_calculated(settings_sheet)
     settings_validation(settings_sheet)
     settings_language(settings_sheet, tracker.settings.language)
+    targets_rows = wb[title(TARGETS)].max_row
     complete_targets(wb[title(TARGETS)], tracker)
     ensure_stages(wb)
     moves = refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
     if carry is not None and carry == generation_inputs(wb, tracker):
         for at, ws in kept:  # the file's own tabs, as they were
             wb._sheets.insert(at, ws)  # noqa: SLF001
-        plan_targets(wb[title(TARGETS)], tracker, data_column_letters(wb))
+        if wb[title(TARGETS)].max_row != targets_rows:  # else planned as the file holds them
+            plan_targets(wb[title(TARGETS)], tracker, data_column_letters(wb))
         note_made_from(wb, carry, carried=True)
         wb.calculation.fullCalcOnLoad = True
     else:
