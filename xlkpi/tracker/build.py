@@ -172,9 +172,12 @@ def _regenerate(book: Workbook | SplitBook, tracker: Tracker, carry: str | None)
     if carry is not None and carry == generation_inputs(wb, tracker):
         for at, ws in kept:  # the file's own tabs, as they were
             wb._sheets.insert(at, ws)  # noqa: SLF001
-        if wb[title(TARGETS)].max_row != targets_rows:  # else planned as the file holds them
+        held = frozenset()
+        if wb[title(TARGETS)].max_row != targets_rows:
             plan_targets(wb[title(TARGETS)], tracker, data_column_letters(wb))
-        note_made_from(wb, carry, carried=True)
+        else:  # planned as the file holds them: Targets as it was
+            held = frozenset({title(TARGETS)})
+        note_made_from(wb, carry, carried=True, held=held)
         wb.calculation.fullCalcOnLoad = True
     else:
         _generate(wb, tracker, picked)

@@ -210,10 +210,19 @@ class _Edited:
 
     def save(self, handle) -> None:
         generated = io.BytesIO()
-        splice.save_stored(self.file.book, generated)  # read once, below: not compressed
+        wb = self.file.workbook
+        held = {shown: wb[shown]._cells for shown in made_from(wb)[2]  # noqa: SLF001
+                if shown in wb.sheetnames and shown not in self.plan.typed}
+        try:  # a typed sheet the refresh left as the file holds it: its part kept, not written
+            for shown in held:
+                wb[shown]._cells = {}  # noqa: SLF001
+            splice.save_stored(self.file.book, generated)  # read once, below: not compressed
+        finally:
+            for shown, cells in held.items():
+                wb[shown]._cells = cells  # noqa: SLF001
         try:
             write_edited(self.file.original, generated, self.plan, handle,  # not copied
-                         made_from(self.file.workbook)[0])
+                         made_from(wb)[0])
         except Unsupported as why:  # raised before anything is written
             if self.file.summary is not None:
                 self.file.summary.notes.append(lang.text(
@@ -318,7 +327,7 @@ class TrackerFile:
         converted = problems.convert_text(self.workbook) if convert_text else []
         tracker = self.read()
         with lang.using(tracker.settings.language):
-            return self._refresh(tracker, converted, carry)
+            return self._refresh(tracker, converted, carry and not convert_text)
 
     def _refresh(self, tracker: Tracker, converted, carry: bool = False) -> RefreshSummary:
         wb = self.workbook
@@ -352,8 +361,8 @@ class TrackerFile:
             return self.book  # macros without their content type: openpyxl's save mends it
         wb = self.workbook
         typed = {shown for shown in self._typed_titles() if shown in wb.sheetnames}
-        if self._carried:  # the generated tabs and _xlkpi: the file's own parts
-            plan = Plan(replaced=set(), generated=set(), typed=typed)
+        if self._carried:  # the generated tabs and _xlkpi (and sheets held): the file's own
+            plan = Plan(replaced=set(), generated=set(), typed=typed - made_from(wb)[2])
         else:
             plan = Plan(replaced=self._replaced | {META},
                         generated=set(generated_sheets(wb)) | {META}, typed=typed)

@@ -26,7 +26,8 @@ from xlkpi.tracker.model import FORMAT_VERSION, MARKER, META, META_HEADER_ROW
 
 TAB_MARK = "_xlkpi_tab"
 # workbook → (generation_inputs of its generated tabs, whether they were carried as the file
-# held them); read by tracker.file to seal the saved file and to keep those tabs' parts
+# held them, typed sheets left as the file holds them); read by tracker.file to seal the saved
+# file and to keep those parts
 _MADE_FROM: WeakKeyDictionary = WeakKeyDictionary()
 _CODE: list[bytes] = []
 META_LANGUAGE_ROW = 5  # "language" | code  # the hidden sheet-local name on every generated tab
@@ -164,12 +165,15 @@ def generation_inputs(wb: Workbook, tracker, generated=()) -> str:
     return hashlib.sha256(_CODE[0] + made_from.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def note_made_from(wb: Workbook, inputs: str, carried: bool = False) -> None:
+def note_made_from(wb: Workbook, inputs: str, carried: bool = False,
+                   held: frozenset[str] = frozenset()) -> None:
     """Record that ``wb``'s generated tabs were made from ``inputs`` (generation_inputs), and
-    whether they are the file's own, carried unchanged (build.regenerate)."""
-    _MADE_FROM[wb] = (inputs, carried)
+    whether they are the file's own, carried unchanged (build.regenerate); ``held``: sheets a
+    person types into that the refresh left as the file holds them (not to be patched)."""
+    _MADE_FROM[wb] = (inputs, carried, held)
 
 
-def made_from(wb: Workbook) -> tuple[str | None, bool]:
-    """(what note_made_from recorded for ``wb``, carried); (None, False) when nothing."""
-    return _MADE_FROM.get(wb, (None, False))
+def made_from(wb: Workbook) -> tuple[str | None, bool, frozenset[str]]:
+    """(what note_made_from recorded for ``wb``, carried, held); (None, False, ()) when
+    nothing."""
+    return _MADE_FROM.get(wb, (None, False, frozenset()))
