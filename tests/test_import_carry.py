@@ -92,9 +92,12 @@ def imported(folder: Path, tracker: Path, *exports: Path) -> tuple[Path, list[st
     return path, [run("import", path, export) for export in exports]
 
 
-def test_a_new_tracker_is_sealed(files):
+def test_a_new_tracker_is_sealed(tmp_path, files):
     tracker, _, _ = files
     assert sealed(tracker) is not None
+    demo = tmp_path / "demo.xlsx"  # 6,000 rows and more: streamed (splice.SplitBook)
+    run("new", demo, "--demo")
+    assert sealed(demo) is not None
 
 
 def test_carried_tabs_give_the_general_paths_workbook(tmp_path, monkeypatch, files):

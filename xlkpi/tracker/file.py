@@ -232,11 +232,12 @@ class _Edited:
 
 
 class _Sealed:
-    """A new tracker (an openpyxl Workbook) saved as Workbook.save saves it, sealed with what
-    its generated tabs were made from (xlsx.seal)."""
+    """A new tracker saved as Workbook.save (or, rows held outside openpyxl, SplitBook.save)
+    saves it, sealed with what its generated tabs were made from (xlsx.seal)."""
 
-    def __init__(self, wb: Workbook):
-        self.wb = wb
+    def __init__(self, book: Workbook | splice.SplitBook):
+        self.book = book
+        self.wb = splice.workbook_and_rows(book)[0]
 
     def save(self, handle) -> None:
         import datetime as dt
@@ -244,6 +245,9 @@ class _Sealed:
 
         from openpyxl.writer.excel import ExcelWriter
 
+        if isinstance(self.book, splice.SplitBook):
+            splice.save_spliced(self.book, handle, sealed=made_from(self.wb)[0])
+            return
         self.wb.properties.modified = dt.datetime.now(tz=dt.timezone.utc).replace(tzinfo=None)
         archive = zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
         ExcelWriter(self.wb, archive).write_data()
@@ -352,7 +356,7 @@ class TrackerFile:
         itself for a new tracker or when the editor cannot keep every part exactly (noted in
         the summary)."""
         if self.original is None or self._replaced is None:
-            if isinstance(self.book, Workbook) and made_from(self.book)[0] is not None and \
+            if made_from(self.workbook)[0] is not None and \
                     getattr(self.book, "vba_archive", None) is None:
                 return _Sealed(self.book)  # a new tracker
             return self.book
