@@ -29,7 +29,7 @@ from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker.cells import select_only
-from xlkpi.tracker.channels import write_channels
+from xlkpi.tracker.channels import channel_names, write_channels
 from xlkpi.tracker.dashboard import write_dashboard
 from xlkpi.tracker.data import (
     RowMoves,
@@ -231,7 +231,8 @@ def rep_sheet_names(reps: Iterable[str], reserved: Iterable[str] = ()) -> dict[s
 def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
     """``picked``: the rep the rep view showed, kept by refresh while still on Settings."""
     settings = tracker.settings
-    note_made_from(wb, generation_inputs(wb, tracker))
+    names = channel_names(tracker)  # read once: a large tracker's two columns
+    note_made_from(wb, generation_inputs(wb, tracker, channels=names))
     letters = data_column_letters(wb)
     plan_targets(wb[title(TARGETS)], tracker, letters)
     titles = rep_sheet_names(settings.reps, reserved=wb.sheetnames)
@@ -258,7 +259,7 @@ def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
                     {TEAM: team.title, LEADERBOARD: board.title})
     dashboard.sheet_properties.tabColor = "1F3864"
     channels = wb.create_sheet(title(CHANNELS), wb.sheetnames.index(board.title) + 1)
-    write_channels(channels, tracker, letters, settings.currency)
+    write_channels(channels, tracker, letters, settings.currency, names)
     for name in (SETTINGS, TARGETS):
         wb[title(name)].sheet_properties.tabColor = "FFC000"
     meta = wb.create_sheet(META)

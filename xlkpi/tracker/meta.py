@@ -144,12 +144,13 @@ def write_meta(ws: Worksheet, sheets: list[tuple[str, str, str | None]],
             text_cell(ws, row, 3, rep)
 
 
-def generation_inputs(wb: Workbook, tracker, generated=()) -> str:
+def generation_inputs(wb: Workbook, tracker, generated=(), channels=None) -> str:
     """A digest of everything the generated tabs are made from: xlkpi's code and words (its
     source and language files), the format version, the Settings (year, months, currency,
     reps, as-of date, language), the data sheets' column letters, the titles and order of the
     sheets that are not generated (``generated``: titles to leave out, with _xlkpi) and the
-    channels of the data. Equal digests: build._generate writes the same tabs."""
+    channels of the data (``channels``: channel_names(tracker), if known). Equal digests:
+    build._generate writes the same tabs."""
     from xlkpi.tracker.channels import channel_names
     from xlkpi.tracker.data import data_column_letters
 
@@ -161,7 +162,7 @@ def generation_inputs(wb: Workbook, tracker, generated=()) -> str:
         _CODE.append(code.digest())
     own = [shown for shown in wb.sheetnames if shown not in generated and shown != META]
     made_from = repr((FORMAT_VERSION, __version__, tracker.settings, data_column_letters(wb),
-                      own, channel_names(tracker)))
+                      own, channel_names(tracker) if channels is None else channels))
     return hashlib.sha256(_CODE[0] + made_from.encode("utf-8", "surrogatepass")).hexdigest()
 
 
