@@ -169,3 +169,27 @@ def test_an_import_that_changes_an_input_writes_the_tabs_again(tmp_path, files):
     wb = openpyxl.load_workbook(done, read_only=True)
     assert any("Webinar" in row for row in wb["Channels"].iter_rows(values_only=True))
     wb.close()
+
+
+def test_a_save_the_editor_cannot_make_writes_the_carried_tabs(tmp_path, monkeypatch, files):
+    """Saved whole (openpyxl) when the package editor declines: the carried tabs, loaded
+    without their cells, and Targets, left out of the save, are written all the same."""
+    from xlkpi.xlsx.stylemap import Unsupported
+
+    tracker, first, _ = files
+    expected, _ = imported(tmp_path / "general", tracker, first)
+
+    def declined(*args, **kwargs):
+        raise Unsupported("declined")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tracker_file, "write_edited", declined)
+        whole, _ = imported(tmp_path / "whole", tracker, first)
+    assert sealed(whole) is None  # saved whole, as openpyxl saves it
+    found, wanted = content(whole), content(expected)
+    listed = [row[0] for row in openpyxl.load_workbook(whole)["_xlkpi"].iter_rows(
+        min_row=7, values_only=True)]
+    assert len(listed) > OWNERS
+    for shown in (*listed, "Targets"):  # what the editor's path keeps from the file
+        assert found[shown][0] == wanted[shown][0], shown
+        assert found[shown][3:] == wanted[shown][3:], shown

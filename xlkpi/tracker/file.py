@@ -228,6 +228,10 @@ class _Edited:
                 self.file.summary.notes.append(lang.text(
                     "messages.refresh.saved_whole", why=why,
                     backup=backup_path(self.file.path).name))
+            if self.file._carried:  # noqa: SLF001 - the workbook has the tabs unread: write them
+                self.file._regenerate_carried()  # noqa: SLF001
+                generated = io.BytesIO()
+                splice.save_stored(self.file.book, generated)
             deflated(generated.getvalue(), handle)
 
 
@@ -350,6 +354,14 @@ class TrackerFile:
                            if targets_before.get(row) != key],
             rows=moves.lines(), converted=converted)
         return self.summary
+
+    def _regenerate_carried(self) -> None:
+        """The generated tabs a refresh carried (loaded without their cells) written again,
+        for a save that cannot keep the file's own parts (openpyxl's whole workbook)."""
+        tracker = self.read()
+        with lang.using(tracker.settings.language):
+            build.regenerate(self.book, tracker)
+        self._carried = False
 
     def package(self) -> _Edited | Workbook | splice.SplitBook:
         """What to save: the refreshed original package (xlsx.package_edit), or the workbook
