@@ -374,6 +374,8 @@ class TrackerFile:
             return self.book
         if getattr(self.book, "vba_archive", None) is not None and \
                 b"macroEnabled" not in Package(self.original).read("[Content_Types].xml"):
+            if self._carried:  # saved whole: the tabs, loaded without their cells, written
+                self._regenerate_carried()
             return self.book  # macros without their content type: openpyxl's save mends it
         wb = self.workbook
         typed = {shown for shown in self._typed_titles() if shown in wb.sheetnames}
