@@ -3,7 +3,8 @@ the generated tabs loaded without their cells (file.generated_unread), a large d
 rows written by stream.NewRows (splice._plain_rows_taken), rows moved in one pass
 (sheetpatch.CellMover._plain_cells) and new cells made without ws.cell's look-up
 (merge._new_cell). Each is turned off below to get the general path's file, and the two files
-are compared cell by cell and part by part."""
+are compared cell by cell and part by part. (Both paths carry the generated tabs of a sealed
+file on the second import; test_import_carry.py compares that with writing them again.)"""
 
 from __future__ import annotations
 

@@ -509,7 +509,7 @@ def import_(path: Path, export: Path, as_sheet, mapping, dry_run: bool, language
         click.echo(lang.text("cli.import.dry_run"))
     elif summary.changed or map_saved:
         with lang.using(written_in):
-            tracker.refresh()
+            tracker.refresh(carry=True)  # tabs the rows change nothing of: kept
         _progress("cli.saving", path=path)
         backup = tracker.save(backup=True)
         if backup:

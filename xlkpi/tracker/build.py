@@ -29,7 +29,7 @@ from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.core.kpis import KPIS
 from xlkpi.tracker.cells import select_only
-from xlkpi.tracker.channels import write_channels
+from xlkpi.tracker.channels import channel_names, write_channels
 from xlkpi.tracker.dashboard import write_dashboard
 from xlkpi.tracker.data import (
     RowMoves,
@@ -39,7 +39,13 @@ from xlkpi.tracker.data import (
     write_data_sheets,
 )
 from xlkpi.tracker.leaderboard import write_leaderboard
-from xlkpi.tracker.meta import generated_sheets, mark_generated, write_meta
+from xlkpi.tracker.meta import (
+    generated_sheets,
+    generation_inputs,
+    mark_generated,
+    note_made_from,
+    write_meta,
+)
 from xlkpi.tracker.model import (
     CHANNELS,
     DASHBOARD,
@@ -115,7 +121,7 @@ def _new_workbook(tracker: Tracker, streamed: bool | None) -> Workbook | SplitBo
     return SplitBook(wb, outside) if outside is not None else wb
 
 
-def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
+def regenerate(book: Workbook | SplitBook, tracker: Tracker, carry: str | None = None) -> RowMoves:
     """Rebuild every generated part of a loaded tracker in place; keep whatever a person typed.
 
     ``tracker`` is what ``reader.read_tracker`` read from ``wb``. Start, Team, the rep tabs,
@@ -126,12 +132,17 @@ def regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
     rows are grouped by owner again (see grouped_order) where nothing points at them (see
     pinned.py). Nothing else changes: typed cells (a data row moves as a whole), Targets rows
     of reps no longer in Settings, extra columns, a person's own sheets. Returns what moved.
+
+    ``carry``: the generation_inputs the file's generated tabs were made from (the file's seal,
+    xlsx.seal), when every part is as xlkpi wrote it. If the tabs would be made from the same
+    inputs again, they are left as they are (meta.made_from says so): written again, they would
+    be the same.
     """
     with lang.using(tracker.settings.language):
-        return _regenerate(book, tracker)
+        return _regenerate(book, tracker, carry)
 
 
-def _regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
+def _regenerate(book: Workbook | SplitBook, tracker: Tracker, carry: str | None) -> RowMoves:
     wb, outside_rows = workbook_and_rows(book)
     active = getattr(wb.active, "title", title(START))
     generated = generated_sheets(wb)
@@ -146,17 +157,30 @@ def _regenerate(book: Workbook | SplitBook, tracker: Tracker) -> RowMoves:
                                              sheet=needed))
     view = title(REP_VIEW)
     picked = wb[view]["B2"].value if generated.get(view) == KIND_REP_VIEW else None
-    for old in (*generated, META):
-        if old in wb.sheetnames:
-            wb.remove(wb[old])
+    kept = [(at, ws) for at, ws in enumerate(wb._sheets)  # noqa: SLF001 - put back below
+            if ws.title in generated or ws.title == META]
+    for _, ws in kept:
+        wb.remove(ws)
     settings_sheet = wb[title(SETTINGS)]
     settings_calculated(settings_sheet)
     settings_validation(settings_sheet)
     settings_language(settings_sheet, tracker.settings.language)
+    targets_rows = wb[title(TARGETS)].max_row
     complete_targets(wb[title(TARGETS)], tracker)
     ensure_stages(wb)
     moves = refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
-    _generate(wb, tracker, picked)
+    if carry is not None and carry == generation_inputs(wb, tracker):
+        for at, ws in kept:  # the file's own tabs, as they were
+            wb._sheets.insert(at, ws)  # noqa: SLF001
+        held = frozenset()
+        if wb[title(TARGETS)].max_row != targets_rows:
+            plan_targets(wb[title(TARGETS)], tracker, data_column_letters(wb))
+        else:  # planned as the file holds them: Targets as it was
+            held = frozenset({title(TARGETS)})
+        note_made_from(wb, carry, carried=True, held=held)
+        wb.calculation.fullCalcOnLoad = True
+    else:
+        _generate(wb, tracker, picked)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else title(START))
     select_only(wb)
     return moves
@@ -207,6 +231,8 @@ def rep_sheet_names(reps: Iterable[str], reserved: Iterable[str] = ()) -> dict[s
 def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
     """``picked``: the rep the rep view showed, kept by refresh while still on Settings."""
     settings = tracker.settings
+    names = channel_names(tracker)  # read once: a large tracker's two columns
+    note_made_from(wb, generation_inputs(wb, tracker, channels=names))
     letters = data_column_letters(wb)
     plan_targets(wb[title(TARGETS)], tracker, letters)
     titles = rep_sheet_names(settings.reps, reserved=wb.sheetnames)
@@ -233,7 +259,7 @@ def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
                     {TEAM: team.title, LEADERBOARD: board.title})
     dashboard.sheet_properties.tabColor = "1F3864"
     channels = wb.create_sheet(title(CHANNELS), wb.sheetnames.index(board.title) + 1)
-    write_channels(channels, tracker, letters, settings.currency)
+    write_channels(channels, tracker, letters, settings.currency, names)
     for name in (SETTINGS, TARGETS):
         wb[title(name)].sheet_properties.tabColor = "FFC000"
     meta = wb.create_sheet(META)

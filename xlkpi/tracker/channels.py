@@ -141,9 +141,10 @@ def _column_values(data, column: str) -> list:
     return [row[index] if index < len(row) else None for row in data.rows]
 
 
-def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -> None:
+def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object,
+                   channels: list[str | None] | None = None) -> None:
     """The Channels sheet: one block of MEASURES rows per channel, twelve months and the year
-    to date, as the Team tab lays them out."""
+    to date, as the Team tab lays them out (``channels``: channel_names(tracker), if known)."""
     text_cell(ws, 1, 1, lang.text("channels.title"), TITLE)
     text_cell(ws, 3, 1, lang.text("channels.note"), GREY_SMALL)
     header_row(ws, TAB_HEADER_ROW, [lang.text("channels.channel"), lang.text("channels.measure")])
@@ -166,7 +167,7 @@ def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object) -
     windows = {TAB_FIRST_MONTH_COL + i: month_window(TAB_FIRST_MONTH_COL + i) for i in range(12)}
     windows[TAB_YTD_COL] = ytd_window()
     row = TAB_FIRST_ROW
-    channels = channel_names(tracker)
+    channels = channel_names(tracker) if channels is None else channels
     if not channels:
         text_cell(ws, row, 1, lang.text("channels.none_yet"), GREY)
     for channel in channels:

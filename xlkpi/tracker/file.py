@@ -32,7 +32,7 @@ from openpyxl import Workbook
 from xlkpi.core import lang
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.tracker import build, problems, reader
-from xlkpi.tracker.meta import generated_sheets, marked_in_xml, titles_in_file
+from xlkpi.tracker.meta import generated_sheets, made_from, marked_in_xml, titles_in_file
 from xlkpi.tracker.model import (
     DATA_SHEETS,
     KIND_REP_VIEW,
@@ -53,6 +53,7 @@ from xlkpi.xlsx.guards import open_workbook
 from xlkpi.xlsx.package import Package, deflated
 from xlkpi.xlsx.package_edit import Plan, write_edited
 from xlkpi.xlsx.save import backup_path, check_not_open, save_atomic
+from xlkpi.xlsx.seal import seal, sealed_inputs
 from xlkpi.xlsx.stylemap import Unsupported
 
 TYPED_SHEETS = (SETTINGS, TARGETS, *DATA_SHEETS, STAGES)  # patched cell by cell by a refresh
@@ -209,15 +210,53 @@ class _Edited:
 
     def save(self, handle) -> None:
         generated = io.BytesIO()
-        splice.save_stored(self.file.book, generated)  # read once, below: not compressed
+        wb = self.file.workbook
+        held = {shown: wb[shown]._cells for shown in made_from(wb)[2]  # noqa: SLF001
+                if shown in wb.sheetnames and shown not in self.plan.typed}
+        try:  # a typed sheet the refresh left as the file holds it: its part kept, not written
+            for shown in held:
+                wb[shown]._cells = {}  # noqa: SLF001
+            splice.save_stored(self.file.book, generated)  # read once, below: not compressed
+        finally:
+            for shown, cells in held.items():
+                wb[shown]._cells = cells  # noqa: SLF001
         try:
-            write_edited(self.file.original, generated, self.plan, handle)  # not copied
+            write_edited(self.file.original, generated, self.plan, handle,  # not copied
+                         made_from(wb)[0])
         except Unsupported as why:  # raised before anything is written
             if self.file.summary is not None:
                 self.file.summary.notes.append(lang.text(
                     "messages.refresh.saved_whole", why=why,
                     backup=backup_path(self.file.path).name))
+            if self.file._carried:  # noqa: SLF001 - the workbook has the tabs unread: write them
+                self.file._regenerate_carried()  # noqa: SLF001
+                generated = io.BytesIO()
+                splice.save_stored(self.file.book, generated)
             deflated(generated.getvalue(), handle)
+
+
+class _Sealed:
+    """A new tracker saved as Workbook.save (or, rows held outside openpyxl, SplitBook.save)
+    saves it, sealed with what its generated tabs were made from (xlsx.seal)."""
+
+    def __init__(self, book: Workbook | splice.SplitBook):
+        self.book = book
+        self.wb = splice.workbook_and_rows(book)[0]
+
+    def save(self, handle) -> None:
+        import datetime as dt
+        import zipfile
+
+        from openpyxl.writer.excel import ExcelWriter
+
+        if isinstance(self.book, splice.SplitBook):
+            splice.save_spliced(self.book, handle, sealed=made_from(self.wb)[0])
+            return
+        self.wb.properties.modified = dt.datetime.now(tz=dt.timezone.utc).replace(tzinfo=None)
+        archive = zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        ExcelWriter(self.wb, archive).write_data()
+        seal(archive, made_from(self.wb)[0])
+        archive.close()
 
 
 class TrackerFile:
@@ -231,6 +270,16 @@ class TrackerFile:
         self.original = original  # the file's bytes as opened (None: a new tracker)
         self.identity = Identity.of(self.path, original) if original is not None else None
         self._replaced: set[str] | None = None  # the generated tabs before refresh
+        self._carried = False  # the refresh kept the file's generated tabs as they were
+        self.sealed: str | None = None  # what the file's generated tabs were made from
+        if original is not None:
+            import zipfile
+
+            try:
+                with zipfile.ZipFile(io.BytesIO(original)) as archive:
+                    self.sealed = sealed_inputs(archive)
+            except (zipfile.BadZipFile, OSError, ValueError):
+                self.sealed = None
         self.summary: RefreshSummary | None = None
 
     @classmethod
@@ -276,21 +325,27 @@ class TrackerFile:
             resolve_formula_reps(self._tracker, self.workbook, self.path, self.path.name)
         return self._tracker
 
-    def refresh(self, convert_text: bool = False) -> RefreshSummary:
+    def refresh(self, convert_text: bool = False, carry: bool = False) -> RefreshSummary:
         """Rebuild the generated tabs in memory (build.regenerate) and say what changed; with
         ``convert_text``, first turn dates and numbers typed as text into real ones
-        (problems.convert_text; a large tracker must be opened ``whole`` for it)."""
+        (problems.convert_text; a large tracker must be opened ``whole`` for it). ``carry``:
+        keep the file's generated tabs, part for part, where the file is sealed and they would
+        be made from the same inputs again (``xlkpi import``: an import of rows that change
+        none of them)."""
         converted = problems.convert_text(self.workbook) if convert_text else []
         tracker = self.read()
         with lang.using(tracker.settings.language):
-            return self._refresh(tracker, converted)
+            return self._refresh(tracker, converted, carry and not convert_text)
 
-    def _refresh(self, tracker: Tracker, converted) -> RefreshSummary:
+    def _refresh(self, tracker: Tracker, converted, carry: bool = False) -> RefreshSummary:
         wb = self.workbook
         before = list(wb.sheetnames)
         targets_before = _target_rows(wb)
         self._replaced = {title for title in generated_sheets(wb) if title in before}
-        moves = build.regenerate(self.book, tracker)
+        moves = build.regenerate(self.book, tracker, self.sealed if carry else None)
+        self._carried = made_from(wb)[1]
+        if self._carried:
+            self._replaced = set()
         after = list(wb.sheetnames)
         self.summary = RefreshSummary(
             tabs_added=[name for name in after if name not in before],
@@ -300,19 +355,35 @@ class TrackerFile:
             rows=moves.lines(), converted=converted)
         return self.summary
 
+    def _regenerate_carried(self) -> None:
+        """The generated tabs a refresh carried (loaded without their cells) written again,
+        for a save that cannot keep the file's own parts (openpyxl's whole workbook)."""
+        tracker = self.read()
+        with lang.using(tracker.settings.language):
+            build.regenerate(self.book, tracker)
+        self._carried = False
+
     def package(self) -> _Edited | Workbook | splice.SplitBook:
         """What to save: the refreshed original package (xlsx.package_edit), or the workbook
         itself for a new tracker or when the editor cannot keep every part exactly (noted in
         the summary)."""
         if self.original is None or self._replaced is None:
+            if made_from(self.workbook)[0] is not None and \
+                    getattr(self.book, "vba_archive", None) is None:
+                return _Sealed(self.book)  # a new tracker
             return self.book
         if getattr(self.book, "vba_archive", None) is not None and \
                 b"macroEnabled" not in Package(self.original).read("[Content_Types].xml"):
+            if self._carried:  # saved whole: the tabs, loaded without their cells, written
+                self._regenerate_carried()
             return self.book  # macros without their content type: openpyxl's save mends it
         wb = self.workbook
-        plan = Plan(replaced=self._replaced | {META},
-                    generated=set(generated_sheets(wb)) | {META},
-                    typed={shown for shown in self._typed_titles() if shown in wb.sheetnames})
+        typed = {shown for shown in self._typed_titles() if shown in wb.sheetnames}
+        if self._carried:  # the generated tabs and _xlkpi (and sheets held): the file's own
+            plan = Plan(replaced=set(), generated=set(), typed=typed - made_from(wb)[2])
+        else:
+            plan = Plan(replaced=self._replaced | {META},
+                        generated=set(generated_sheets(wb)) | {META}, typed=typed)
         return _Edited(self, plan)
 
     def _typed_titles(self) -> list[str]:

@@ -9,7 +9,10 @@ is a person's (a tracker from before the marks trusts the list alone)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
 from openpyxl.workbook.defined_name import DefinedName
@@ -22,6 +25,11 @@ from xlkpi.tracker.cells import text_cell
 from xlkpi.tracker.model import FORMAT_VERSION, MARKER, META, META_HEADER_ROW
 
 TAB_MARK = "_xlkpi_tab"
+# workbook → (generation_inputs of its generated tabs, whether they were carried as the file
+# held them, typed sheets left as the file holds them); read by tracker.file to seal the saved
+# file and to keep those parts
+_MADE_FROM: WeakKeyDictionary = WeakKeyDictionary()
+_CODE: list[bytes] = []
 META_LANGUAGE_ROW = 5  # "language" | code  # the hidden sheet-local name on every generated tab
 
 
@@ -134,3 +142,39 @@ def write_meta(ws: Worksheet, sheets: list[tuple[str, str, str | None]],
         text_cell(ws, row, 2, kind)
         if rep is not None:
             text_cell(ws, row, 3, rep)
+
+
+def generation_inputs(wb: Workbook, tracker, generated=(), channels=None) -> str:
+    """A digest of everything the generated tabs are made from: xlkpi's code and words (its
+    source and language files), the format version, the Settings (year, months, currency,
+    reps, as-of date, language), the data sheets' column letters, the titles and order of the
+    sheets that are not generated (``generated``: titles to leave out, with _xlkpi) and the
+    channels of the data (``channels``: channel_names(tracker), if known). Equal digests:
+    build._generate writes the same tabs."""
+    from xlkpi.tracker.channels import channel_names
+    from xlkpi.tracker.data import data_column_letters
+
+    if not _CODE:
+        package = Path(__file__).resolve().parent.parent
+        code = hashlib.sha256()
+        for path in sorted([*package.rglob("*.py"), *package.glob("lang/*.json")]):
+            code.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+        _CODE.append(code.digest())
+    own = [shown for shown in wb.sheetnames if shown not in generated and shown != META]
+    made_from = repr((FORMAT_VERSION, __version__, tracker.settings, data_column_letters(wb),
+                      own, channel_names(tracker) if channels is None else channels))
+    return hashlib.sha256(_CODE[0] + made_from.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def note_made_from(wb: Workbook, inputs: str, carried: bool = False,
+                   held: frozenset[str] = frozenset()) -> None:
+    """Record that ``wb``'s generated tabs were made from ``inputs`` (generation_inputs), and
+    whether they are the file's own, carried unchanged (build.regenerate); ``held``: sheets a
+    person types into that the refresh left as the file holds them (not to be patched)."""
+    _MADE_FROM[wb] = (inputs, carried, held)
+
+
+def made_from(wb: Workbook) -> tuple[str | None, bool, frozenset[str]]:
+    """(what note_made_from recorded for ``wb``, carried, held); (None, False, ()) when
+    nothing."""
+    return _MADE_FROM.get(wb, (None, False, frozenset()))

@@ -65,6 +65,19 @@ def _declares_dtd(prolog: bytes, complete: bool) -> bool:
         return prolog.startswith(b"<!", at)  # a declaration; otherwise the first element
 
 
+def _comment_cut_short(handle) -> bool:
+    """Whether the zip's end record declares a comment longer than the bytes after it: the file
+    was cut short there (zipfile reads such a file, its comment cut; xlkpi's seal is one)."""
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    handle.seek(max(size - 22 - 0xFFFF, 0))
+    tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return False  # zipfile decides
+    return int.from_bytes(tail[at + 20:at + 22], "little") > len(tail) - at - 22
+
+
 def check_archive(path: str | os.PathLike, expansions: bool = False) -> None:
     """The checks of the file itself, before any reader parses it: a TrackerFileError (one line:
     what is wrong and what to do) when it is not an xlsx, damaged, a zip or XML bomb, or has
@@ -75,6 +88,7 @@ def check_archive(path: str | os.PathLike, expansions: bool = False) -> None:
     try:
         with open(path, "rb") as handle:
             magic = handle.read(8)
+            cut_short = _comment_cut_short(handle)
     except PermissionError:
         raise TrackerFileError(lang.text("messages.errors.file.permission", name=name)) from None
     if magic.startswith(_OLE_MAGIC):
@@ -82,6 +96,8 @@ def check_archive(path: str | os.PathLike, expansions: bool = False) -> None:
     if not magic.startswith(_ZIP_MAGIC):
         raise TrackerFileError(lang.text("messages.errors.file.empty" if not magic
                                          else "messages.errors.file.not_workbook", name=name))
+    if cut_short:
+        raise damaged(path)
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()

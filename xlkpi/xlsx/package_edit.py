@@ -38,6 +38,7 @@ from xlkpi.xlsx.package import (
     edit_content_types,
     rels_path,
 )
+from xlkpi.xlsx.seal import seal
 from xlkpi.xlsx.sheetpatch import CellMover, moved_sheet, patched_sheet
 from xlkpi.xlsx.stylemap import StyleMap, Unsupported
 
@@ -108,12 +109,14 @@ def edit_package(original: bytes, generated: bytes, plan: Plan) -> bytes:
     return buffer.getvalue()
 
 
-def write_edited(original: bytes, generated: bytes | io.BytesIO, plan: Plan, handle) -> None:
+def write_edited(original: bytes, generated: bytes | io.BytesIO, plan: Plan, handle,
+                 sealed: str | None = None) -> None:
     """edit_package written to ``handle`` (a binary file), the parts it leaves as they were
-    copied compressed as they are. Unsupported is raised before anything is written. The
-    generated package is best saved uncompressed (splice.save_stored): it is read once."""
+    copied compressed as they are, and sealed with ``sealed`` (xlsx.seal; None: not).
+    Unsupported is raised before anything is written. The generated package is best saved
+    uncompressed (splice.save_stored): it is read once."""
     o, changed, removed, added = _edited(Package(original), Package(generated), plan)
-    _write(o, changed, removed, added, handle)
+    _write(o, changed, removed, added, handle, sealed)
 
 
 def _edited(o: Package, g: Package, plan: Plan) -> tuple[Package, dict[str, bytes], set[str],
@@ -383,7 +386,7 @@ def _active_tab(book: bytes, g_book: bytes) -> bytes:
 
 
 def _write(o: Package, changed: dict[str, bytes], removed: set[str],
-           added: dict[str, bytes], handle) -> None:
+           added: dict[str, bytes], handle, sealed: str | None = None) -> None:
     with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as out:
         for name in o.names:
             if name in removed:
@@ -402,3 +405,4 @@ def _write(o: Package, changed: dict[str, bytes], removed: set[str],
                 handle.write(data)
         for name, data in added.items():
             out.writestr(name, data)
+        seal(out, sealed)

@@ -30,6 +30,7 @@ from openpyxl import Workbook
 from xlkpi.xlsx.cellxml import CELL, ROW, SHARED_STRING, SHEET_DATA, attrs, row_number, sheet_cells
 from xlkpi.xlsx.kept import Decline, KeptRows
 from xlkpi.xlsx.parts import CELL_REF, sheet_parts
+from xlkpi.xlsx.seal import seal
 from xlkpi.xlsx.stream import STREAM_FROM_ROWS, NewRows
 
 # Measured at 50 reps (benchmarks/README.md): below this the split load is no faster (under
@@ -377,8 +378,10 @@ def _save_workbook(wb: Workbook, handle, compression: int) -> None:
     ExcelWriter(wb, zipfile.ZipFile(handle, "w", compression, allowZip64=True)).save()
 
 
-def save_spliced(book: SplitBook, filename, compression: int = zipfile.ZIP_DEFLATED) -> None:
-    """Save ``book.workbook`` with openpyxl, then put the rows held outside it into its sheets."""
+def save_spliced(book: SplitBook, filename, compression: int = zipfile.ZIP_DEFLATED,
+                 sealed: str | None = None) -> None:
+    """Save ``book.workbook`` with openpyxl, then put the rows held outside it into its sheets;
+    ``sealed``: the seal to give the file (xlsx.seal; None: none)."""
     outside = book.rows
     saved = io.BytesIO()
     _save_workbook(book.workbook, saved, zipfile.ZIP_STORED)  # read back at once below
@@ -413,6 +416,7 @@ def save_spliced(book: SplitBook, filename, compression: int = zipfile.ZIP_DEFLA
                 # the generated tabs' references are gone, openpyxl writes inline strings
                 out.writestr(_SST_PART, re.sub(rb'(<sst\b[^>]*?)\s+count\s*=\s*"\d*"', rb"\1",
                                                strings, count=1))
+            seal(out, sealed)
     finally:
         if close:
             handle.close()
