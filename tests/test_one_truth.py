@@ -8,11 +8,11 @@ import datetime as dt
 import shutil
 import sys
 
-import openpyxl
 import pytest
 from click.testing import CliRunner
 
 from tests.conftest import require
+from tests.test_workbook import load_typed
 from xlkpi.cli import cli
 from xlkpi.core.cells import number_from_text
 from xlkpi.core.kpis import KPIS
@@ -48,7 +48,7 @@ def edited(demo, folder, name="edited.xlsx"):
     """The demo with dates and numbers typed as text, formulas typed into data and target cells
     and a target typed as text."""
     path = folder / name
-    wb = openpyxl.load_workbook(demo)
+    wb = load_typed(demo)
     leads = wb[layout.LEADS]
     leads["C5"] = leads["C5"].value.date().isoformat()  # LeadDate as text
     leads["C9"] = leads["C9"].value.date().isoformat() + " 13:45"
@@ -128,9 +128,9 @@ def test_a_fresh_tracker_has_no_problems(demo):
 
 def test_convert_text_converts_cell_by_cell(demo, tmp_path):
     path = edited(demo, tmp_path)
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     lines = convert_text(wb)
-    day5 = openpyxl.load_workbook(demo)[layout.LEADS]["C5"].value.date()
+    day5 = load_typed(demo)[layout.LEADS]["C5"].value.date()
     assert lines[0] == f"Leads!C5: '{day5.isoformat()}' → {day5.isoformat()}"
     assert lines[2:] == ["Opportunities!F4: '1 234' → 1234", "Targets!D6: '10%' → 0.1"]
     wb.save(path)
