@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from tests.test_workbook import load_typed
 from xlkpi import cli as cli_module
 from xlkpi.cli import cli
 from xlkpi.core.errors import TrackerFileError
@@ -135,7 +136,7 @@ def test_new_force_replaces_and_keeps_a_backup(tracker_file):
     result = run("new", tracker_file, "--force", "--reps", "Zoe")
     assert result.exit_code == 0, result.stderr
     assert (tracker_file.parent / "tracker.bak.xlsx").read_bytes() == before
-    assert "Zoe" in openpyxl.load_workbook(tracker_file).sheetnames
+    assert "Zoe" in openpyxl.load_workbook(tracker_file, read_only=True).sheetnames
 
 
 @pytest.mark.parametrize("args, parts", [
@@ -194,7 +195,7 @@ def test_report_agrees_with_the_report_module(demo_file):
     from xlkpi.tracker.reader import read_tracker
 
     rows = json.loads(run("report", demo_file, "--format", "json").stdout)
-    tracker = read_tracker(openpyxl.load_workbook(demo_file))
+    tracker = read_tracker(load_typed(demo_file))
     assert rows == json.loads(json.dumps(Report(tracker).rows()))
 
 
@@ -267,7 +268,7 @@ def test_report_bad_format(demo_file):
 
 
 def test_report_bad_data_names_sheet_row_and_column(tracker_file):
-    wb = openpyxl.load_workbook(tracker_file)
+    wb = load_typed(tracker_file)
     wb[layout.OPPORTUNITIES]["D8"] = "soon"  # CloseDate of the 7th data row
     wb.save(tracker_file)
     assert_error(run("report", tracker_file), "Opportunities row 8: CloseDate 'soon' is not a date")
@@ -302,7 +303,7 @@ def test_report_xml_bomb_guard(tmp_path, demo_file):
 # --- refresh -------------------------------------------------------------------------------------
 
 def add_rep(path: Path, name: str) -> None:
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     ws = wb[layout.SETTINGS]
     row = layout.SETTINGS_REPS_HEADER_ROW + 1
     while ws.cell(row, 1).value not in (None, ""):
@@ -335,7 +336,7 @@ def test_refresh_dry_run_says_what_refresh_does_with_caseless_names(tracker_file
     casefold() where refresh matches with lower(): with a rep "Straße" and Targets rows typed
     for "STRASSE" it said 0 rows while refresh added 12. Now it is the refresh, not saved."""
     add_rep(tracker_file, "Straße")
-    wb = openpyxl.load_workbook(tracker_file)
+    wb = load_typed(tracker_file)
     targets = wb[layout.TARGETS]
     row = targets.max_row + 1
     for kpi in KPIS:
@@ -369,12 +370,12 @@ def test_refresh_adds_a_rep_and_keeps_a_backup(tracker_file):
 
     add_rep(tracker_file, "Chen")
     before = tracker_file.read_bytes()
-    typed = read_tracker(openpyxl.load_workbook(tracker_file))
+    typed = read_tracker(load_typed(tracker_file))
     result = run("refresh", tracker_file)
     assert result.exit_code == 0, result.stderr
     assert "tabs added: Chen" in result.stdout
     assert saving.backup_path(tracker_file).read_bytes() == before
-    wb = openpyxl.load_workbook(tracker_file)
+    wb = load_typed(tracker_file)
     assert "Chen" in wb.sheetnames
     after = read_tracker(wb)
     assert after.data == typed.data  # every data row kept
@@ -386,7 +387,7 @@ def test_refresh_adds_a_rep_and_keeps_a_backup(tracker_file):
 
 
 def test_refresh_removes_a_rep_tab(tracker_file):
-    wb = openpyxl.load_workbook(tracker_file)
+    wb = load_typed(tracker_file)
     ws = wb[layout.SETTINGS]
     for row in range(layout.SETTINGS_REPS_HEADER_ROW + 1, ws.max_row + 1):
         if ws.cell(row, 1).value == "Elena":
@@ -395,7 +396,7 @@ def test_refresh_removes_a_rep_tab(tracker_file):
     result = run("refresh", tracker_file)
     assert result.exit_code == 0, result.stderr
     assert "tabs removed: Elena" in result.stdout
-    assert "Elena" not in openpyxl.load_workbook(tracker_file).sheetnames
+    assert "Elena" not in openpyxl.load_workbook(tracker_file, read_only=True).sheetnames
 
 
 def test_refresh_refuses_while_open_in_excel(tracker_file):
@@ -527,7 +528,7 @@ def test_refresh_names_text_dates_and_converts_them_on_request(tmp_path):
     cell and the fix; --convert-text turns it into a date, cell by cell, and report counts it."""
     path = tmp_path / "t.xlsx"
     assert run("new", path, "--year", YEAR, "--reps", "Anna").exit_code == 0
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     wb[layout.LEADS].append(["Acme", "Anna", "2025-03-04", None, "Web"])  # row 2, text date
     wb.save(path)
 
@@ -542,9 +543,9 @@ def test_refresh_names_text_dates_and_converts_them_on_request(tmp_path):
     assert converted.exit_code == 0, converted.stderr
     assert "converted Leads!C2: '2025-03-04' → 2025-03-04" in converted.stdout
     assert "check:" not in converted.stdout
-    cell = openpyxl.load_workbook(path)[layout.LEADS]["C2"].value
+    cell = load_typed(path)[layout.LEADS]["C2"].value
     assert (cell.year, cell.month, cell.day) == (2025, 3, 4)
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     wb[layout.SPEND].append(["2025-03-10", 500, "Ads"])  # text date too: not counted
     wb[layout.SPEND]["A2"].value = openpyxl.utils.datetime.from_excel(45726)  # 2025-03-10
     wb.save(path)

@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 import click
-import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from tests.test_workbook import load_typed
 from xlkpi import cli as cli_module
 from xlkpi import report as report_module
 from xlkpi.cli import cli
@@ -169,7 +169,7 @@ def test_new_in_russian_answers_in_russian_with_roubles(tmp_path):
     assert result.stdout.splitlines() == [
         f"Создан {path}: финансовый год 2026, первый месяц — апрель; менеджеры: Анна, Борис",
         "Дальше: вставьте свои данные на листы с данными и введите цели на листе «Цели»."]
-    settings = read_tracker(openpyxl.load_workbook(path)).settings
+    settings = read_tracker(load_typed(path)).settings
     assert settings.currency == "RUB"
 
 
@@ -178,7 +178,7 @@ def test_new_in_english_by_default_with_dollars(tmp_path):
     result = run("new", path, "--year", 2026)
     assert result.stdout.startswith(f"Created {path}: fiscal year 2026 from January, reps: "
                                      "none yet\n")
-    assert read_tracker(openpyxl.load_workbook(path)).settings.currency == "USD"
+    assert read_tracker(load_typed(path)).settings.currency == "USD"
 
 
 def test_new_refuses_a_language_there_is_no_file_for(tmp_path):
@@ -241,7 +241,7 @@ def test_russian_tracker_made_by_new_reports_in_russian(tmp_path):
     """End to end once the tracker keeps its language in the file (Settings + _xlkpi)."""
     path = tmp_path / "t.xlsx"
     assert run("new", path, "--lang", "ru", "--year", 2026, "--reps", "Анна").exit_code == 0
-    if read_tracker(openpyxl.load_workbook(path)).settings.language != "ru":
+    if read_tracker(load_typed(path)).settings.language != "ru":
         pytest.skip("this tracker format does not keep its language yet")
     result = run("report", path)
     assert result.stdout.startswith("t.xlsx: команда, ")

@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from tests.test_workbook import load_typed
 from xlkpi.cli import cli
 from xlkpi.core import lang
 from xlkpi.core.errors import InputError
@@ -46,7 +47,7 @@ def english_tracker(tmp_path) -> Path:
 
 
 def edited(path: Path, edit) -> Path:
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     edit(wb)
     wb.save(path)
     return path

@@ -34,7 +34,7 @@ import openpyxl
 import pytest
 
 from tests.test_cli import assert_error, run
-from tests.test_workbook import sample_tracker
+from tests.test_workbook import load_typed, sample_tracker
 from xlkpi.core.errors import TrackerFileError
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import model as layout
@@ -190,7 +190,7 @@ def _deep_corrupt_part(path, source):
     """Bytes flipped in the middle of a large sheet (past the first 64 kB that the archive
     check reads), so that the damage shows only as the sheet is parsed; report's readers parse
     sheets lazily, long after the file was opened."""
-    wb = openpyxl.load_workbook(source)
+    wb = load_typed(source)
     ws = wb[layout.OPPORTUNITIES]
     for number in range(1500):
         ws.append([f"Deal {number}", "Anna", dt.datetime(2026, 5, 1), dt.datetime(2026, 6, 1),
@@ -556,7 +556,7 @@ def edited(source, tmp_path_factory):
     def make(name: str, edit) -> Path:
         if name not in made:
             path = folder / f"{len(made)}.xlsx"
-            wb = openpyxl.load_workbook(source)
+            wb = load_typed(source)
             edit(wb)
             wb.save(path)
             made[name] = path
@@ -624,10 +624,10 @@ def test_merged_data_cells(edited, tmp_path):
     path = tmp_path / "tracker.xlsx"
     shutil.copy(edited("merged-data", edit), path)
     before = report_json(path)
-    typed = reader.read_tracker(openpyxl.load_workbook(path))
+    typed = reader.read_tracker(load_typed(path))
     result = run("refresh", path)
     assert result.exit_code == 0, result.stderr
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     assert "D3:D6" in {str(r) for r in wb[layout.OPPORTUNITIES].merged_cells.ranges}
     assert same_rows(reader.read_tracker(wb).data, typed.data)
     assert report_json(path) == before
@@ -671,7 +671,7 @@ def test_a_header_moved_to_another_column(edited, tmp_path, source_report):
     assert report_json(path) == source_report
     result = run("refresh", path)
     assert result.exit_code == 0, result.stderr
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     assert workbook.data_column_letters(wb)[layout.OPPORTUNITIES]["Stage"] == "Q"
     ws = wb[layout.OPPORTUNITIES]
     stage_class = [cell for cell in ws[1] if cell.value == layout.STAGE_CLASS_COLUMN][0]
@@ -822,7 +822,7 @@ def test_formula_like_rep_names_stay_text_through_new(tmp_path, demo):
     result = run(*args, *(["--demo"] if demo else []))
     assert result.exit_code == 0, result.stderr
     assert_text_everywhere(path, reps)
-    assert reader.read_tracker(openpyxl.load_workbook(path)).settings.reps == reps
+    assert reader.read_tracker(load_typed(path)).settings.reps == reps
     if demo:  # the demo's owners are the reps: their deals count for them
         rows = report_json(path)
         assert {row["rep"] for row in rows} == {"Team", *reps}
@@ -834,7 +834,7 @@ def test_formula_like_typed_text_stays_text_through_refresh(tracker, tmp_path):
     sheet (names, owners, stages, a column of one's own), saved as text cells as Excel saves
     them, is text again after a refresh, and reads back unchanged. A real formula a person
     typed (=DATE(2026,3,5) as a close date) stays a formula."""
-    wb = openpyxl.load_workbook(tracker)
+    wb = load_typed(tracker)
     settings = wb[layout.SETTINGS]
     row = layout.SETTINGS_REPS_HEADER_ROW + 1
     while settings.cell(row, 1).value not in (None, ""):
@@ -853,12 +853,12 @@ def test_formula_like_typed_text_stays_text_through_refresh(tracker, tmp_path):
     opportunities = wb[layout.OPPORTUNITIES]
     opportunities["B4"], opportunities["D4"] = "Anna", "=DATE(2026,3,5)"
     wb.save(tracker)
-    typed = reader.read_tracker(openpyxl.load_workbook(tracker))
+    typed = reader.read_tracker(load_typed(tracker))
 
     result = run("refresh", tracker)
     assert result.exit_code == 0, result.stderr
     assert_text_everywhere(tracker, HOSTILE)
-    wb = openpyxl.load_workbook(tracker)
+    wb = load_typed(tracker)
     after = reader.read_tracker(wb)
     assert same_rows(after.data, typed.data)  # refresh groups the rows by owner
     assert after.settings.reps == typed.settings.reps and "=1+1" in after.settings.reps

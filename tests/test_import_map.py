@@ -25,7 +25,7 @@ MAP = ("Deal=Opportunity, Rep Name=Owner, Opened On=CreatedDate, Shut On=CloseDa
 
 
 def saved_maps(path) -> list[tuple]:
-    wb = openpyxl.load_workbook(path)
+    wb = openpyxl.load_workbook(path, read_only=True)
     rows = [row for row in wb[layout.STAGES].iter_rows(
         min_row=2, min_col=MAPS_COLUMN, max_col=MAPS_COLUMN + 2, values_only=True) if row[0]]
     wb.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests.test_workbook import load_typed
 from xlkpi.core import lang
 from xlkpi.core.kpis import KPIS
 from xlkpi.demo import demo_tracker
@@ -266,7 +267,7 @@ def test_the_settings_row_tells_the_language_when_the_hidden_sheet_does_not():
 def test_refresh_of_a_russian_tracker_stays_russian_and_keeps_typed_cells(tmp_path):
     path = tmp_path / "трекер.xlsx"
     path.write_bytes(_russian_file())
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     wb["Цели"]["C5"].value = 123  # a typed target
     wb["Сделки"]["A2"].value = "Моя сделка"  # a typed data cell
     wb["Настройки"]["A16"].value = "Вера"  # a new rep: refresh adds her tab
@@ -401,10 +402,10 @@ def test_refresh_of_a_large_russian_tracker_keeps_its_rows_outside_and_stays_rus
     file = TrackerFile.open(path)
     assert isinstance(file.book, splice.SplitBook)
     assert file.read().data["Opportunities"] == read_tracker(
-        openpyxl.load_workbook(path)).data["Opportunities"]
+        load_typed(path)).data["Opportunities"]
     file.refresh()
     file.save(backup=False)
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     assert wb.sheetnames[:5] == ["Старт", "Этот месяц", "Настройки", "Цели", "Команда"]
     assert wb["Сделки"]["G1"].value == "КлассЭтапа"
     assert wb["Сделки"]["G2"].value.startswith('=IF(E2="","",IFERROR(INDEX(\'Этапы\'!$D:$D')

@@ -22,7 +22,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from tests.test_workbook import sample_tracker
+from tests.test_workbook import load_typed, sample_tracker
 from tests.test_workbook_blocks import assert_grouped, owner_runs, sheet_rows
 from xlkpi.cli import cli
 from xlkpi.tracker import build as workbook
@@ -51,7 +51,7 @@ def mixed_tracker(tmp_path: Path) -> Path:
 def mixed_bytes() -> bytes:
     buffer = io.BytesIO()
     workbook.new_workbook(sample_tracker(seed=6, rows=40, reps=REPS)).save(buffer)
-    wb = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    wb = load_typed(buffer.getvalue())
     ws = wb[OPPORTUNITIES]
     header = [cell.value for cell in ws[1]]
     row = max(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value is not None) + 1
@@ -80,7 +80,7 @@ def pointed(tmp_path: Path, kind: str) -> tuple[Path, object]:
 
 @functools.cache
 def pointed_bytes(kind: str) -> tuple[bytes, object]:
-    wb = openpyxl.load_workbook(io.BytesIO(mixed_bytes()))
+    wb = load_typed(mixed_bytes())
     (EDITS | NO_EDITS)[kind](wb)
     buffer = io.BytesIO()
     wb.save(buffer)
@@ -159,10 +159,10 @@ def _refreshed(kind: str, path_kind: str):
 def test_formula_on_another_sheet_keeps_its_deal(tmp_path, path_kind):
     """The regression: =Opportunities!F3 on a Dashboard showed another deal after refresh."""
     path, deal, result = refreshed(tmp_path, "formula", path_kind)  # dashboard_formula
-    before = sheet_rows(openpyxl.load_workbook(io.BytesIO(pointed_bytes("formula")[0]))[
+    before = sheet_rows(load_typed(pointed_bytes("formula")[0])[
         OPPORTUNITIES])
     assert result.exit_code == 0, result.stderr
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     assert wb[OPPORTUNITIES]["A3"].value == deal
     assert sheet_rows(wb[OPPORTUNITIES]) == before
     col = amount_col(wb[OPPORTUNITIES])
@@ -180,7 +180,7 @@ def test_anything_pointing_at_a_row_keeps_the_rows(tmp_path, kind, path_kind):
         pass  # a link on another sheet: the data sheets still load split
     path, deal, result = refreshed(tmp_path, kind, path_kind)
     assert result.exit_code == 0, result.stderr
-    assert openpyxl.load_workbook(path)[OPPORTUNITIES]["A3"].value == deal
+    assert load_typed(path)[OPPORTUNITIES]["A3"].value == deal
     assert "Opportunities: rows not regrouped by owner (" in result.stdout, result.stdout
 
 
@@ -188,7 +188,7 @@ def test_whole_columns_and_table_references_let_rows_move(tmp_path, path_kind):
     path, _deal = pointed(tmp_path, "whole-columns-and-tables")
     result = run("refresh", path)
     assert result.exit_code == 0, result.stderr
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     assert_grouped(wb[OPPORTUNITIES], REPS)
     moved = [line for line in result.stdout.splitlines() if "Opportunities:" in line]
     assert len(moved) == 1 and "rows moved to group them by owner" in moved[0], result.stdout
@@ -203,7 +203,7 @@ def test_rows_moved_are_counted_and_a_grouped_tracker_says_nothing(tmp_path):
     assert first.exit_code == 0, first.stderr
     line = next(line for line in first.stdout.splitlines() if "Opportunities:" in line)
     count = int(line.split("Opportunities: ")[1].split(" rows")[0].replace(",", ""))
-    anna = owner_runs(openpyxl.load_workbook(path)[OPPORTUNITIES], REPS)["anna"]
+    anna = owner_runs(load_typed(path)[OPPORTUNITIES], REPS)["anna"]
     # every row from just after Anna's block to the late row shifts by one
     assert count == (max(anna) - anna[-2])
     assert run("refresh", path).exit_code == 0
@@ -215,7 +215,7 @@ def test_rows_moved_are_counted_and_a_grouped_tracker_says_nothing(tmp_path):
 def test_a_data_row_formula_on_its_own_row_moves_with_it(tmp_path):
     """=F5*2 in row 5 is the row's own: the rows move and the formula with its row."""
     path = mixed_tracker(tmp_path)
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     ws = wb[OPPORTUNITIES]
     late = max(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value is not None)
     col = ws.max_column + 1
@@ -223,7 +223,7 @@ def test_a_data_row_formula_on_its_own_row_moves_with_it(tmp_path):
     wb.save(path)
     result = run("refresh", path)
     assert result.exit_code == 0, result.stderr
-    ws = openpyxl.load_workbook(path)[OPPORTUNITIES]
+    ws = load_typed(path)[OPPORTUNITIES]
     moved = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "Late deal")
     assert moved < late
     assert ws.cell(moved, col).value == f"=F{moved}*2&$A$1"

@@ -15,6 +15,7 @@ import pytest
 
 from tests.test_agreement import Built, Config, same, tab_cells
 from tests.test_cli import assert_error, run
+from tests.test_workbook import load_typed
 from xlkpi.core.errors import InputError
 from xlkpi.tracker import model as layout
 from xlkpi.tracker.model import check_reps, rep_name_problem
@@ -27,7 +28,7 @@ ACCEPTED = ["7", "-3", ">5", "<>x", "=x", "a*b", "x?y", "~z", "June", "Agent 007
 
 
 def settings_rep(path: Path, row_offset: int, value) -> None:
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     cell = wb[layout.SETTINGS].cell(layout.SETTINGS_REPS_HEADER_ROW + row_offset, 1)
     cell.value = value
     if isinstance(value, str) and not value.startswith("="):
@@ -74,7 +75,7 @@ def test_accepted_names_agree_in_workbook_and_report(tmp_path):
     result = run("new", path, "--demo", "--year", 2025, "--as-of", "2025-06-15",
                  "--reps", ",".join(reps))
     assert result.exit_code == 0, result.stderr
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     ws = wb[layout.OPPORTUNITIES]
     for owner in ["aXb", "x", "y", 6, 7, "7", "=X", ">5", "5", "a*b", "Agent 7", "agent 007"]:
         ws.append([f"Decoy {owner}", owner, dt.datetime(2025, 3, 3), dt.datetime(2025, 4, 4),
@@ -121,7 +122,7 @@ def test_demo_at_the_start_of_excels_calendar(tmp_path):
 def test_years_outside_excels_calendar_are_refused(tmp_path, year, start):
     path = tmp_path / "t.xlsx"
     assert run("new", path, "--reps", "Anna", "--year", 2025).exit_code == 0
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     wb[layout.SETTINGS]["B4"], wb[layout.SETTINGS]["B5"] = year, start
     wb.save(path)
     assert_error(run("refresh", path), "Settings!B4", str(year), "1901 to 9998")
@@ -147,7 +148,7 @@ def test_new_refuses_more_reps_than_refresh_and_report_read(tmp_path, monkeypatc
     # a sheet of one's own takes a rep's room
     path = tmp_path / "mine.xlsx"
     assert run("new", path, "--reps", names.rsplit(",", 2)[0]).exit_code == 0
-    wb = openpyxl.load_workbook(path)
+    wb = load_typed(path)
     wb.create_sheet("Mine")
     wb.save(path)
     assert run("refresh", path).exit_code == 0
@@ -182,7 +183,7 @@ def test_a_rep_typed_as_a_formula_is_its_value(tmp_path):
     result = run("refresh", path)
     assert result.exit_code == 0, result.stderr
     assert "tabs added: FRANK" in result.stdout
-    assert "FRANK" in openpyxl.load_workbook(path).sheetnames
+    assert "FRANK" in openpyxl.load_workbook(path, read_only=True).sheetnames
 
 
 def test_an_empty_rep_is_refused_by_report(tmp_path):

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.styles import PatternFill
 
+from tests.test_workbook import load_typed
 from xlkpi.core.errors import InputError, TrackerFileError
 from xlkpi.demo import demo_tracker
 from xlkpi.report import Report
@@ -276,7 +277,7 @@ def test_any_typed_cells_read_the_same(small, tmp_path, cells, known):
 # --- error cells ---------------------------------------------------------------------------------
 
 def test_error_in_a_number_column_stops_the_report_as_before(copy):
-    wb = openpyxl.load_workbook(copy)
+    wb = load_typed(copy)
     wb[layout.OPPORTUNITIES]["F8"] = "#N/A"  # openpyxl writes an error cell
     wb.save(copy)
     tracker = assert_same_tracker(copy)
@@ -286,7 +287,7 @@ def test_error_in_a_number_column_stops_the_report_as_before(copy):
 
 
 def test_errors_in_settings_targets_and_end_dates_read_the_same(copy):
-    wb = openpyxl.load_workbook(copy)
+    wb = load_typed(copy)
     wb[workbook.TARGETS]["D6"] = "#DIV/0!"
     wb[layout.CUSTOMERS]["D3"] = "#REF!"  # EndDate: a blank there is a customer still active
     wb.save(copy)
@@ -299,7 +300,7 @@ def test_errors_in_settings_targets_and_end_dates_read_the_same(copy):
 def test_error_in_a_date_owner_or_stage_is_blank_as_the_formulas_count_it(copy):
     """The one designed difference: there an error cell counts as the tracker's COUNTIFS count
     it, not at all, which is what a blank does; the XML is not searched for it."""
-    wb = openpyxl.load_workbook(copy)
+    wb = load_typed(copy)
     wb[layout.OPPORTUNITIES]["D8"] = "#N/A"  # CloseDate
     wb[layout.OPPORTUNITIES]["B9"] = "#N/A"  # Owner
     wb[layout.LEADS]["F2"] = "Notes"
@@ -378,7 +379,7 @@ BROKEN = {
 
 @pytest.mark.parametrize("change", list(BROKEN.values()), ids=list(BROKEN))
 def test_broken_trackers_give_the_readers_message(copy, change):
-    wb = openpyxl.load_workbook(copy)
+    wb = load_typed(copy)
     change(wb)
     wb.save(copy)
     message = assert_same_refusal(copy)
@@ -455,7 +456,7 @@ def test_a_part_calamine_cannot_parse_goes_to_openpyxl(copy, monkeypatch):
 
 def test_error_cells_not_found_in_the_xml_go_to_openpyxl(copy, monkeypatch):
     """An error cell without a reference: calamine's blank cannot be given its text."""
-    wb = openpyxl.load_workbook(copy)
+    wb = load_typed(copy)
     wb[workbook.TARGETS]["D6"] = "#DIV/0!"
     wb.save(copy)
     calls = []

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import random
 import re
+import tempfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -27,6 +30,7 @@ from xlkpi.tracker.data import (
     grouped_order,
     stage_class_formula,
 )
+from xlkpi.tracker.file import generated_unread
 from xlkpi.tracker.formulas import owner_criterion
 from xlkpi.tracker.meta import generated_sheets
 from xlkpi.tracker.model import (
@@ -162,6 +166,19 @@ def sample_tracker(seed: int = 1, rows: int = 300, year: int = 2026, fiscal_star
             extra = [rng.choice(["stretch goal", None, 42])] if rng.random() < 0.3 else []
             targets.append(TargetRow(who, kpi.id, months, extra))
     return Tracker(settings, targets, data)
+
+
+def load_typed(source: bytes | str | os.PathLike) -> openpyxl.Workbook:
+    """A saved tracker (its bytes or its path) loaded as `xlkpi refresh` loads a small one:
+    every sheet whole but the generated tabs, loaded without their cells and charts
+    (file.generated_unread; refresh writes them again). For tests that read or edit what a
+    person types (Settings, Targets, the data sheets, their own sheets): the generated tabs'
+    ten thousand formulas were most of the time of a load."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tracker.xlsx"
+        path.write_bytes(source if isinstance(source, bytes) else Path(source).read_bytes())
+        wb = generated_unread(path, openpyxl.load_workbook)
+        return openpyxl.load_workbook(path) if wb is None else wb
 
 
 def roundtrip(wb: openpyxl.Workbook, **load) -> openpyxl.Workbook:
@@ -457,7 +474,7 @@ def _as_read(value):
 
 
 def test_reader_finds_moved_columns_and_drops_trailing_empty_rows(tracker, saved):
-    wb = openpyxl.load_workbook(io.BytesIO(saved))
+    wb = load_typed(saved)
     ws = wb[LEADS]
     ws.insert_cols(1)  # LeadDate etc. move one column right
     ws["A1"] = "My column"
@@ -488,7 +505,7 @@ def test_reader_finds_moved_columns_and_drops_trailing_empty_rows(tracker, saved
     (lambda wb: wb[TARGETS].append(["Team", "Won revenue", 1]), "are both for Team · Won"),
 ])
 def test_reader_errors_are_one_clear_line(saved, damage, message):
-    wb = openpyxl.load_workbook(io.BytesIO(saved))
+    wb = load_typed(saved)
     damage(wb)
     with pytest.raises(TrackerFileError) as error:
         reader.read_tracker(wb, "x.xlsx")

@@ -17,7 +17,7 @@ import pytest
 from openpyxl.comments import Comment
 
 from tests.libreoffice import recalculate
-from tests.test_workbook import roundtrip, sample_tracker, tab_rows
+from tests.test_workbook import load_typed, roundtrip, sample_tracker, tab_rows
 from tests.test_workbook_libreoffice import check_workbook
 from xlkpi.core.cells import owner_key
 from xlkpi.core.kpis import KPIS
@@ -312,15 +312,16 @@ def test_rows_in_any_order_still_equal_the_engine_and_refresh_groups_them(tmp_pa
     got = flags(out, tracker)
     assert sum(ok is not True for ok in got.values()) >= 4 * (len(tracker.settings.reps) - 1)
 
-    book = openpyxl.load_workbook(path)
+    book = load_typed(path)  # as refresh loads it
     workbook.regenerate(book, reader.read_tracker(book))
     refreshed = tmp_path / "refreshed" / "tracker.xlsx"
     refreshed.parent.mkdir()
     buffer = io.BytesIO()
     book.save(buffer)
     refreshed.write_bytes(buffer.getvalue())
+    grouped = load_typed(refreshed)
     for sheet in OWNED:
-        assert_grouped(openpyxl.load_workbook(refreshed)[sheet], tracker.settings.reps)
+        assert_grouped(grouped[sheet], tracker.settings.reps)
     out = recalculate(refreshed, tmp_path / "out_refreshed")
     check_workbook(out, tracker, dt.date.today())
     assert all(ok is True for ok in flags(out, tracker).values())

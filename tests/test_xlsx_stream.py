@@ -19,7 +19,7 @@ import openpyxl.xml
 import pytest
 
 from tests.libreoffice import convert, recalculate
-from tests.test_workbook import sample_tracker
+from tests.test_workbook import load_typed, sample_tracker
 from xlkpi.tracker import build as workbook
 from xlkpi.tracker import reader
 from xlkpi.tracker.cells import put_text
@@ -154,7 +154,7 @@ def test_refresh_with_rows_as_xml_equals_refresh_with_cells(tmp_path, monkeypatc
 
 def test_reading_a_split_workbook_gives_what_a_full_load_gives(tmp_path, monkeypatch):
     path = messy_tracker_file(tmp_path)
-    full = reader.read_tracker(openpyxl.load_workbook(path))
+    full = reader.read_tracker(load_typed(path))
     monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
     split = open_tracker(path)
     assert isinstance(split, splice.SplitBook)
@@ -182,11 +182,11 @@ def test_refresh_of_a_streamed_file_twice_changes_no_data_row(tmp_path, monkeypa
         wb = open_tracker(path, writing=True)
         workbook.regenerate(wb, reader.read_tracker(wb))
         saving.save_atomic(wb, path)
-    once = cells(openpyxl.load_workbook(path), DATA_SHEETS)
+    once = cells(load_typed(path), DATA_SHEETS)
     wb = open_tracker(path, writing=True)
     workbook.regenerate(wb, reader.read_tracker(wb))
     saving.save_atomic(wb, path)
-    assert cells(openpyxl.load_workbook(path), DATA_SHEETS) == once
+    assert cells(load_typed(path), DATA_SHEETS) == once
 
 
 @pytest.mark.libreoffice

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -42,6 +42,30 @@ def formula_cell(ws: Worksheet, row: int, col: int, formula_text: str, fmt: str 
     if fmt is not None or font is not None:
         style(cell, font, fmt)
     return cell
+
+
+def checked_formula(formula_text: str) -> str:
+    """``formula_text`` (text starting with "=") if a cell can hold it as it is, the check
+    openpyxl makes of every text it is given (no control characters, at most 32,767 of them);
+    else the error openpyxl raises. For formulas written many times with put_formula."""
+    Cell(None).check_string(formula_text)
+    assert formula_text.startswith("=")
+    return formula_text
+
+
+def put_formula(ws: Worksheet, row: int, col: int, formula_text: str, fmt: str | None = None,
+                font: Font | None = None) -> None:
+    """formula_cell for a formula already checked (checked_formula): the cell is made directly,
+    without openpyxl's scan of the text, which is most of the time of writing a formula (the
+    Team and rep tabs write thousands, the same ones again on every rep tab)."""
+    cells = ws._cells  # noqa: SLF001 - openpyxl's cell store
+    cell = cells.get((row, col))
+    if cell is None:
+        cell = cells[(row, col)] = Cell(ws, row=row, column=col)
+    cell._value = formula_text  # noqa: SLF001 - what the value setter stores for a formula
+    cell.data_type = "f"
+    if fmt is not None or font is not None:
+        style(cell, font, fmt)
 
 
 def header_row(ws: Worksheet, row: int, labels: Sequence[str], first_col: int = 1) -> None:

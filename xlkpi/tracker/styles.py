@@ -81,6 +81,20 @@ def number_format(kpi: Kpi, currency: object) -> str:
 # or a Fill every time one is set, tens of thousands of times on 50 rep tabs; copying the ids
 # is much faster. Keyed by the workbook object, and gone with it.
 _STYLE_IDS: weakref.WeakKeyDictionary[Workbook, dict] = weakref.WeakKeyDictionary()
+# The last workbook styled and its ids: a WeakKeyDictionary makes a weak reference on every
+# look-up, a third of the time of styling a cell.
+_LAST: list = [lambda: None, {}]
+
+
+def _style_ids(wb: Workbook) -> dict:
+    """_STYLE_IDS of ``wb``."""
+    if _LAST[0]() is wb:
+        return _LAST[1]
+    cache = _STYLE_IDS.get(wb)
+    if cache is None:
+        cache = _STYLE_IDS[wb] = {}
+    _LAST[:] = [weakref.ref(wb), cache]
+    return cache
 
 
 def style(cell, font: Font | None = None, fmt: str | None = None,
@@ -89,7 +103,7 @@ def style(cell, font: Font | None = None, fmt: str | None = None,
     """Set these style parts of ``cell``. The first cell with a combination sets it the
     ordinary way, so the stylesheet and the ids are what plain assignment gives; later cells
     copy its ids (see _STYLE_IDS)."""
-    cache = _STYLE_IDS.setdefault(cell.parent.parent, {})
+    cache = _style_ids(cell.parent.parent)
     base = cell._style
     key = (base and tuple(base), id(font), fmt, id(fill), id(border), id(alignment))
     known = cache.get(key)

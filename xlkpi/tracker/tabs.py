@@ -13,7 +13,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlkpi.core import lang
 from xlkpi.core.kpis import KPI_BY_ID, Kpi
 from xlkpi.core.recipes import Actual
-from xlkpi.tracker.cells import absolute, formula_cell, header_row, text_cell
+from xlkpi.tracker.cells import (
+    absolute,
+    checked_formula,
+    formula_cell,
+    header_row,
+    put_formula,
+    text_cell,
+)
 from xlkpi.tracker.charts import MonthRows, chart_anchor, month_chart, print_one_page
 from xlkpi.tracker.formulas import (
     ActualFormulas,
@@ -133,71 +140,19 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
                  f"=EOMONTH(${first_letter}${TAB_HEADER_ROW},{S_MONTHS_TO_DATE}-1)",
                  day_format(), GREY_SMALL)
     text_cell(ws, TAB_THROUGH_ROW, 2, lang.text("tabs.through"), GREY_SMALL)
-    if team:
-        actuals = ActualFormulas(letters, None)
-    else:
-        actuals = ActualFormulas(letters, absolute(TAB_CRITERION_COL, TAB_WHO_ROW),
-                                 owner_blocks(ws, letters))
-    windows: dict[int, Window] = {TAB_FIRST_MONTH_COL + i: month_window(TAB_FIRST_MONTH_COL + i)
-                                  for i in range(12)}
-    windows[TAB_YTD_COL] = ytd_window()
+    if not team:
+        owner_blocks(ws, letters)
     rows = {kpi.id: TabRows(TAB_FIRST_ROW + 3 * i, TAB_FIRST_ROW + 3 * i + 1,
                             TAB_FIRST_ROW + 3 * i + 2) for i, kpi in enumerate(kpis)}
-
-    def actual_cells(col: int) -> dict[str, str]:
-        """The cells holding each KPI's actual in column ``col``: the hidden ones of a month
-        (the visible cell is blank after the as-of date), the visible ones of the YTD."""
-        if TAB_FIRST_MONTH_COL <= col < TAB_YTD_COL:
-            col += TAB_RAW_FIRST_COL - TAB_FIRST_MONTH_COL
-        return {kpi_id: f"{get_column_letter(col)}{place.actual}"
-                for kpi_id, place in rows.items()}
-
-    row = TAB_FIRST_ROW
-    for kpi in kpis:
-        place = rows[kpi.id]
-        fmt = number_format(kpi, currency)
-        # A KPI that uses another's actual in the period before reads it from the previous
-        # month's column, or, in the first month and the year to date, from a hidden cell.
-        previous = previous_actuals(kpi.recipe)
-        assert len(previous) <= 1, f"{kpi.id}: one hidden previous-period cell per KPI row"
-        for offset, key in enumerate(_ROW_KEYS):
-            r = row + offset
-            text_cell(ws, r, 1, kpi_name(kpi.id), BOLD if offset == 0 else GREY)
-            text_cell(ws, r, 2, lang.text(key), ACTUAL_FONT if key == "tabs.actual" else None)
-        for col, helper in target_helper_formulas(place.target):
-            formula_cell(ws, place.target, col, helper)
-        for col, window in windows.items():
-            letter = get_column_letter(col)
-            if col == TAB_YTD_COL:
-                formula_cell(ws, place.target, col, ytd_target_formula(kpi, place.target), fmt)
-            else:
-                formula_cell(ws, place.target, col, target_formula(place.target, col), fmt)
-            helper_col = _PREVIOUS_COLS.get(col)
-            if helper_col is None:
-                before = actual_cells(col - 1)
-            else:
-                before = {kpi_id: absolute(helper_col, place.actual) for kpi_id in previous}
-            actual = actuals.formula(kpi.recipe, window, actual_cells(col), before)
-            if col == TAB_YTD_COL:
-                formula_cell(ws, place.actual, col, actual, fmt, ACTUAL_FONT)
-            else:
-                raw = actual_cells(col)[kpi.id]
-                formula_cell(ws, place.actual, col + TAB_RAW_FIRST_COL - TAB_FIRST_MONTH_COL,
-                             actual, fmt)
-                formula_cell(ws, place.actual, col, shown_actual_formula(col, raw), fmt,
-                             ACTUAL_FONT)
-            if helper_col is not None:
-                for kpi_id, helper in before.items():
-                    cell = ws[helper.replace("$", "")]
-                    cell.value = actuals.formula(Actual(kpi_id), window.before(), {}, {})
-                    cell.number_format = fmt
-            formula_cell(ws, place.attainment, col,
-                         attainment_formula(kpi, f"{letter}{place.target}",
-                                            f"{letter}{place.actual}"), ATTAINMENT)
-        for col in range(1, TAB_YTD_COL + 1):
-            style(ws.cell(row, col), border=BLOCK_TOP)
-        row += 3
-    last = row - 1
+    for kind, row, col, value, fmt, font in _kpi_cells(tuple(kpis), letters, currency, team):
+        if kind == _FORMULA:
+            put_formula(ws, row, col, value, fmt, font)
+        elif kind == _TEXT:
+            text_cell(ws, row, col, value, font)
+        else:  # a KPI's first row: a line above it
+            for col in range(1, TAB_YTD_COL + 1):
+                style(ws.cell(row, col), border=BLOCK_TOP)
+    last = TAB_FIRST_ROW + 3 * len(kpis) - 1
     red_amber_green(ws, f"C{TAB_FIRST_ROW}:{get_column_letter(TAB_YTD_COL)}{last}",
                     f'$B{TAB_FIRST_ROW}="{lang.text("tabs.attainment")}"', f"C{TAB_FIRST_ROW}")
     ws.freeze_panes = ws.cell(TAB_FIRST_ROW, TAB_FIRST_MONTH_COL)
@@ -217,6 +172,112 @@ def write_kpi_tab(ws: Worksheet, who: str, kpis: Sequence[Kpi], letters, currenc
     _charts(ws, rows, currency, chart_row)
     print_one_page(ws, f"A1:{get_column_letter(TAB_YTD_COL)}{chart_row + 15}")
     return rows
+
+
+# The KPI rows' cells of a Team or rep tab, by what they depend on (see _kpi_cells): every rep
+# tab has the same ones (they read the rep's name from the tab's own criterion cell), so a
+# tracker's rep tabs are rendered once, and so is a tab written again by a refresh in the same
+# process. A few entries: the language (held, and compared by identity), the KPIs, the data
+# columns' letters, the currency and the kind of tab.
+_KPI_CELLS: dict[tuple, tuple[object, list[tuple]]] = {}
+_KPI_CELLS_KEPT = 16
+
+
+_TEXT, _FORMULA, _LINE = "text", "formula", "line"
+
+
+def _kpi_cells(kpis: tuple[Kpi, ...], letters, currency: object, team: bool) -> list[tuple]:
+    """The cells of the KPI rows of a Team (``team``) or rep tab in the language in force, as
+    (_TEXT or _FORMULA, row, column, text or formula, number format, font), in the order they
+    are written (the order in which the workbook meets its styles), and (_LINE, row, ...): the
+    line above a KPI's rows; three rows per KPI, twelve months and the year to date, with the
+    hidden cells they use; the same for every rep."""
+    language = lang.active()
+    key = (id(language), tuple(kpi.id for kpi in kpis),
+           tuple((sheet, tuple(columns.items())) for sheet, columns in letters.items()),
+           str(currency or ""), team)
+    found = _KPI_CELLS.get(key)
+    if found is not None and found[0] is language:
+        return found[1]
+    cells = _render_kpi_cells(kpis, letters, currency, team)
+    if len(_KPI_CELLS) >= _KPI_CELLS_KEPT:
+        _KPI_CELLS.clear()
+    _KPI_CELLS[key] = (language, cells)
+    return cells
+
+
+def _render_kpi_cells(kpis: Sequence[Kpi], letters, currency: object,
+                      team: bool) -> list[tuple]:
+    """_kpi_cells, rendered."""
+    cells: list[tuple] = []
+    if team:
+        actuals = ActualFormulas(letters, None)
+    else:
+        blocks = {sheet: owner_block_formulas(sheet, letters[sheet]["Owner"],
+                                              TAB_BLOCK_FIRST_ROW + offset)[0]
+                  for offset, sheet in enumerate(OWNED_SHEETS)}
+        actuals = ActualFormulas(letters, absolute(TAB_CRITERION_COL, TAB_WHO_ROW), blocks)
+    windows: dict[int, Window] = {TAB_FIRST_MONTH_COL + i: month_window(TAB_FIRST_MONTH_COL + i)
+                                  for i in range(12)}
+    windows[TAB_YTD_COL] = ytd_window()
+    rows = {kpi.id: TabRows(TAB_FIRST_ROW + 3 * i, TAB_FIRST_ROW + 3 * i + 1,
+                            TAB_FIRST_ROW + 3 * i + 2) for i, kpi in enumerate(kpis)}
+    # The cells holding each KPI's actual in a column: the hidden ones of a month (the visible
+    # cell is blank after the as-of date), the visible ones of the YTD.
+    actual_cells: dict[int, dict[str, str]] = {}
+    for col in range(TAB_FIRST_MONTH_COL - 1, TAB_YTD_COL + 1):
+        held = col + (TAB_RAW_FIRST_COL - TAB_FIRST_MONTH_COL
+                      if TAB_FIRST_MONTH_COL <= col < TAB_YTD_COL else 0)
+        actual_cells[col] = {kpi_id: f"{get_column_letter(held)}{place.actual}"
+                             for kpi_id, place in rows.items()}
+
+    row = TAB_FIRST_ROW
+    for kpi in kpis:
+        place = rows[kpi.id]
+        fmt = number_format(kpi, currency)
+        # A KPI that uses another's actual in the period before reads it from the previous
+        # month's column, or, in the first month and the year to date, from a hidden cell.
+        previous = previous_actuals(kpi.recipe)
+        assert len(previous) <= 1, f"{kpi.id}: one hidden previous-period cell per KPI row"
+        for offset, key in enumerate(_ROW_KEYS):
+            cells.append((_TEXT, row + offset, 1, kpi_name(kpi.id), None,
+                          BOLD if offset == 0 else GREY))
+            cells.append((_TEXT, row + offset, 2, lang.text(key), None,
+                          ACTUAL_FONT if key == "tabs.actual" else None))
+        for col, helper in target_helper_formulas(place.target):
+            cells.append((_FORMULA, place.target, col, helper, None, None))
+        for col, window in windows.items():
+            letter = get_column_letter(col)
+            if col == TAB_YTD_COL:
+                target = ytd_target_formula(kpi, place.target)
+            else:
+                target = target_formula(place.target, col)
+            cells.append((_FORMULA, place.target, col, target, fmt, None))
+            helper_col = _PREVIOUS_COLS.get(col)
+            if helper_col is None:
+                before = actual_cells[col - 1]
+            else:
+                before = {kpi_id: absolute(helper_col, place.actual) for kpi_id in previous}
+            actual = actuals.formula(kpi.recipe, window, actual_cells[col], before)
+            if col == TAB_YTD_COL:
+                cells.append((_FORMULA, place.actual, col, actual, fmt, ACTUAL_FONT))
+            else:
+                raw = actual_cells[col][kpi.id]
+                cells.append((_FORMULA, place.actual, col + TAB_RAW_FIRST_COL - TAB_FIRST_MONTH_COL,
+                              actual, fmt, None))
+                cells.append((_FORMULA, place.actual, col, shown_actual_formula(col, raw), fmt,
+                              ACTUAL_FONT))
+            if helper_col is not None:
+                for kpi_id in before:
+                    cells.append((_FORMULA, place.actual, helper_col, actuals.formula(
+                        Actual(kpi_id), window.before(), {}, {}), fmt, None))
+            cells.append((_FORMULA, place.attainment, col,
+                          attainment_formula(kpi, f"{letter}{place.target}",
+                                             f"{letter}{place.actual}"), ATTAINMENT, None))
+        cells.append((_LINE, row, None, None, None, None))
+        row += 3
+    return [(kind, row, col, checked_formula(value) if kind == _FORMULA else value, fmt, font)
+            for kind, row, col, value, fmt, font in cells]
 
 
 def write_pacing(ws: Worksheet, kpis: Sequence[Kpi], rows: dict[str, TabRows], currency: object,
