@@ -186,9 +186,14 @@ def test_workbook_equals_report_with_text_and_formula_cells(saved_by_libreoffice
     recalculated = ENGINES[engine](source, tmp_path / engine)
     months = [period.label for period in tracker.settings.month_periods()]
     built = Built(None, source, recalculated, report, list(tracker.settings.reps), months)
+    cells = list(tab_cells(built))
     wrong = [(who, kpi, period, kind, value, report[who, kpi, period][kind.lower()])
-             for who, kpi, period, kind, value in tab_cells(built)
+             for who, kpi, period, kind, value in cells
              if not same(report[who, kpi, period][kind.lower()], value)]
     assert not wrong, wrong[:20]
+    # cells were compared, numbers among them (tabs recalculated, not left empty): every
+    # KPI's target, actual and attainment for the Team and each rep in 12 months and YTD
+    assert len(cells) >= 3 * 13 * (1 + len(tracker.settings.reps)) * 10
+    assert sum(isinstance(value, int | float) and value != 0 for *_, value in cells) > 100
     # the formula cells count: the target typed as =4000+2000 is the Team's January target
     assert report["Team", "customer_acquisition_cost", months[0]]["target"] == 6000
