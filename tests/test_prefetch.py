@@ -42,7 +42,7 @@ def test_sheets_read_ahead_give_the_same_tracker(copy):
         sizes = {title: archive.getinfo(parts[title]).file_size for title in (
             "Leads", "Spend", "Opportunities", "Emails", "Customers")}
     assert list(sheets)[0] == max(sizes, key=sizes.get)  # the largest first
-    assert sum(sizes[title] for title in sheets) <= 0.55 * sum(sizes.values())
+    assert sum(sizes[title] for title in sheets) <= prefetch.AHEAD_SHARE * sum(sizes.values())
     assert all(future.result() for future in sheets.values())
     assert read_checked(copy, ahead) == read_checked(copy)
 
