@@ -83,8 +83,8 @@ def russian_files(monkeypatch):
     the file keeps the language yet: the CLI's part is to follow what the reader gives."""
     real = report_module.read_checked
 
-    def read_as_russian(path):
-        tracker, problems = real(path)
+    def read_as_russian(path, ahead=None):
+        tracker, problems = real(path, ahead)
         tracker.settings.language = "ru"
         return tracker, problems
 
