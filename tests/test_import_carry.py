@@ -11,10 +11,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-from benchmarks.bench_import import write_events
-from xlkpi.cli import cli
+from tests.test_import_fast_save import imported, parts, run, tracker_and_exports
 from xlkpi.tracker import file as tracker_file
 from xlkpi.xlsx.package import Package, rels_path
 from xlkpi.xlsx.parts import sheet_parts
@@ -22,12 +20,6 @@ from xlkpi.xlsx.seal import PREFIX, sealed_inputs
 
 OWNERS = 6
 LISTS_PARTS = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
-
-
-def run(*args) -> str:
-    result = CliRunner().invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
 
 
 def content(path: Path) -> dict:
@@ -61,11 +53,6 @@ def generated_parts(path: Path) -> set[str]:
     return out
 
 
-def parts(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
 def sealed(path: Path) -> str | None:
     with zipfile.ZipFile(path) as archive:
         return sealed_inputs(archive)
@@ -74,22 +61,7 @@ def sealed(path: Path) -> str | None:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> tuple[Path, Path, Path]:
     """A new tracker of OWNERS reps, an event export and its first part."""
-    folder = tmp_path_factory.mktemp("carry")
-    events, first = folder / "events.csv", folder / "first.csv"
-    write_events(events, 6_000, OWNERS)
-    lines = events.read_text().splitlines(keepends=True)
-    first.write_text("".join(lines[:2_001]))
-    tracker = folder / "new.xlsx"
-    run("new", tracker, "--year", "2026", "--reps",
-        ",".join(f"Rep {number:02d}" for number in range(1, OWNERS + 1)))
-    return tracker, first, events
-
-
-def imported(folder: Path, tracker: Path, *exports: Path) -> tuple[Path, list[str]]:
-    folder.mkdir()
-    path = folder / "t.xlsx"
-    path.write_bytes(tracker.read_bytes())
-    return path, [run("import", path, export) for export in exports]
+    return tracker_and_exports(tmp_path_factory.mktemp("carry"), OWNERS, 6_000, 2_000)
 
 
 def test_a_new_tracker_is_sealed(tmp_path, files):

@@ -62,18 +62,26 @@ def parts(path: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
+def tracker_and_exports(folder: Path, owners: int, events_rows: int, first_rows: int
+                        ) -> tuple[Path, Path, Path]:
+    """A new tracker of ``owners`` reps, an event export of ``events_rows`` rows and its first
+    ``first_rows`` rows (with the header) in folder."""
+    events, first = folder / "events.csv", folder / "first.csv"
+    write_events(events, events_rows, owners)
+    lines = events.read_text().splitlines(keepends=True)
+    first.write_text("".join(lines[:first_rows + 1]))
+    tracker = folder / "template.xlsx"
+    run("new", tracker, "--year", "2026", "--reps",
+        ",".join(f"Rep {number:02d}" for number in range(1, owners + 1)))
+    return tracker, first, events
+
+
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory) -> tuple[Path, Path, Path]:
     """A tracker of OWNERS reps (the rep view showing the third), an event export of more
     records than STREAM_FROM_ROWS and its first part (imported first: updates, then adds)."""
-    folder = tmp_path_factory.mktemp("fast-import")
-    events, first = folder / "events.csv", folder / "first.csv"
-    write_events(events, 40_000, OWNERS)
-    lines = events.read_text().splitlines(keepends=True)
-    first.write_text("".join(lines[:15_001]))
-    tracker = folder / "template.xlsx"
-    run("new", tracker, "--year", "2026", "--reps",
-        ",".join(f"Rep {number:02d}" for number in range(1, OWNERS + 1)))
+    tracker, first, events = tracker_and_exports(tmp_path_factory.mktemp("fast-import"),
+                                                 OWNERS, 40_000, 15_000)
     wb = openpyxl.load_workbook(tracker)
     wb["Rep view"]["B2"] = "Rep 03"  # a person's pick, which the refresh keeps
     wb.save(tracker)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from operator import itemgetter
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from xlkpi.core.periods import EXCEL_EPOCH, Period, parse_iso_date
 from xlkpi.core.stages import StageMap
 from xlkpi.core.texts import to_stage_classes
 from xlkpi.tracker import model as layout
-from xlkpi.tracker.model import DataSheet, title
+from xlkpi.tracker.model import DataSheet, cells_at, title
 from xlkpi.tracker.problems import CellProblem, group
 
 # Data rows start below the header row: the first data row is sheet row 2.
@@ -58,10 +57,7 @@ class Sheet:
                 raise InputError(lang.text("report.errors.no_column", sheet=title(self.name),
                                            column=column_header(column)))
             index = folded.index(column.casefold())
-        try:
-            return list(map(itemgetter(index), self.rows))
-        except IndexError:  # a short row: its missing cells are blank
-            return [row[index] if index < len(row) else None for row in self.rows]
+        return cells_at(self.rows, index)
 
     def _convert(self, column: str, convert: Callable, kind: str) -> np.ndarray:
         """The column converted; as the workbook's formulas read it: a date or number typed as

@@ -43,6 +43,7 @@ from xlkpi.tracker.model import (
     TAB_THROUGH_ROW,
     TAB_YTD_COL,
     Tracker,
+    cells_at,
     title,
 )
 from xlkpi.tracker.styles import (
@@ -138,7 +139,7 @@ def _column_values(data, column: str) -> list:
     if column.casefold() not in header:
         return []
     index = header.index(column.casefold())
-    return [row[index] if index < len(row) else None for row in data.rows]
+    return cells_at(data.rows, index)
 
 
 def write_channels(ws: Worksheet, tracker: Tracker, letters, currency: object,

@@ -52,7 +52,7 @@ from xlkpi.xlsx import splice
 from xlkpi.xlsx.guards import open_workbook
 from xlkpi.xlsx.package import Package, deflated
 from xlkpi.xlsx.package_edit import Plan, write_edited
-from xlkpi.xlsx.save import backup_path, check_not_open, save_atomic
+from xlkpi.xlsx.save import backup_path, check_not_open, save_atomic, stamp
 from xlkpi.xlsx.seal import seal, sealed_inputs
 from xlkpi.xlsx.stylemap import Unsupported
 
@@ -186,14 +186,11 @@ class Identity:
 
     def unchanged(self, path: Path) -> bool:
         """Whether ``path`` still is this file (size and mtime first, then its hash)."""
-        try:
-            now = path.stat()
-        except OSError:
+        now = stamp(path)
+        if now is None or now[0] != self.size:
             return False
-        if (now.st_size, now.st_mtime_ns) == (self.size, self.mtime_ns):
+        if now == (self.size, self.mtime_ns):
             return True
-        if now.st_size != self.size:
-            return False
         found = Identity.of(path)
         return found is not None and found.sha256 == self.sha256
 
@@ -289,14 +286,7 @@ class TrackerFile:
         Excel or LibreOffice, as it is about to be replaced; ``whole``: every cell in openpyxl,
         even for a large tracker, e.g. to convert cells or import rows; either way the generated
         tabs are loaded without their cells, which :meth:`refresh` writes again)."""
-        def stamp():
-            try:
-                found = Path(path).stat()
-            except OSError:
-                return None
-            return found.st_size, found.st_mtime_ns
-
-        first = stamp()
+        first = stamp(path)
         book = open_tracker(path, writing=writing, whole=whole)
         original = book.original if isinstance(book, splice.SplitBook) else None
         if original is None:
@@ -304,7 +294,7 @@ class TrackerFile:
                 original = Path(path).read_bytes()
             except OSError:
                 original = None
-        if first != stamp():
+        if first != stamp(path):
             raise TrackerFileError(lang.text("messages.errors.file.changed_reading",
                                              name=Path(path).name))
         return cls(path, book, original)

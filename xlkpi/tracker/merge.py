@@ -15,7 +15,6 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -39,6 +38,7 @@ from xlkpi.tracker.model import (
     SETTINGS,
     STAGES,
     Tracker,
+    cells_at,
     column_title,
     title,
 )
@@ -335,8 +335,5 @@ def unknown_owner_note(tracker: Tracker) -> str | None:
         if sheet is None or "Owner" not in DATA_COLUMNS[name]:
             continue
         index = list(sheet.header).index("Owner")
-        try:
-            columns.append(list(map(itemgetter(index), sheet.rows)))
-        except IndexError:  # a short row: its missing cells are blank
-            columns.append([row[index] if index < len(row) else None for row in sheet.rows])
+        columns.append(cells_at(sheet.rows, index))
     return unknown_owners_message(unknown_owners(columns, tracker.settings.reps))

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from xlkpi.core import lang
 from xlkpi.core.errors import InputError
@@ -281,6 +282,14 @@ class TargetRow:
 class DataSheet:
     header: list[str]  # DATA_COLUMNS[name] first, then any columns a person added
     rows: list[list[object]]  # cell values as typed, one list per row, as long as the header
+
+
+def cells_at(rows: Sequence[Sequence[object]], index: int) -> list[object]:
+    """Every row's cell at ``index``: a data column; None where a row is shorter."""
+    try:
+        return list(map(itemgetter(index), rows))
+    except IndexError:  # a short row
+        return [row[index] if index < len(row) else None for row in rows]
 
 
 @dataclass

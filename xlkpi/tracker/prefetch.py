@@ -19,6 +19,7 @@ from pathlib import Path
 from xlkpi.tracker.model import data_sheet_titles
 from xlkpi.xlsx.archive import check_archive
 from xlkpi.xlsx.parts import sheet_parts
+from xlkpi.xlsx.save import stamp
 
 AHEAD_FROM_BYTES = 2 << 20  # smaller files: a thread would cost more than it saves
 # Of the data sheets' XML, the share read ahead: more than half, since the main thread, besides
@@ -27,27 +28,26 @@ AHEAD_FROM_BYTES = 2 << 20  # smaller files: a thread would cost more than it sa
 AHEAD_SHARE = 0.7
 
 
+def worth_a_thread(path: Path) -> bool:
+    """Whether reading ``path`` gains from a second thread: a large file, two cores or more."""
+    try:
+        return (os.cpu_count() or 1) > 1 and path.is_file() and \
+            path.stat().st_size >= AHEAD_FROM_BYTES
+    except OSError:
+        return False
+
+
 def read_ahead(path: str | os.PathLike) -> ReadAhead | None:
     """The reading ahead of ``path``'s largest data sheets, started; None for a small file, on
     one core, or without python-calamine."""
     path = Path(path)
+    if not worth_a_thread(path):
+        return None
     try:
-        if (os.cpu_count() or 1) < 2 or not path.is_file() or \
-                path.stat().st_size < AHEAD_FROM_BYTES:
-            return None
         import python_calamine  # noqa: F401 - only whether it is there
-    except (OSError, ImportError):
+    except ImportError:
         return None
     return ReadAhead(path)
-
-
-def identity(path: Path) -> tuple[int, int] | None:
-    """What tells a file from the one read ahead: its size and modification time."""
-    try:
-        status = path.stat()
-    except OSError:
-        return None
-    return status.st_size, status.st_mtime_ns
 
 
 def ahead_titles(path: Path) -> list[str]:
@@ -74,7 +74,7 @@ class ReadAhead:
 
     def __init__(self, path: Path):
         self.path = path
-        self.identity = identity(path)
+        self.identity = stamp(path)
         self._futures: Future = Future()  # of {title: Future of its cells}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, name="xlkpi-read-ahead")
@@ -83,7 +83,7 @@ class ReadAhead:
     def sheets(self, path: Path) -> dict[str, Future]:
         """Title → Future of its cells, for a reader of ``path``; {} when that is not the file
         read ahead, or it changed since."""
-        if path.resolve() != self.path.resolve() or identity(path) != self.identity:
+        if path.resolve() != self.path.resolve() or stamp(path) != self.identity:
             return {}
         return self._futures.result()
 

@@ -75,7 +75,7 @@ from xlkpi.tracker.model import (
     Tracker,
     title,
 )
-from xlkpi.tracker.prefetch import AHEAD_FROM_BYTES, ReadAhead, read_ahead
+from xlkpi.tracker.prefetch import ReadAhead, read_ahead, worth_a_thread
 from xlkpi.tracker.problems import CellProblem, group
 from xlkpi.xlsx.guards import check_archive, open_workbook
 from xlkpi.xlsx.parts import column_index, sheet_parts, xml_text
@@ -448,9 +448,7 @@ def read_checked(path: str | os.PathLike, ahead: ReadAhead | None = None
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the sheets' XML inflated meanwhile (zlib lets go of the GIL): the formula scan's
         # main cost, overlapping the reading of the values
-        large = (os.cpu_count() or 1) > 1 and path.is_file() and \
-            path.stat().st_size >= AHEAD_FROM_BYTES
-        inflated = pool.submit(sheets_with_formulas, path) if large else None
+        inflated = pool.submit(sheets_with_formulas, path) if worth_a_thread(path) else None
         tracker = _read_values(path, headers, classes, ahead)
         with lang.using(tracker.settings.language):  # the sheets' titles and headers
             headers[TARGETS] = ()

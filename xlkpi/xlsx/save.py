@@ -29,6 +29,16 @@ _TEMP_NAME = re.compile(r"\.~xlkpi-[a-z0-9_]{8}\.xls[xm]", re.IGNORECASE)  # mks
 EXTENSIONS = (".xlsx", ".xlsm")
 
 
+def stamp(path: str | os.PathLike) -> tuple[int, int] | None:
+    """A file's size and modification time (None when it cannot be seen): what tells it has
+    been saved again since it was read."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
 def lock_files(path: Path) -> list[Path]:
     """Lock files that Excel (``~$name``) and LibreOffice (``.~lock.name#``) keep beside a
     workbook while it is open."""
