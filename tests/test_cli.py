@@ -331,6 +331,7 @@ def summary_lines(stdout: str) -> list[str]:
     return stdout.splitlines()[1:]
 
 
+@pytest.mark.slow
 def test_refresh_dry_run_says_what_refresh_does_with_caseless_names(tracker_file):
     """Issue 8: the dry run worked out the missing Targets rows on its own, matching names with
     casefold() where refresh matches with lower(): with a rep "Straße" and Targets rows typed
@@ -354,6 +355,7 @@ def test_refresh_dry_run_says_what_refresh_does_with_caseless_names(tracker_file
     assert summary_lines(dry.stdout) == summary_lines(real.stdout)
 
 
+@pytest.mark.slow
 def test_tracker_file_dry_run_summary_equals_the_saved_refresh(tracker_file):
     add_rep(tracker_file, "Chen")
     dry = TrackerFile.open(tracker_file, writing=False).refresh()
@@ -365,6 +367,7 @@ def test_tracker_file_dry_run_summary_equals_the_saved_refresh(tracker_file):
         "tabs added: none", "tabs removed: none", "target rows added: 0"]
 
 
+@pytest.mark.slow
 def test_refresh_adds_a_rep_and_keeps_a_backup(tracker_file):
     from xlkpi.tracker.reader import read_tracker
 
@@ -386,6 +389,7 @@ def test_refresh_adds_a_rep_and_keeps_a_backup(tracker_file):
     assert not list(tracker_file.parent.glob(".~xlkpi-*"))  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_refresh_removes_a_rep_tab(tracker_file):
     wb = load_typed(tracker_file)
     ws = wb[layout.SETTINGS]
@@ -523,6 +527,7 @@ def test_save_refuses_macros_in_an_xlsx(tmp_path):
         saving.save_atomic(wb, tmp_path / "t.xlsx")
 
 
+@pytest.mark.slow
 def test_refresh_names_text_dates_and_converts_them_on_request(tmp_path):
     """A lead date typed as text is not counted by the workbook's COUNTIFS: refresh says which
     cell and the fix; --convert-text turns it into a date, cell by cell, and report counts it."""

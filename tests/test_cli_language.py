@@ -272,6 +272,7 @@ def unexplained(line: str, values: list[str]) -> str:
     return re.sub(r"[\s\d\-|]+", "", line)  # numbers, padding, rules of dashes, csv|json
 
 
+@pytest.mark.slow
 def test_every_line_the_cli_prints_comes_from_the_language_files(tmp_path, monkeypatch):
     from xlkpi.tracker import merge
 
@@ -337,6 +338,7 @@ def test_unexpected_errors_and_interruptions_are_in_the_language_too(tmp_path, m
                                     "ошибка в xlkpi")
 
 
+@pytest.mark.slow
 def test_default_report_of_the_demo_fits_a_screen(tmp_path):
     """It printed ~960 lines (five reps and the team, every month so far and YTD)."""
     path = tmp_path / "demo.xlsx"

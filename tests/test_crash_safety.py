@@ -451,6 +451,7 @@ def test_a_symlinked_tracker_is_saved_through_the_link(small, tmp_path):
     assert not temps(tmp_path) and not temps(real_folder)
 
 
+@pytest.mark.slow
 def test_a_read_only_tracker_is_not_replaced(small, tmp_path):
     """As on Windows, where replacing a read-only file fails: a tracker marked read-only
     (chmod a-w) is left alone, with a one-line message, even for root."""

@@ -275,6 +275,7 @@ def test_a_repeated_record_id_in_russian(russian_tracker, tmp_path):
 
 # --- refresh: rows left where they are ---------------------------------------------------------
 
+@pytest.mark.slow
 def test_rows_left_in_place_are_explained_in_russian(tmp_path):
     from tests.test_no_silent_moves import amount_col, pointed
 

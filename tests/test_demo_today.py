@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from xlkpi.cli import cli
@@ -13,6 +14,7 @@ from xlkpi.core.texts import stage_class
 from xlkpi.tracker import model
 
 
+@pytest.mark.slow
 def test_the_demo_of_this_year_has_no_row_dated_after_today(tmp_path):
     path = tmp_path / "demo.xlsx"
     result = CliRunner().invoke(cli, ["new", str(path), "--demo"], catch_exceptions=False)
@@ -37,6 +39,7 @@ def test_the_demo_of_this_year_has_no_row_dated_after_today(tmp_path):
     assert max(dates).date() >= today - dt.timedelta(days=7) or today.timetuple().tm_yday < 8
 
 
+@pytest.mark.slow
 def test_a_past_years_demo_keeps_the_whole_year(tmp_path):
     path = tmp_path / "demo.xlsx"
     year = dt.date.today().year - 2

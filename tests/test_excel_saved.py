@@ -327,6 +327,7 @@ def test_refresh_of_an_excel_saved_file_equals_the_slow_path(excel_files, tmp_pa
             assert formula == f"=LEN(A{row[0].row})*2"
 
 
+@pytest.mark.slow
 def test_excel_rows_moved_by_bytes_equal_moved_cell_by_cell(excel_files, tmp_path,
                                                              monkeypatch):
     source = shutil.copy(excel_files[False], tmp_path / "tracker.xlsx")

@@ -175,6 +175,7 @@ def test_unknown_owners_are_counted_as_before_with_each_owner_keyed_once():
     assert unknown_owners([column], ["Anna"]) == [("Zoe", 3), ("7", 2), ("anna ", 1)]
 
 
+@pytest.mark.slow
 def test_a_save_the_editor_cannot_make_is_openpyxls_compressed(large, tmp_path, monkeypatch):
     """The generated package is kept uncompressed for the editor; when the editor declines,
     that package is what is saved, compressed again, and the summary says so."""

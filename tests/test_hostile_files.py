@@ -531,6 +531,7 @@ def test_two_sheets_on_one_part(tracker, command):
     assert_refused(tracker, command, "is damaged", "'Mine 0' and 'Mine 1'")
 
 
+@pytest.mark.slow
 def test_many_sheets_of_ones_own_are_kept(tracker, source_report):
     """A few hundred sheets a person added: report and refresh work, refresh keeps them."""
     add_sheets(tracker, 300)
@@ -589,6 +590,7 @@ def test_a_typed_sheet_renamed_or_deleted(edited, tmp_path, sheet, how, command)
         assert "not an xlkpi tracker" not in line
 
 
+@pytest.mark.slow
 def test_generated_tabs_deleted_or_renamed_come_back(edited, tmp_path):
     """The Team and rep tabs are the tool's: deleted ones are made again; one a person
     renamed becomes theirs, and is kept."""
@@ -616,6 +618,7 @@ def test_merged_header_cells(edited, tmp_path, command):
                    "put the header back in row 1")
 
 
+@pytest.mark.slow
 def test_merged_data_cells(edited, tmp_path):
     """Merged data cells (close dates D3:D6) read as Excel shows them: the value in the first
     cell, the others blank. Report and refresh work; refresh keeps the merge and every row."""
@@ -633,6 +636,7 @@ def test_merged_data_cells(edited, tmp_path):
     assert report_json(path) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cells", [100_001, 16_384 * 1_048_575], ids=["many", "whole-sheet"])
 @pytest.mark.parametrize("kind", ["mergeCell", "hyperlink"])
 def test_merges_and_hyperlinks_openpyxl_would_expand(tracker, source_report, kind, cells):
@@ -660,6 +664,7 @@ def test_merges_and_hyperlinks_openpyxl_would_expand(tracker, source_report, kin
     assert report_json(tracker) == source_report
 
 
+@pytest.mark.slow
 def test_a_header_moved_to_another_column(edited, tmp_path, source_report):
     """Stage moved from column E to column Q (with its data): report finds it by its name,
     refresh points the StageClass column and the tabs' formulas at Q."""
@@ -809,6 +814,7 @@ def assert_text_everywhere(path: Path, texts: list[str], expect_each: bool = Tru
         assert found == set(texts), set(texts) - found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("demo", [False, True], ids=["new", "new-demo"])
 def test_formula_like_rep_names_stay_text_through_new(tmp_path, demo):
     """--reps with names that Excel would run as formulas (CSV-injection style payloads):
@@ -829,6 +835,7 @@ def test_formula_like_rep_names_stay_text_through_new(tmp_path, demo):
         assert any(row["actual"] for row in rows if row["rep"] == reps[0])
 
 
+@pytest.mark.slow
 def test_formula_like_typed_text_stays_text_through_refresh(tracker, tmp_path):
     """Text typed into Settings (a rep), Targets (a note, a target cell), and every data
     sheet (names, owners, stages, a column of one's own), saved as text cells as Excel saves

@@ -72,6 +72,7 @@ def test_a_new_tracker_is_sealed(tmp_path, files):
     assert sealed(demo) is not None
 
 
+@pytest.mark.slow
 def test_carried_tabs_give_the_general_paths_workbook(tmp_path, monkeypatch, files):
     tracker, first, events = files
     carried, carried_said = imported(tmp_path / "carried", tracker, first, events)
@@ -96,6 +97,7 @@ def test_carried_tabs_give_the_general_paths_workbook(tmp_path, monkeypatch, fil
     assert sealed(carried) == sealed(general) == sealed(tracker) is not None
 
 
+@pytest.mark.slow
 def test_a_file_saved_by_another_program_takes_the_general_path(tmp_path, files):
     tracker, first, _ = files
     resaved = tmp_path / "resaved.xlsx"
@@ -107,6 +109,7 @@ def test_a_file_saved_by_another_program_takes_the_general_path(tmp_path, files)
     assert sealed(done) is not None  # and sealed now
 
 
+@pytest.mark.slow
 def test_a_part_changed_in_place_breaks_the_seal(tmp_path, files):
     """A tool that rewrites one part and keeps the zip's comment: the tab is written again."""
     tracker, first, _ = files
@@ -130,6 +133,7 @@ def test_a_part_changed_in_place_breaks_the_seal(tmp_path, files):
     wb.close()
 
 
+@pytest.mark.slow
 def test_an_import_that_changes_an_input_writes_the_tabs_again(tmp_path, files):
     """A lead from a new channel: the Channels tab must list it (channels are an input)."""
     tracker, _, _ = files
@@ -143,6 +147,7 @@ def test_an_import_that_changes_an_input_writes_the_tabs_again(tmp_path, files):
     wb.close()
 
 
+@pytest.mark.slow
 def test_a_save_the_editor_cannot_make_writes_the_carried_tabs(tmp_path, monkeypatch, files):
     """Saved whole (openpyxl) when the package editor declines: the carried tabs, loaded
     without their cells, and Targets, left out of the save, are written all the same."""

@@ -5,6 +5,7 @@ hidden through refresh. The save patches the original sheet XML (lossless refres
 from pathlib import Path
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 from openpyxl.utils import get_column_letter
 
@@ -27,6 +28,7 @@ def id_column(path: Path):
     return ws.column_dimensions[get_column_letter(header.index(ID_HEADER) + 1)]
 
 
+@pytest.mark.slow
 def test_the_id_column_is_hidden_after_import_and_refresh(tmp_path):
     path = tmp_path / "tracker.xlsx"
     run("new", path, "--year", 2026, "--reps", "Anna,Boris")

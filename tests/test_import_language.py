@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from xlkpi.cli import cli
@@ -27,6 +28,7 @@ def march(path: Path) -> dict:
     return {row["kpi"]: row["actual"] for row in rows}
 
 
+@pytest.mark.slow
 def test_amocrm_export_imports_into_a_russian_tracker_as_into_an_english_one(tmp_path):
     figures = {}
     for code in ("en", "ru"):

@@ -32,6 +32,7 @@ def saved_maps(path) -> list[tuple]:
     return rows
 
 
+@pytest.mark.slow
 def test_map_is_saved_used_again_without_flags_and_kept_by_refresh(tmp_path):
     path = new_tracker(tmp_path)
     first, second = tmp_path / "deals.csv", tmp_path / "deals2.csv"
@@ -64,6 +65,7 @@ def test_map_is_saved_used_again_without_flags_and_kept_by_refresh(tmp_path):
     assert "already holds every record: nothing to save" in twice.stdout
 
 
+@pytest.mark.slow
 def test_map_with_as_and_semicolons(tmp_path):
     path = new_tracker(tmp_path)
     export = tmp_path / "spend.csv"

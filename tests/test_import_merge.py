@@ -68,6 +68,7 @@ def data_rows(path: Path, sheet: str) -> list[dict]:
         if header[index] != layout.STAGE_CLASS_COLUMN)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FIXTURES)
 def test_every_fixture_imports_into_a_fresh_tracker(tmp_path, name):
     path = new_tracker(tmp_path)
@@ -99,6 +100,7 @@ def test_hubspot_custom_stage_is_added_and_mapping_changes_the_report(tmp_path):
     assert {row["kpi"]: row["actual"] for row in rows}["close_rate"] == 0
 
 
+@pytest.mark.slow
 def test_hand_typed_rows_and_targets_are_never_touched(tmp_path):
     path = new_tracker(tmp_path)
     wb = openpyxl.load_workbook(path)
@@ -116,6 +118,7 @@ def test_hand_typed_rows_and_targets_are_never_touched(tmp_path):
     assert typed[0].get(ID_HEADER) is None
 
 
+@pytest.mark.slow
 def test_aliases_write_the_reps_own_name(tmp_path):
     path = new_tracker(tmp_path, "Anna,Boris")
     wb = openpyxl.load_workbook(path)

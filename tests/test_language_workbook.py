@@ -209,6 +209,7 @@ def test_a_russian_tracker_is_russian_and_reads_back_as_the_english_one():
     assert back.stages == english_back.stages  # "Выиграна" reads as Won
 
 
+@pytest.mark.slow
 def test_the_fast_reader_reads_a_russian_tracker_as_the_english_one(tmp_path):
     """xlkpi report's reader (tracker.values): the same Tracker from either language, and no
     problem found in either."""
@@ -264,6 +265,7 @@ def test_the_settings_row_tells_the_language_when_the_hidden_sheet_does_not():
     assert read_tracker(wb).settings.language == "ru"
 
 
+@pytest.mark.slow
 def test_refresh_of_a_russian_tracker_stays_russian_and_keeps_typed_cells(tmp_path):
     path = tmp_path / "трекер.xlsx"
     path.write_bytes(_russian_file())
@@ -391,6 +393,7 @@ def test_a_note_typed_in_row_8_of_an_old_tracker_is_no_language():
     assert read_tracker(wb).settings.language == "en"
 
 
+@pytest.mark.slow
 def test_refresh_of_a_large_russian_tracker_keeps_its_rows_outside_and_stays_russian(
         tmp_path, monkeypatch):
     """The split path of refresh (data rows held outside openpyxl) finds the Russian sheets."""

@@ -156,6 +156,7 @@ def _refreshed(kind: str, path_kind: str):
         return result, path.read_bytes(), deal
 
 
+@pytest.mark.slow
 def test_formula_on_another_sheet_keeps_its_deal(tmp_path, path_kind):
     """The regression: =Opportunities!F3 on a Dashboard showed another deal after refresh."""
     path, deal, result = refreshed(tmp_path, "formula", path_kind)  # dashboard_formula
@@ -174,6 +175,7 @@ def test_formula_on_another_sheet_keeps_its_deal(tmp_path, path_kind):
         assert_grouped(wb[sheet], REPS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(EDITS))
 def test_anything_pointing_at_a_row_keeps_the_rows(tmp_path, kind, path_kind):
     if path_kind == "split" and kind in ("hyperlink",):
@@ -184,6 +186,7 @@ def test_anything_pointing_at_a_row_keeps_the_rows(tmp_path, kind, path_kind):
     assert "Opportunities: rows not regrouped by owner (" in result.stdout, result.stdout
 
 
+@pytest.mark.slow
 def test_whole_columns_and_table_references_let_rows_move(tmp_path, path_kind):
     path, _deal = pointed(tmp_path, "whole-columns-and-tables")
     result = run("refresh", path)
@@ -197,6 +200,7 @@ def test_whole_columns_and_table_references_let_rows_move(tmp_path, path_kind):
     assert late == owner_runs(wb[OPPORTUNITIES], REPS)["anna"][-1]
 
 
+@pytest.mark.slow
 def test_rows_moved_are_counted_and_a_grouped_tracker_says_nothing(tmp_path):
     path = mixed_tracker(tmp_path)
     first = run("refresh", "--dry-run", path)
@@ -212,6 +216,7 @@ def test_rows_moved_are_counted_and_a_grouped_tracker_says_nothing(tmp_path):
         "target rows added")[1]
 
 
+@pytest.mark.slow
 def test_a_data_row_formula_on_its_own_row_moves_with_it(tmp_path):
     """=F5*2 in row 5 is the row's own: the rows move and the formula with its row."""
     path = mixed_tracker(tmp_path)

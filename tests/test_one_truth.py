@@ -89,6 +89,7 @@ def test_number_from_text(text, number):
     assert number_from_text(text) == number
 
 
+@pytest.mark.slow
 def test_text_dates_numbers_and_targets_are_not_counted_and_are_named(demo, tmp_path):
     path = edited(demo, tmp_path)
     tracker, problems = values.read_checked(path)
@@ -114,6 +115,7 @@ def test_text_dates_numbers_and_targets_are_not_counted_and_are_named(demo, tmp_
     assert after != before
 
 
+@pytest.mark.slow
 def test_uncached_formulas_are_named_by_the_openpyxl_fallback_too(demo, tmp_path, monkeypatch):
     path = edited(demo, tmp_path)
     monkeypatch.setitem(sys.modules, "python_calamine", None)  # import fails: openpyxl reads
@@ -128,6 +130,7 @@ def test_a_fresh_tracker_has_no_problems(demo):
     assert problems == [] and Report(tracker, problems=problems).problems() == []
 
 
+@pytest.mark.slow
 def test_convert_text_converts_cell_by_cell(demo, tmp_path):
     path = edited(demo, tmp_path)
     wb = load_typed(path)

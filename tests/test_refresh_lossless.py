@@ -282,6 +282,7 @@ def foreign(request, tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_refresh_carries_every_foreign_part_byte_for_byte(foreign):
     before = foreign.read_bytes()
     numbers = report(foreign)
@@ -324,6 +325,7 @@ def _title(book: bytes, package: Package, part: str) -> str | None:
     return found.group(1).decode() if found else None
 
 
+@pytest.mark.slow
 def test_refresh_keeps_a_vba_project(tmp_path):
     plain = small_tracker(tmp_path)
     path = tmp_path / "tracker.xlsm"
@@ -368,6 +370,7 @@ def test_refreshed_file_recalculates_to_the_report(size, tmp_path):
 
 # --- item 2: generated tabs known by the record and their mark, never by name ----------------
 
+@pytest.mark.slow
 def test_a_sheet_a_person_named_like_a_deleted_rep_tab_is_kept(tmp_path):
     path = small_tracker(tmp_path)
     wb = openpyxl.load_workbook(path)
@@ -398,6 +401,7 @@ def test_a_sheet_a_person_named_like_a_deleted_generated_tab_is_never_overwritte
 
 # --- item 3: a file changed while refresh ran is not replaced ---------------------------------
 
+@pytest.mark.slow
 def test_a_file_saved_meanwhile_is_not_replaced(tmp_path):
     path = small_tracker(tmp_path)
     tracker = TrackerFile.open(path)
@@ -416,6 +420,7 @@ def test_a_file_saved_meanwhile_is_not_replaced(tmp_path):
     assert not (tmp_path / "plain.bak.xlsx").exists()
 
 
+@pytest.mark.slow
 def test_refresh_command_exits_1_when_the_file_changed_meanwhile(tmp_path, monkeypatch):
     path = small_tracker(tmp_path)
     real = TrackerFile.refresh
@@ -437,6 +442,7 @@ def test_refresh_command_exits_1_when_the_file_changed_meanwhile(tmp_path, monke
 
 # --- item 11: a formatted blank cell at the last row is not data ------------------------------
 
+@pytest.mark.slow
 def test_a_formatted_blank_cell_at_the_last_row_costs_nothing(tmp_path):
     path = small_tracker(tmp_path)
     package = Package(path.read_bytes())

@@ -384,6 +384,7 @@ def blank_row(row: list) -> bool:
     return all(value is None or value == "" for value in row)
 
 
+@pytest.mark.slow
 def test_refresh_twice_changes_nothing():
     wb = openpyxl.load_workbook(io.BytesIO(base_bytes()))
     workbook.regenerate(wb, reader.read_tracker(wb))

@@ -101,6 +101,7 @@ def test_accepted_names_agree_in_workbook_and_report(tmp_path):
 
 # --- item 12 -----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_demo_at_the_end_of_excels_calendar(tmp_path):
     """(a) --year 9998 --fiscal-start 12 ran into 10000 (OverflowError "… a bug")."""
     path = tmp_path / "e.xlsx"
@@ -172,6 +173,7 @@ def _with_cached(path: Path, cell: str, value: str) -> None:
             archive.writestr(name, data)
 
 
+@pytest.mark.slow
 def test_a_rep_typed_as_a_formula_is_its_value(tmp_path):
     """(c) =UPPER("frank") in Settings made a tab named by the formula."""
     path = tmp_path / "t.xlsx"
@@ -194,6 +196,7 @@ def test_an_empty_rep_is_refused_by_report(tmp_path):
     assert_error(run("report", path, "--rep", "  "), "--rep")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize("command", ["refresh", "new"])
 def test_a_full_output_is_not_a_failed_save(tmp_path, command):

@@ -31,6 +31,7 @@ def test_the_picker_lists_the_reps_on_settings():
     assert "CHAR(1)" in ws["P2"].value
 
 
+@pytest.mark.slow
 def test_refresh_keeps_the_picked_rep_while_listed():
     tracker = sample_tracker(seed=2, rows=10, reps=["Anna", "Boris"])
     wb = saved(build.new_workbook(tracker))
@@ -43,6 +44,7 @@ def test_refresh_keeps_the_picked_rep_while_listed():
     assert wb[model.REP_VIEW]["B2"].value == "Anna"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
 def test_the_refresh_command_keeps_the_picked_rep(tmp_path, monkeypatch, large):
     """A large tracker's refresh loads the generated tabs without their cells: not the rep

@@ -151,6 +151,7 @@ def test_report_actuals_are_the_engines(tracker):
                 assert_same_number(computed.actual(kpi.id, who, period), expected)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(trackers())
 def test_the_rows_of_a_report_are_its_actuals(tracker):

@@ -49,6 +49,7 @@ def test_function_stage_map_argument():
         StageMap.from_cells([["Stage", "Class"], ["x", "Wn"]])
 
 
+@pytest.mark.slow
 def test_refresh_adds_stages_to_an_old_tracker(tmp_path):
     path = new_tracker(tmp_path)
     wb = openpyxl.load_workbook(path)
@@ -178,6 +179,7 @@ def test_rows_pasted_below_the_stage_class_formulas_count_alike_and_are_named(tm
         1 for number in range(100, 120) if number % 3)
 
 
+@pytest.mark.slow
 def test_rows_without_stage_class_are_neither_won_nor_lost_in_the_report(tmp_path):
     from xlkpi.report import read_report
 

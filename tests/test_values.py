@@ -184,6 +184,7 @@ def messy(tmp_path_factory) -> Path:
 
 # --- the same Tracker ------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options", [
     {},
     {"fiscal_start": 4, "as_of": D(2025, 10, 15)},
@@ -276,6 +277,7 @@ def test_any_typed_cells_read_the_same(small, tmp_path, cells, known):
 
 # --- error cells ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_error_in_a_number_column_stops_the_report_as_before(copy):
     wb = load_typed(copy)
     wb[layout.OPPORTUNITIES]["F8"] = "#N/A"  # openpyxl writes an error cell
@@ -286,6 +288,7 @@ def test_error_in_a_number_column_stops_the_report_as_before(copy):
         Report(tracker).rows()
 
 
+@pytest.mark.slow
 def test_errors_in_settings_targets_and_end_dates_read_the_same(copy):
     wb = load_typed(copy)
     wb[workbook.TARGETS]["D6"] = "#DIV/0!"
@@ -297,6 +300,7 @@ def test_errors_in_settings_targets_and_end_dates_read_the_same(copy):
     assert "'#VALUE!'" in assert_same_refusal(copy)
 
 
+@pytest.mark.slow
 def test_error_in_a_date_owner_or_stage_is_blank_as_the_formulas_count_it(copy):
     """The one designed difference: there an error cell counts as the tracker's COUNTIFS count
     it, not at all, which is what a blank does; the XML is not searched for it."""
@@ -434,6 +438,7 @@ def test_zip_bomb_guard(demo, monkeypatch):
 
 # --- when calamine cannot: openpyxl -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_without_python_calamine_openpyxl_reads_it(messy, monkeypatch):
     monkeypatch.setitem(sys.modules, "python_calamine", None)  # import fails
     calls = []
@@ -454,6 +459,7 @@ def test_a_part_calamine_cannot_parse_goes_to_openpyxl(copy, monkeypatch):
     assert typed(values.read_tracker_values(copy)) == typed(with_openpyxl(copy))
 
 
+@pytest.mark.slow
 def test_error_cells_not_found_in_the_xml_go_to_openpyxl(copy, monkeypatch):
     """An error cell without a reference: calamine's blank cannot be given its text."""
     wb = load_typed(copy)

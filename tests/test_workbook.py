@@ -366,6 +366,7 @@ def test_only_portable_functions():
                     "COUNTIF", "ROWS", "CHAR", "SUMPRODUCT", "SMALL", "MID"}, used
 
 
+@pytest.mark.slow
 def test_formula_injection_is_text():
     tracker = sample_tracker(seed=5, rows=30, reps=["=1+1", "#N/A", "+Anna", "@x", "-3"])
     tracker.targets[:] = [t for t in tracker.targets if t.who != "=1+1"]

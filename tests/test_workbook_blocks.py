@@ -132,6 +132,7 @@ def test_grouped_order_is_stable_and_case_insensitive():
     assert grouped_order(["x", "y"], []) == [0, 1]
 
 
+@pytest.mark.slow
 def test_new_writes_rows_grouped_by_owner():
     tracker = sample_tracker(seed=4, rows=120)
     wb = roundtrip(workbook.new_workbook(tracker))
@@ -200,6 +201,7 @@ def test_each_count_is_made_once_per_cell():
 
 # --- refresh groups the rows again ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_refresh_moves_whole_rows():
     tracker = sample_tracker(seed=6, rows=40, reps=["Anna", "Boris"])
     wb = roundtrip(workbook.new_workbook(tracker))
@@ -247,6 +249,7 @@ def test_refresh_moves_whole_rows():
     assert table.ref.endswith(str(len(after) + 1))
 
 
+@pytest.mark.slow
 def test_refresh_leaves_rows_with_merged_cells_alone():
     tracker = sample_tracker(seed=6, rows=20, reps=["Anna", "Boris"])
     wb = roundtrip(workbook.new_workbook(tracker))

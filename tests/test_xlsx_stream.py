@@ -54,6 +54,7 @@ def cells(book: openpyxl.Workbook, sheets=None) -> dict:
     return found
 
 
+@pytest.mark.slow
 def test_new_streamed_equals_new_with_cells():
     # The reference is openpyxl writing cells, which keeps a "\r" (as "&#13;") only through
     # lxml, declared in the test extra; its ElementTree writer turns "\r\n" into "\n".
@@ -73,6 +74,7 @@ def test_new_streamed_equals_new_with_cells():
     assert cells(streamed_book) == cells(openpyxl.load_workbook(io.BytesIO(plain)))
 
 
+@pytest.mark.slow
 def test_new_streamed_with_no_rows_has_the_table_row():
     tracker = sample_tracker(seed=3, rows=0)
     plain = saved(workbook.new_workbook(tracker, streamed=False))
@@ -145,6 +147,7 @@ def refreshed_both_ways(path: Path, monkeypatch) -> tuple[dict, dict]:
     return cells(fast), cells(slow)
 
 
+@pytest.mark.slow
 def test_refresh_with_rows_as_xml_equals_refresh_with_cells(tmp_path, monkeypatch):
     path = messy_tracker_file(tmp_path)
     fast, slow = refreshed_both_ways(path, monkeypatch)
@@ -166,6 +169,7 @@ def test_reading_a_split_workbook_gives_what_a_full_load_gives(tmp_path, monkeyp
         assert full.data[name] == back.data[name]
 
 
+@pytest.mark.slow
 def test_split_declines_what_it_cannot_move(tmp_path, monkeypatch):
     path = messy_tracker_file(tmp_path)
     wb = openpyxl.load_workbook(path)
@@ -175,6 +179,7 @@ def test_split_declines_what_it_cannot_move(tmp_path, monkeypatch):
     assert not isinstance(open_tracker(path), splice.SplitBook)
 
 
+@pytest.mark.slow
 def test_refresh_of_a_streamed_file_twice_changes_no_data_row(tmp_path, monkeypatch):
     monkeypatch.setattr(splice, "STREAM_FROM_BYTES", 0)
     path = messy_tracker_file(tmp_path)
