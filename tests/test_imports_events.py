@@ -310,7 +310,9 @@ _ROWS = st.lists(st.tuples(
     st.sampled_from(["Anna Petrova", "anna petrova", " Anna Petrova ", "Иванов Б.",
                      "Пётр  Сидоров", "", "  ", "Rep 01"]),
     st.sampled_from(["", "a@x.com", "A@X.COM", " a@x.com ", "b@y.ru", "Ёж@почта.рф",
-                     "lead" * 20 + "@x.com"])), min_size=1, max_size=40)
+                     "lead" * 20 + "@x.com"]),
+    st.sampled_from(["", "anna@acme.com", "ANNA@acme.com", "ivanov@acme.com"])),
+    min_size=1, max_size=40)
 
 
 @settings(max_examples=25, deadline=None)
@@ -321,10 +323,10 @@ _ROWS = st.lists(st.tuples(
 def test_split_files_read_as_pandas_chunks_and_the_whole_table(rows, separator, encoding,
                                                                newline, last_newline,
                                                                chunk_rows, read_bytes):
-    lines = [separator.join(HEADER)] + [separator.join([f"e{number}", event, date, owner,
-                                                        recipient, "note"])
-                                        for number, (event, date, owner, recipient)
-                                        in enumerate(rows)]
+    # a blank owner is named by the sender's e-mail (records._with_fallbacks)
+    header = [*HEADER[:5], "sendUserEmail"]
+    lines = [separator.join(header)] + [separator.join([f"e{number}", *row])
+                                        for number, row in enumerate(rows)]
     text = newline.join(lines) + (newline if last_newline else "")
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
         patch.setattr(events, "CHUNK_ROWS", chunk_rows)

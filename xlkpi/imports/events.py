@@ -286,19 +286,23 @@ def _factorized(cells: np.ndarray) -> tuple[np.ndarray, list]:
 _SHAPE = str.maketrans("0123456789", "9" * 10)  # values.TextShapes' shape of a text
 
 
+def _code_groups(codes: np.ndarray) -> list[np.ndarray]:
+    """The positions of each code (pandas.factorize's, from 0), in order."""
+    count = int(codes.max(initial=-1)) + 1
+    if count == 1:
+        return [np.arange(len(codes))]
+    if count <= 8:
+        return [np.flatnonzero(codes == code) for code in range(count)]
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+
+
 def _shape_groups(texts: list[str]):
     """(shape, positions, cells, an ASCII cells' bytes matrix or None) for each shape of
     ``texts`` (values.TextShapes: each digit made a 9), positions in row order. Cells of one
     shape have one length: each length is looked at as a matrix of bytes when it is ASCII."""
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    codes, distinct = pd.factorize(lengths)
-    if len(distinct) == 1:
-        groups = [np.arange(len(texts))]
-    elif len(distinct) <= 8:
-        groups = [np.flatnonzero(codes == code) for code in range(len(distinct))]
-    else:
-        order = np.argsort(codes, kind="stable")
-        groups = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    groups = _code_groups(pd.factorize(lengths)[0])
     for positions in groups:
         if not len(positions):
             continue
@@ -331,8 +335,7 @@ def _split_shape_groups(split: splitcsv.Split, starts: np.ndarray, lengths: np.n
             len(short), -1)
         shaped = np.where((matrix >= 48) & (matrix <= 57), np.uint8(57), matrix)
         codes = splitcsv.row_codes(shaped.view(np.uint64))
-        order = np.argsort(codes, kind="stable")
-        for inside in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1):
+        for inside in _code_groups(codes):
             positions = short[inside]
             width = int(lengths[positions[0]])
             shape = shaped[inside[0], :width].tobytes()
@@ -630,8 +633,10 @@ def _read_plain(path: Path, head: Head, fields: dict[str, str], owner_others: li
         raise splitcsv.NotPlain  # a row of the first ones is wider than the header
     encoding = PANDAS_ENCODINGS[head.encoding]
     tally = _Tally(fields, SplitFoldedIds(encoding) if "Recipient" in fields else None)
-    text_columns = [index[fields[name]] for name in ("Event", "Owner") if name in fields] + [
-        index[header] for header in owner_others]
+    columns = {name: index[header] for name, header in fields.items()}
+    # the columns a row's text is looked for in when its event and owner are blank
+    rest = [index[header] for header in owner_others] + [
+        columns[name] for name in ("Recipient", "SendDate") if name in columns]
     for first, lines, data in splitcsv.chunks(path, CHUNK_ROWS):
         skip = min(max(head.top + 1 - first, 0), lines)
         split = splitcsv.Split(data, lines, skip, head.separator, width, encoding)
@@ -639,24 +644,20 @@ def _read_plain(path: Path, head: Head, fields: dict[str, str], owner_others: li
         if not split.rows:
             continue
         rows = np.arange(first + skip, first + lines) + 1
-        texts = {column: split.factorize(column) for column in dict.fromkeys(text_columns)}
+        event = split.factorize(columns["Event"])
+        owner = split.factorize(columns["Owner"]) if "Owner" in columns else None
         blank = np.arange(split.rows)  # the rows with no text in any column looked at so far
-        for codes, distinct in texts.values():
-            if not len(blank):
-                break
+        for codes, distinct in filter(None, (event, owner)):
             filled = np.zeros(len(distinct), dtype=bool)
             for code in pd.unique(codes[blank]).tolist():
                 filled[code] = bool(distinct[code].strip())
             blank = blank[~filled[codes[blank]]]
-        rest = [split.cells(index[fields[name]]) for name in ("Recipient", "SendDate")
-                if name in fields]
+        cells = [split.cells(column) for column in rest] if len(blank) else []
         for row in blank.tolist():
             if not any(split.text(starts[row], lengths[row]).strip()
-                       for starts, lengths in rest):
+                       for starts, lengths in cells):
                 raise NotStreamed  # a blank row, as _read_chunks finds it
-        tally.add(rows, tally.dates.add_split(split, index[fields["SendDate"]], rows),
-                  texts[index[fields["Event"]]],
-                  texts[index[fields["Owner"]]] if "Owner" in fields else None,
-                  [functools.partial(texts.get, index[other]) for other in owner_others],
-                  (split, index[fields["Recipient"]]) if "Recipient" in fields else None)
+        tally.add(rows, tally.dates.add_split(split, columns["SendDate"], rows), event, owner,
+                  [functools.partial(split.factorize, index[other]) for other in owner_others],
+                  (split, columns["Recipient"]) if "Recipient" in columns else None)
     return tally.read()

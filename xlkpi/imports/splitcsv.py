@@ -26,7 +26,10 @@ READ_BYTES = 4 << 20  # the file is read in pieces of this size, joined into chu
 LONGEST = 64  # bytes: a longer cell is hashed by Python, not from a matrix of words
 _WORD_MASKS = np.array([(1 << (8 * count)) - 1 for count in range(8)] + [(1 << 64) - 1],
                        dtype=np.uint64)  # the first n bytes of a little-endian word
-_MIX = np.uint64(0x9E3779B97F4A7C15)
+# a random odd multiplier for each word of a cell: a cell's hash is the sum of its words'
+# products (wrapping), so the zero words after its end add nothing, however wide the matrix
+_MULTIPLIERS = np.random.default_rng(20261207).integers(
+    0, 1 << 63, LONGEST // 8, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 _DECODING_SLICE = 1 << 20
 
 
@@ -157,11 +160,9 @@ def row_codes(words: np.ndarray) -> np.ndarray:
 
 
 def _row_hashes(words: np.ndarray) -> np.ndarray:
-    hashes = words[:, 0].copy()
+    hashes = words[:, 0] * _MULTIPLIERS[0]
     for column in range(1, words.shape[1]):
-        hashes ^= hashes >> np.uint64(31)
-        hashes *= _MIX
-        hashes ^= words[:, column]
+        hashes += words[:, column] * _MULTIPLIERS[column]
     return hashes
 
 
@@ -187,20 +188,20 @@ class CellIds:
         starts, lengths = split.cells(column)
         ids = np.empty(len(starts), dtype=np.int64)
         short = np.flatnonzero(lengths <= LONGEST)
-        words = np.zeros((len(short), LONGEST // 8), dtype=np.uint64)
-        found = split.matrix(starts[short], lengths[short])
-        words[:, :found.shape[1]] = found
+        words = split.matrix(starts[short], lengths[short])
         hashes = _row_hashes(words)
         codes = pd.factorize(hashes)[0]
         first = first_of_each(codes)
         _check_same(words, words[first][codes])
+        distinct = np.zeros((len(first), LONGEST // 8), dtype=np.uint64)
+        distinct[:, :words.shape[1]] = words[first]
         known = self.hashes.get_indexer(hashes[first])
         old = np.flatnonzero(known >= 0)
-        _check_same(words[first[old]], self.words[known[old]])
+        _check_same(distinct[old], self.words[known[old]])
         new = np.flatnonzero(known < 0)
         known[new] = len(self.lengths) + np.arange(len(new))
         self.hashes = self.hashes.append(pd.Index(hashes[first[new]]))
-        self.words = np.concatenate((self.words, words[first[new]]))
+        self.words = np.concatenate((self.words, distinct[new]))
         self.lengths = np.concatenate((self.lengths, lengths[short][first[new]]))
         ids[short] = known[codes]
         for position in np.flatnonzero(lengths > LONGEST).tolist():
