@@ -24,6 +24,7 @@ from xlkpi.imports.counting import first_of_each
 
 READ_BYTES = 4 << 20  # the file is read in pieces of this size, joined into chunks
 LONGEST = 64  # bytes: a longer cell is hashed by Python, not from a matrix of words
+PADDING = LONGEST + 8  # a matrix's words can be read from any cell's start, however short
 _WORD_MASKS = np.array([(1 << (8 * count)) - 1 for count in range(8)] + [(1 << 64) - 1],
                        dtype=np.uint64)  # the first n bytes of a little-endian word
 # a random odd multiplier for each word of a cell: a cell's hash is the sum of its words'
@@ -39,7 +40,8 @@ class NotPlain(Exception):
 
 def chunks(path, rows: int) -> Iterator[tuple[int, int, bytes]]:
     """(the index of its first record, its number of records, the bytes) of each run of
-    ``rows`` records (the last may be shorter), each record ending in a line feed."""
+    ``rows`` records (the last may be shorter), each record ending in a line feed; the bytes
+    are followed by PADDING zero bytes."""
     with open(path, "rb") as handle:
         pending, first, ended = b"", 0, False
         while pending or not ended:
@@ -54,7 +56,7 @@ def chunks(path, rows: int) -> Iterator[tuple[int, int, bytes]]:
                 offset = len(data) - len(pieces[-1])
                 ends = np.flatnonzero(np.frombuffer(data, np.uint8, offset=offset) == 10)
                 cut = offset + int(ends[rows - sum(lines[:-1]) - 1]) + 1
-                chunk, pending, count = data[:cut], data[cut:], rows
+                chunk, pending, count = memoryview(data)[:cut], data[cut:], rows
             else:
                 chunk, pending, count = data, b"", sum(lines)
                 if chunk and not chunk.endswith(b"\n"):
@@ -62,7 +64,7 @@ def chunks(path, rows: int) -> Iterator[tuple[int, int, bytes]]:
                     count += 1
             if not chunk:
                 return
-            yield first, count, chunk
+            yield first, count, b"".join((chunk, bytes(PADDING)))
             first += count
 
 
@@ -71,39 +73,41 @@ def _line_feeds(data: bytes) -> int:
 
 
 class Split:
-    """One chunk of ``lines`` records, from its ``skip``-th on, split into cells."""
+    """One chunk of ``lines`` records (as chunks gives it, padding and all), from its
+    ``skip``-th record on, split into cells."""
 
     def __init__(self, data: bytes, lines: int, skip: int, separator: str, width: int,
                  encoding: str) -> None:
+        size = len(data) - PADDING
         self.crlf = b"\r" in data
-        if b'"' in data or b"\0" in data or (
+        if b'"' in data or data.find(b"\0", 0, size) >= 0 or (
                 self.crlf and data.count(b"\r") != data.count(b"\r\n")):
             raise NotPlain
         self.encoding = "utf-8" if encoding == "utf-8-sig" else encoding  # the BOM is gone
         _check_encoding(data, self.encoding)
-        start = 0
-        for _ in range(skip):
-            start = data.index(b"\n", start) + 1
-        self.rows = lines - skip
-        self.width = width
-        # a matrix's words can be read from any cell's start, however short the cell
-        self.padded = data + bytes(LONGEST + 8)
-        self.bytes = np.frombuffer(self.padded, dtype=np.uint8)
+        self.rows, self.width = lines - skip, width
+        self.data = data
+        self.bytes = np.frombuffer(data, dtype=np.uint8)
         # every cell's first 8 bytes as one number, at whatever offset it starts
-        self.words = np.ndarray((len(self.padded) - 7,), dtype="<u8", buffer=self.padded,
-                                strides=(1,))
-        marks = bytes(range(256)).translate(bytes.maketrans(separator.encode("ascii") + b"\n",
-                                                            b"\xff\xff"))
-        boundary = np.flatnonzero(np.frombuffer(data.translate(marks), dtype=np.uint8)[start:]
-                                  == 0xFF) + start
-        # As many boundaries as rows times fields, each row's last one its line feed: every
-        # row has exactly the header's fields.
-        if len(boundary) != self.rows * width:
+        self.words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
+        text = self.bytes[:size]
+        feeds = np.flatnonzero(text == 10)
+        start = int(feeds[skip - 1]) + 1 if skip else 0
+        feeds = feeds[skip:]
+        separators = np.flatnonzero(text == ord(separator))
+        separators = separators[np.searchsorted(separators, start):]
+        if len(separators) != self.rows * (width - 1):
             raise NotPlain
-        self.ends = boundary.reshape(self.rows, width)
-        if not (self.bytes[self.ends[:, -1]] == 10).all():
+        # Each row's fields end at its separators, then its line feed: every row has exactly
+        # the header's fields when its first separator follows the line feed before it and
+        # its last comes before its own.
+        self.ends = np.empty((self.rows, width), dtype=np.int64)
+        self.ends[:, -1] = feeds
+        self.ends[:, :-1] = separators.reshape(self.rows, width - 1)
+        self.line_starts = np.concatenate(([start], feeds[:-1] + 1))[:self.rows]
+        if width > 1 and self.rows and not ((self.ends[:, 0] >= self.line_starts).all()
+                                            and (self.ends[:, -2] < feeds).all()):
             raise NotPlain
-        self.line_starts = np.concatenate(([start], self.ends[:-1, -1] + 1))[:self.rows]
 
     def cells(self, column: int) -> tuple[np.ndarray, np.ndarray]:
         """(where each row's cell starts, its length in bytes)."""
@@ -127,7 +131,7 @@ class Split:
         return _decoded(self.bytes, starts, lengths, self.encoding)
 
     def text(self, start: int, length: int) -> str:
-        return self.padded[start:start + length].decode(self.encoding)
+        return self.data[start:start + length].decode(self.encoding)
 
     def factorize(self, column: int) -> tuple[np.ndarray, list[str]]:
         """pandas.factorize of the column's cells as text: (each row's code, in the order the
@@ -145,7 +149,7 @@ class Split:
         short = np.flatnonzero(~long)
         found = np.empty(len(starts), dtype=np.int64)
         found[short] = row_codes(self.matrix(starts[short], lengths[short]))
-        texts = [self.padded[start:start + length] for start, length in zip(
+        texts = [self.data[start:start + length] for start, length in zip(
             starts[long].tolist(), lengths[long].tolist(), strict=True)]
         found[long] = pd.factorize(np.asarray(texts, dtype=object))[0] + len(short)
         return pd.factorize(found)[0]
@@ -205,7 +209,7 @@ class CellIds:
         self.lengths = np.concatenate((self.lengths, lengths[short][first[new]]))
         ids[short] = known[codes]
         for position in np.flatnonzero(lengths > LONGEST).tolist():
-            cell = split.padded[starts[position]:starts[position] + lengths[position]]
+            cell = split.data[starts[position]:starts[position] + lengths[position]]
             ids[position] = self.long.setdefault(cell, -1 - len(self.long))
         self.ids.append(ids)
 
