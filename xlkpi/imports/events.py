@@ -11,6 +11,14 @@ through the same function. Whatever the chunked reading cannot settle as the who
 path does (blank rows inside the data, a report trailer, a file that is not plain UTF-8 or
 cp1251 CSV, a chunk whose dates are mostly of a format the column is not decided as) raises
 :class:`NotStreamed` and the caller reads the file whole.
+
+A file without a quote near its end is first read by splitcsv (:func:`_read_plain`): the same
+chunks of CHUNK_ROWS records, split with numpy, each column's cells factorized by their bytes
+and only the distinct ones decoded, the dates grouped by byte shapes (DateKeys.add_split), the
+recipients known across chunks by their bytes (SplitFoldedIds). It gives what pandas' chunks
+give, NotStreamed where they would; what splitcsv cannot split (a quote or NUL anywhere, a
+lone "\r", a row without the header's number of fields, bytes the encoding cannot decode:
+splitcsv.NotPlain) is read by pandas as above.
 """
 
 from __future__ import annotations
