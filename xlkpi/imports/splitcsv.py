@@ -184,8 +184,8 @@ class CellIds:
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
         self.hashes = pd.Index(np.zeros(0, dtype=np.uint64))
-        self.words = np.zeros((0, LONGEST // 8), dtype=np.uint64)  # each id's, zero-padded
-        self.lengths = np.zeros(0, dtype=np.int64)
+        self.count = 0  # ids of cells up to LONGEST bytes
+        self.words = np.zeros((1024, LONGEST // 8), dtype=np.uint64)  # each id's, from 0
         self.long: dict[bytes, int] = {}
         self.ids: list[np.ndarray] = []  # each chunk's rows'
 
@@ -194,20 +194,25 @@ class CellIds:
         ids = np.empty(len(starts), dtype=np.int64)
         short = np.flatnonzero(lengths <= LONGEST)
         words = split.matrix(starts[short], lengths[short])
+        width = words.shape[1]
         hashes = _row_hashes(words)
         codes = pd.factorize(hashes)[0]
         first = first_of_each(codes)
-        _check_same(words, words[first][codes])
-        distinct = np.zeros((len(first), LONGEST // 8), dtype=np.uint64)
-        distinct[:, :words.shape[1]] = words[first]
+        distinct = words[first]
+        _check_same(words, distinct[codes])
         known = self.hashes.get_indexer(hashes[first])
         old = np.flatnonzero(known >= 0)
-        _check_same(distinct[old], self.words[known[old]])
+        _check_same(distinct[old], self.words[known[old], :width])
+        _check_same(self.words[known[old], width:], 0)
         new = np.flatnonzero(known < 0)
-        known[new] = len(self.lengths) + np.arange(len(new))
+        known[new] = self.count + np.arange(len(new))
         self.hashes = self.hashes.append(pd.Index(hashes[first[new]]))
-        self.words = np.concatenate((self.words, distinct[new]))
-        self.lengths = np.concatenate((self.lengths, lengths[short][first[new]]))
+        if self.count + len(new) > len(self.words):  # room for twice as many
+            grown = np.zeros((2 * (self.count + len(new)), LONGEST // 8), dtype=np.uint64)
+            grown[:self.count] = self.words[:self.count]
+            self.words = grown
+        self.words[self.count:self.count + len(new), :width] = distinct[new]
+        self.count += len(new)
         ids[short] = known[codes]
         for position in np.flatnonzero(lengths > LONGEST).tolist():
             cell = split.data[starts[position]:starts[position] + lengths[position]]
@@ -216,11 +221,12 @@ class CellIds:
 
     def read(self) -> tuple[np.ndarray, list[str]]:
         """(each row's id, the distinct cells decoded)."""
-        texts = _decoded(self.words.view(np.uint8).reshape(-1),
-                         np.arange(len(self.lengths)) * LONGEST, self.lengths, self.encoding)
+        # as fixed-width bytes, each cell without the zero bytes after it (no cell holds one)
+        cells = self.words[:self.count].view(f"S{LONGEST}").ravel().tolist()
+        texts = b"\n".join(cells).decode(self.encoding).split("\n") if cells else []
         texts += [cell.decode(self.encoding) for cell in self.long]
         ids = np.concatenate(self.ids) if self.ids else np.zeros(0, dtype=np.int64)
-        return np.where(ids < 0, len(self.lengths) - 1 - ids, ids), texts
+        return np.where(ids < 0, self.count - 1 - ids, ids), texts
 
 
 def _decoded(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
