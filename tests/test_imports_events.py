@@ -334,3 +334,12 @@ def test_split_files_read_as_pandas_chunks_and_the_whole_table(rows, separator, 
         path = Path(folder) / "events.csv"
         path.write_bytes(text.encode(encoding))
         same_three_ways(path)
+
+
+def test_a_date_column_of_blank_cells_only_is_read_as_blank(tmp_path, split):
+    # No date key at all: every counted event is skipped for its missing date.
+    rows = [[f"e{n}", "emailsSent", " " * (n % 2), "Anna", "a@x.com", ""] for n in range(4)]
+    result = same_three_ways(write(tmp_path / "events.csv", rows))
+    assert split == ["split"]
+    assert result.decisions == ["SendDate (date): blank"]
+    assert result.skipped == [Skipped(row, "no date for the event") for row in range(2, 6)]
