@@ -415,6 +415,7 @@ class SplitFoldedIds:
         self.cells.add(split, column)
 
     def ids(self, selected: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """As FoldedIds.ids."""
         cells, distinct = self.cells.read()
         ids, keys = _folded(distinct)
         return ids[cells[selected]], keys

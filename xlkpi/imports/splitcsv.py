@@ -138,11 +138,11 @@ class Split:
         """pandas.factorize of the column's cells as text: (each row's code, in the order the
         cells first appear; the distinct cells)."""
         starts, lengths = self.cells(column)
-        codes = self.codes(starts, lengths)
+        codes = self._codes(starts, lengths)
         first = first_of_each(codes)
         return codes, self.texts(starts[first], lengths[first])
 
-    def codes(self, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    def _codes(self, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """A code for each cell, equal for equal cells, numbered as they first appear."""
         long = lengths > LONGEST
         if not long.any():
