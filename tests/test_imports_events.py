@@ -1,17 +1,22 @@
 """Per-event exports read in chunks (imports/events.py) give what reading the whole table gives
 (the csv module, cell by cell), whatever the chunk size; what chunks cannot settle is read
-whole. Counts worked out by hand where they are asserted."""
+whole. A file without quotes is split by splitcsv and gives what pandas' chunks give; what it
+cannot split is read by pandas. Counts worked out by hand where they are asserted."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from xlkpi.imports import Skipped, events, read_export
+from xlkpi.imports import Skipped, events, read_export, splitcsv
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_imports_fast import event_rows  # noqa: E402
@@ -50,13 +55,57 @@ def write(path: Path, rows: list[list[str]], header=HEADER, encoding="utf-8",
     return path
 
 
+@pytest.fixture
+def split(monkeypatch):
+    """Pieces of 64 bytes read at a time (records cross them), and a list of how each file
+    was read: "split" (splitcsv), "pandas" (not plain) or "whole" (NotStreamed)."""
+    monkeypatch.setattr(splitcsv, "READ_BYTES", 64)
+    ways: list[str] = []
+    read = events._read_plain
+
+    def spy(*args):
+        try:
+            found = read(*args)
+        except splitcsv.NotPlain:
+            ways.append("pandas")
+            raise
+        except events.NotStreamed:
+            ways.append("whole")
+            raise
+        ways.append("split")
+        return found
+
+    monkeypatch.setattr(events, "_read_plain", spy)
+    return ways
+
+
+def outcome(result) -> tuple:
+    return (result.records, result.skipped, result.aggregation, result.decisions, result.file,
+            result.rows_read, result.formula_like)
+
+
 def same_as_whole(path: Path):
     fast, slow = read_export(path), read_export(path, parser="csv")
-    assert (fast.records, fast.skipped, fast.aggregation, fast.decisions, fast.file,
-            fast.rows_read, fast.formula_like) == (
-        slow.records, slow.skipped, slow.aggregation, slow.decisions, slow.file,
-        slow.rows_read, slow.formula_like)
+    assert outcome(fast) == outcome(slow)
     return fast
+
+
+def not_plain(*args):
+    raise splitcsv.NotPlain
+
+
+def same_three_ways(path: Path):
+    """Split (when it can be), pandas' chunks and the whole table give one result."""
+    fast = same_as_whole(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(events, "_read_plain", not_plain)
+        assert outcome(read_export(path)) == outcome(fast)
+    return fast
+
+
+def plain_rows(seed: int, count: int) -> list[list[str]]:
+    """event_rows with no cell the csv module would quote."""
+    return [[cell.replace("\n", " ") for cell in row] for row in event_rows(seed, count)]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -174,3 +223,123 @@ def test_repeats_are_found_however_many_combinations():
     assert _repeated(small).tolist() == [False, False, True, False]
     large = [column * (1 << 40) for column in small]  # too many combinations for one int64
     assert _repeated(large).tolist() == [False, False, True, False]
+
+
+# --- files split by splitcsv ---------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_file_without_quotes_is_split_and_gives_the_whole_tables_result(tmp_path, streamed,
+                                                                          split, seed):
+    path = write(tmp_path / "events.csv", plain_rows(seed, 400))
+    assert b'"' not in path.read_bytes()
+    same_three_ways(path)
+    assert (split, streamed) == (["split"], ["streamed"] * 2)  # split, then pandas' chunks
+
+
+def test_long_cells_are_split_as_the_short_ones(tmp_path, streamed, split):
+    # Cells longer than a matrix holds (splitcsv.LONGEST bytes) are compared by their bytes.
+    rows = plain_rows(5, 60)
+    long_owner, long_lead = "Анна " * 20, "lead" * 20 + "@x.com"
+    for row in rows[::3]:
+        row[3], row[4] = long_owner, long_lead
+    rows[7][4] = long_lead.upper()  # the same recipient, case folded
+    rows[9][2] = "2026-01-05T10:00:00.000Z" + " " * 80  # a date with trailing spaces
+    rows[11][2] = "x" * 90  # not a date
+    path = write(tmp_path / "events.csv", rows)
+    result = same_three_ways(path)
+    assert (split, streamed) == (["split"], ["streamed"] * 2)
+    assert any(record["Owner"] == long_owner.strip() for record in result.records)
+
+
+@pytest.mark.parametrize(("case", "way"), [
+    ("quote", "pandas"), ("NUL", "pandas"), ("lone CR", "pandas"), ("short row", "pandas"),
+    ("wide row", "pandas"), ("wide first rows", "pandas"), ("blank line", "pandas"),
+    ("spaces row", "whole"), ("trailer", None), ("not UTF-8 after the head", "pandas")])
+def test_what_splitcsv_cannot_split_is_read_by_pandas(tmp_path, monkeypatch, streamed, split,
+                                                      case, way):
+    rows = plain_rows(6, 60)
+    lines = [",".join(HEADER)] + [",".join(row) for row in rows]
+    if case == "quote":  # far enough from the end not to be in the bottom line's window
+        monkeypatch.setattr(events, "last_record", functools.partial(events.last_record,
+                                                                     window=300))
+        lines[30] = lines[30].replace("note", '"a ""quoted"" note"')
+    elif case == "NUL":
+        lines[30] = lines[30].replace("note", "no\0te")
+    elif case == "lone CR":
+        lines[30] = lines[30].replace("note", "no\rte")
+    elif case == "short row":
+        lines[30] = lines[30].rsplit(",", 1)[0]
+    elif case == "wide row":
+        lines[30] += ",extra"
+    elif case == "wide first rows":
+        lines[3] += ",extra"
+    elif case == "blank line":
+        lines.insert(30, "")
+    elif case == "spaces row":
+        lines.insert(30, ", ,  ,,\t,")
+    elif case == "trailer":
+        lines.append("Total,,,,,")
+    text = "\n".join(lines) + "\n"
+    data = text.encode()
+    if case == "not UTF-8 after the head":
+        monkeypatch.setattr(events, "HEAD_BYTES", 2000)  # an ASCII head, cp1251 lines after it
+        data = text.replace("Иванов Б.", "Ivanov B.").encode() + "\n".join(
+            ",".join(row) for row in plain_rows(7, 5)).encode("cp1251") + b"\n"
+        assert data[:2000].isascii() and not data.isascii()
+        with pytest.raises(UnicodeDecodeError):
+            data.decode()
+    path = tmp_path / "events.csv"
+    path.write_bytes(data)
+    same_three_ways(path)
+    assert split == ([way] if way else [])
+
+
+_DATES = st.one_of(
+    st.builds(lambda day, hour: f"{day.isoformat()}T{hour:02d}:05:00.000Z",
+              st.dates(dt.date(2025, 12, 1), dt.date(2026, 3, 1)), st.integers(0, 23)),
+    st.builds(lambda day: f"{day:%d.%m.%Y} 10:30", st.dates(dt.date(2025, 12, 1),
+                                                            dt.date(2026, 3, 1))),
+    st.builds(lambda day: f"{day.month}/{day.day}/{day.year}",
+              st.dates(dt.date(2025, 12, 1), dt.date(2026, 3, 1))),
+    st.sampled_from(["", "  ", "n/a", "next week", "2026-02-31", "31.02.2026 10:00",
+                     "13/13/2026", " 2026-01-02 "]))
+_ROWS = st.lists(st.tuples(
+    st.sampled_from(["emailsSent", "emailsOpened", "Email opened", "emailsReplied",
+                     "emailsBounced", "emailsInterested", "emailsClicked", " sent "]),
+    _DATES,
+    st.sampled_from(["Anna Petrova", "anna petrova", " Anna Petrova ", "Иванов Б.",
+                     "Пётр  Сидоров", "", "  ", "Rep 01"]),
+    st.sampled_from(["", "a@x.com", "A@X.COM", " a@x.com ", "b@y.ru", "Ёж@почта.рф",
+                     "lead" * 20 + "@x.com"]),
+    st.sampled_from(["", "anna@acme.com", "ANNA@acme.com", "ivanov@acme.com"])),
+    min_size=1, max_size=40)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=_ROWS, separator=st.sampled_from([",", ";", "\t"]),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1251"]),
+       newline=st.sampled_from(["\n", "\r\n"]), last_newline=st.booleans(),
+       chunk_rows=st.integers(1, 9), read_bytes=st.integers(1, 80))
+def test_split_files_read_as_pandas_chunks_and_the_whole_table(rows, separator, encoding,
+                                                               newline, last_newline,
+                                                               chunk_rows, read_bytes):
+    # a blank owner is named by the sender's e-mail (records._with_fallbacks)
+    header = [*HEADER[:5], "sendUserEmail"]
+    lines = [separator.join(header)] + [separator.join([f"e{number}", *row])
+                                        for number, row in enumerate(rows)]
+    text = newline.join(lines) + (newline if last_newline else "")
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(events, "CHUNK_ROWS", chunk_rows)
+        patch.setattr(splitcsv, "READ_BYTES", read_bytes)
+        path = Path(folder) / "events.csv"
+        path.write_bytes(text.encode(encoding))
+        same_three_ways(path)
+
+
+def test_a_date_column_of_blank_cells_only_is_read_as_blank(tmp_path, split):
+    # No date key at all: every counted event is skipped for its missing date.
+    rows = [[f"e{n}", "emailsSent", " " * (n % 2), "Anna", "a@x.com", ""] for n in range(4)]
+    result = same_three_ways(write(tmp_path / "events.csv", rows))
+    assert split == ["split"]
+    assert result.decisions == ["SendDate (date): blank"]
+    assert result.skipped == [Skipped(row, "no date for the event") for row in range(2, 6)]

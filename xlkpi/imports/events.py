@@ -11,12 +11,21 @@ through the same function. Whatever the chunked reading cannot settle as the who
 path does (blank rows inside the data, a report trailer, a file that is not plain UTF-8 or
 cp1251 CSV, a chunk whose dates are mostly of a format the column is not decided as) raises
 :class:`NotStreamed` and the caller reads the file whole.
+
+A file without a quote near its end is first read by splitcsv (:func:`_read_plain`): the same
+chunks of CHUNK_ROWS records, split with numpy, each column's cells factorized by their bytes
+and only the distinct ones decoded, the dates grouped by byte shapes (DateKeys.add_split), the
+recipients known across chunks by their bytes (SplitFoldedIds). It gives what pandas' chunks
+give, NotStreamed where they would; what splitcsv cannot split (a quote or NUL anywhere, a
+lone "\r", a row without the header's number of fields, bytes the encoding cannot decode:
+splitcsv.NotPlain) is read by pandas as above.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import itertools
 import operator
@@ -28,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xlkpi.imports import values
+from xlkpi.imports import splitcsv, values
 from xlkpi.imports.counting import EventCodes, first_of_each
 from xlkpi.imports.read import (
     HEADER_SEARCH_ROWS,
@@ -154,10 +163,20 @@ class DateKeys:
         """The key id of each cell (-1: blank) of one chunk; ``rows``: their row numbers."""
         if len(cells) and pd.api.types.infer_dtype(cells, skipna=False) != "string":
             raise NotStreamed  # only text comes from a CSV
-        texts = cells.tolist()
-        ids = np.full(len(cells), -1, dtype=np.int64)
+        return self._add(_shape_groups(cells.tolist()), rows, cells.__getitem__)
+
+    def add_split(self, split: splitcsv.Split, column: int, rows: np.ndarray) -> np.ndarray:
+        """As add, from a chunk split by splitcsv: cells are decoded only to be kept."""
+        starts, lengths = split.cells(column)
+        return self._add(_split_shape_groups(split, starts, lengths), rows,
+                         lambda position: split.text(starts[position], lengths[position]))
+
+    def _add(self, groups, rows: np.ndarray, cell_text) -> np.ndarray:
+        """add's work on the cells' shape groups (_shape_groups); ``cell_text``: a cell's
+        text by its position."""
+        ids = np.full(len(rows), -1, dtype=np.int64)
         by_kind: Counter = Counter()
-        for shape, positions, group, matrix in _shape_groups(texts):
+        for shape, positions, group, matrix in groups:
             sid = self._shape(shape, int(rows[positions[0]]))
             self.shape_count[sid] += len(positions)
             kind = self.shape_kind[sid]
@@ -190,7 +209,7 @@ class DateKeys:
                            dtype=bool)
         suspect |= kinds[np.asarray(self.key_shape + [len(self.shape_kind)])[ids]]
         for position in np.flatnonzero(suspect).tolist():
-            self.texts[int(rows[position])] = cells[position]
+            self.texts[int(rows[position])] = cell_text(position)
         if len(self.texts) > _KEPT_TEXT:
             raise NotStreamed  # a column of mixed formats: read whole
         return ids
@@ -275,19 +294,23 @@ def _factorized(cells: np.ndarray) -> tuple[np.ndarray, list]:
 _SHAPE = str.maketrans("0123456789", "9" * 10)  # values.TextShapes' shape of a text
 
 
+def _code_groups(codes: np.ndarray) -> list[np.ndarray]:
+    """The positions of each code (pandas.factorize's, from 0), in order."""
+    count = int(codes.max(initial=-1)) + 1
+    if count == 1:
+        return [np.arange(len(codes))]
+    if count <= 8:
+        return [np.flatnonzero(codes == code) for code in range(count)]
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+
+
 def _shape_groups(texts: list[str]):
     """(shape, positions, cells, an ASCII cells' bytes matrix or None) for each shape of
     ``texts`` (values.TextShapes: each digit made a 9), positions in row order. Cells of one
     shape have one length: each length is looked at as a matrix of bytes when it is ASCII."""
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    codes, distinct = pd.factorize(lengths)
-    if len(distinct) == 1:
-        groups = [np.arange(len(texts))]
-    elif len(distinct) <= 8:
-        groups = [np.flatnonzero(codes == code) for code in range(len(distinct))]
-    else:
-        order = np.argsort(codes, kind="stable")
-        groups = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    groups = _code_groups(pd.factorize(lengths)[0])
     for positions in groups:
         if not len(positions):
             continue
@@ -310,6 +333,51 @@ def _shape_groups(texts: list[str]):
                    None)
 
 
+def _split_shape_groups(split: splitcsv.Split, starts: np.ndarray, lengths: np.ndarray):
+    """_shape_groups of a split chunk's cells, shaped as bytes: ASCII shapes come with the
+    matrix of their cells' bytes and decode a cell only when it is looked at; the cells of
+    other shapes, and cells too long for a matrix, are decoded and grouped as text."""
+    short = np.flatnonzero(lengths <= splitcsv.LONGEST)
+    if len(short):
+        matrix = split.matrix(starts[short], lengths[short]).view(np.uint8).reshape(
+            len(short), -1)
+        shaped = np.where((matrix >= 48) & (matrix <= 57), np.uint8(57), matrix)
+        codes = splitcsv.row_codes(shaped.view(np.uint64))
+        for inside in _code_groups(codes):
+            positions = short[inside]
+            width = int(lengths[positions[0]])
+            shape = shaped[inside[0], :width].tobytes()
+            if shape.isascii():
+                yield (shape.decode("ascii"), positions,
+                       _SplitCells(split, starts[positions], lengths[positions]),
+                       matrix[inside, :width] if width else None)
+            else:
+                yield from _decoded_groups(split, starts, lengths, positions)
+    long = np.flatnonzero(lengths > splitcsv.LONGEST)
+    if len(long):
+        yield from _decoded_groups(split, starts, lengths, long)
+
+
+def _decoded_groups(split: splitcsv.Split, starts: np.ndarray, lengths: np.ndarray,
+                    positions: np.ndarray):
+    texts = split.texts(starts[positions], lengths[positions])
+    for shape, inside, group, matrix in _shape_groups(texts):
+        yield shape, positions[inside], group, matrix
+
+
+class _SplitCells:
+    """A shape group's cells, each decoded when it is looked at."""
+
+    def __init__(self, split: splitcsv.Split, starts: np.ndarray, lengths: np.ndarray) -> None:
+        self.split, self.starts, self.lengths = split, starts, lengths
+
+    def __getitem__(self, index: int) -> str:
+        return self.split.text(int(self.starts[index]), int(self.lengths[index]))
+
+    def __iter__(self):
+        return iter(self.split.texts(self.starts, self.lengths))
+
+
 class FoldedIds:
     """A recipient column as ids of its folded texts (what an event counts once per: trimmed,
     case folded, "" for blank). Each chunk keeps its distinct cells; they are put together,
@@ -318,8 +386,8 @@ class FoldedIds:
     def __init__(self) -> None:
         self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def add(self, cells: np.ndarray) -> None:
-        codes, distinct = pd.factorize(cells)
+    def add(self, codes: np.ndarray, distinct: list) -> None:
+        """One chunk's cells as pandas.factorize gives them: codes and the distinct cells."""
         self.chunks.append((codes, np.asarray(distinct, dtype=object)))
 
     def ids(self, selected: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -327,15 +395,38 @@ class FoldedIds:
         if not self.chunks:
             return np.zeros(0, dtype=np.int64), []
         cells, distinct = pd.factorize(np.concatenate([found for _, found in self.chunks]))
-        folded = [(text or "").casefold() for text in values.read_text_column(
-            distinct.tolist()).values]
-        ids, keys = pd.factorize(np.asarray(folded, dtype=object))
+        ids, keys = _folded(distinct.tolist())
         ids = ids[cells]
         out, offset = [], 0
         for codes, found in self.chunks:
             out.append(ids[offset:offset + len(found)][codes])
             offset += len(found)
-        return np.concatenate(out)[selected], keys.tolist()
+        return np.concatenate(out)[selected], keys
+
+
+class SplitFoldedIds:
+    """FoldedIds of a recipient column split by splitcsv: its distinct cells are known across
+    chunks by their bytes, each decoded once."""
+
+    def __init__(self, encoding: str) -> None:
+        self.cells = splitcsv.CellIds(encoding)
+
+    def add(self, split: splitcsv.Split, column: int) -> None:
+        self.cells.add(split, column)
+
+    def ids(self, selected: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """As FoldedIds.ids."""
+        cells, distinct = self.cells.read()
+        ids, keys = _folded(distinct)
+        return ids[cells[selected]], keys
+
+
+def _folded(distinct: list[str]) -> tuple[np.ndarray, list[str]]:
+    """(the id of each distinct cell's folded text, the folded texts): values._text of a
+    CSV's cell (always text, "" for blank) folded."""
+    folded = [text.strip().replace("\r\n", "\n").casefold() for text in distinct]
+    ids, keys = pd.factorize(np.asarray(folded, dtype=object))
+    return ids, keys.tolist()
 
 
 class TextIds:
@@ -384,6 +475,10 @@ def read_events(path: Path, head: Head, found: Match) -> EventsRead:
         filled = [cell for cell in last if cell.strip()]
         if not filled or TRAILER.match(filled[0]):
             raise NotStreamed
+        try:  # no quote near the end: maybe none in the whole file
+            return _read_plain(path, head, fields, owner_others, index)
+        except splitcsv.NotPlain:
+            pass
     wanted = sorted(wanted | ({0} if last is None else set()))
     options = dict(sep=head.separator, header=None, names=range(head.width), dtype=object,
                    keep_default_na=False, na_filter=False, skip_blank_lines=False,
@@ -442,11 +537,71 @@ def _fallbacks(found: Match, name: str, header: list[str]) -> list[str]:
             if header_key(other) in keys and keys[header_key(other)] != found.columns[name]]
 
 
+class _Tally:
+    """The chunks' codes put together, then read as EventsRead."""
+
+    def __init__(self, fields: dict[str, str], recipients=None) -> None:
+        self.fields = fields
+        self.dates, self.events, self.owners = DateKeys(), TextIds(), TextIds()
+        self.recipients = recipients or (FoldedIds() if "Recipient" in fields else None)
+        self.parts: dict[str, list[np.ndarray]] = {"rows": [], "dates": [], "events": [],
+                                                   "owners": []}
+
+    def add(self, rows: np.ndarray, dates: np.ndarray, event: tuple, owner: tuple | None,
+            owner_others: list, recipient: tuple | None) -> None:
+        """One chunk's data rows: their numbers, date key ids (DateKeys) and the other
+        columns as (codes, distinct cells); ``owner_others``: functions giving the owner's
+        fallback columns so, in order (records._with_fallbacks); ``recipient``: the
+        arguments of the recipients' add."""
+        self.parts["rows"].append(rows)
+        self.parts["dates"].append(dates)
+        self.parts["events"].append(self.events.add(*event))
+        if owner is not None:
+            codes, distinct = owner
+            for other in owner_others:
+                blank = np.fromiter(map(values.is_blank, distinct), dtype=bool,
+                                    count=len(distinct))[codes]
+                if not blank.any():
+                    break
+                other_codes, other_distinct = other()
+                codes, kept = pd.factorize(np.where(blank, other_codes + len(distinct), codes))
+                both = distinct + other_distinct
+                distinct = [both[index] for index in kept.tolist()]
+            self.parts["owners"].append(self.owners.add(codes, distinct))
+        if self.recipients is not None:
+            self.recipients.add(*recipient)
+
+    def read(self) -> EventsRead:
+        parts, fields, dates = self.parts, self.fields, self.dates
+        if not parts["rows"] or not sum(map(len, parts["rows"])):
+            raise NotStreamed  # no data rows
+        rows = np.concatenate(parts["rows"])
+        decision, key_days, problem, reasons = dates.read()
+        keys = np.concatenate(parts["dates"])
+        bad = np.zeros(len(keys), dtype=bool)
+        has_key = keys >= 0
+        bad[has_key] = problem[keys[has_key]]
+        problems = [(row, f"column {fields['SendDate']!r}: {values.shown(dates.texts[row])} "
+                          f"{reasons[key]}")
+                    for row, key in zip(rows[bad].tolist(), keys[bad].tolist(), strict=True)]
+        good = ~bad
+        day = np.full(len(keys), -1, dtype=np.int64)  # every cell may be blank: no key
+        day[has_key] = key_days[keys[has_key]]
+        if "Owner" in fields:
+            owner_codes, owner_texts = np.concatenate(parts["owners"])[good], self.owners.texts
+        else:
+            owner_codes, owner_texts = np.zeros(int(good.sum()), dtype=np.int64), [None]
+        recipient_ids, recipient_keys = (self.recipients.ids(good) if self.recipients
+                                         else (None, None))
+        codes = EventCodes(rows[good], day[good], np.concatenate(parts["events"])[good],
+                           self.events.texts, owner_codes, owner_texts, recipient_ids,
+                           recipient_keys)
+        return EventsRead(codes, len(rows), decision, problems)
+
+
 def _read_chunks(reader, head: Head, fields: dict[str, str], owner_others: list[str],
                  index: dict[str, int]) -> tuple[EventsRead, dict[int, str]]:
-    dates, events, owners = DateKeys(), TextIds(), TextIds()
-    recipients = FoldedIds() if "Recipient" in fields else None
-    parts: dict[str, list[np.ndarray]] = {"rows": [], "dates": [], "events": [], "owners": []}
+    tally = _Tally(fields)
     start, last_cells = 0, {}
     with reader:
         for chunk in reader:
@@ -465,43 +620,53 @@ def _read_chunks(reader, head: Head, fields: dict[str, str], owner_others: list[
                 last_cells = {column: cells[column][-1] for column in cells}
             keep = np.flatnonzero(data)
             rows = numbers[keep] + 1
-            parts["rows"].append(rows)
-            parts["dates"].append(dates.add(cells[index[fields["SendDate"]]][keep], rows))
-            parts["events"].append(events.add(*_factorized(cells[index[fields["Event"]]][keep])))
-            if "Owner" in fields:
-                owner = cells[index[fields["Owner"]]][keep]
-                codes, distinct = _factorized(owner)
-                for other in owner_others:  # records._with_fallbacks
-                    blank = np.fromiter(map(values.is_blank, distinct), dtype=bool,
-                                        count=len(distinct))[codes]
-                    if not blank.any():
-                        break
-                    owner = owner.copy()
-                    owner[blank] = cells[index[other]][keep][blank]
-                    codes, distinct = _factorized(owner)
-                parts["owners"].append(owners.add(codes, distinct))
-            if recipients is not None:
-                recipients.add(cells[index[fields["Recipient"]]][keep])
-            del chunk, cells, used
-    if not parts["rows"] or not sum(map(len, parts["rows"])):
-        raise NotStreamed  # no data rows
-    rows = np.concatenate(parts["rows"])
-    decision, key_days, problem, reasons = dates.read()
-    keys = np.concatenate(parts["dates"])
-    bad = np.zeros(len(keys), dtype=bool)
-    has_key = keys >= 0
-    bad[has_key] = problem[keys[has_key]]
-    problems = [(row, f"column {fields['SendDate']!r}: {values.shown(dates.texts[row])} "
-                      f"{reasons[key]}")
-                for row, key in zip(rows[bad].tolist(), keys[bad].tolist(), strict=True)]
-    good = ~bad
-    day = np.where(has_key, key_days[np.where(has_key, keys, 0)], -1)
-    if "Owner" in fields:
-        owner_codes, owner_texts = np.concatenate(parts["owners"])[good], owners.texts
-    else:
-        owner_codes, owner_texts = np.zeros(int(good.sum()), dtype=np.int64), [None]
-    recipient_ids, recipient_keys = recipients.ids(good) if recipients else (None, None)
-    codes = EventCodes(rows[good], day[good], np.concatenate(parts["events"])[good],
-                       events.texts, owner_codes, owner_texts, recipient_ids, recipient_keys)
-    return EventsRead(codes, len(rows), decision, problems), last_cells
 
+            def column(name: str, keep=keep, cells=cells) -> tuple[np.ndarray, list]:
+                return _factorized(cells[index[name]][keep])
+
+            tally.add(rows, tally.dates.add(cells[index[fields["SendDate"]]][keep], rows),
+                      column(fields["Event"]),
+                      column(fields["Owner"]) if "Owner" in fields else None,
+                      [functools.partial(column, other) for other in owner_others],
+                      column(fields["Recipient"]) if "Recipient" in fields else None)
+            del chunk, cells, used
+    return tally.read(), last_cells
+
+
+def _read_plain(path: Path, head: Head, fields: dict[str, str], owner_others: list[str],
+                index: dict[str, int]) -> EventsRead:
+    """_read_chunks' result from the file split by splitcsv, chunk for chunk (the dates are
+    decided from the same chunks); splitcsv.NotPlain when it cannot be split so."""
+    width = len(head.header)
+    if head.width != width:
+        raise splitcsv.NotPlain  # a row of the first ones is wider than the header
+    encoding = PANDAS_ENCODINGS[head.encoding]
+    tally = _Tally(fields, SplitFoldedIds(encoding) if "Recipient" in fields else None)
+    columns = {name: index[header] for name, header in fields.items()}
+    # the columns a row's text is looked for in when its event and owner are blank
+    rest = [index[header] for header in owner_others] + [
+        columns[name] for name in ("Recipient", "SendDate") if name in columns]
+    for first, lines, data in splitcsv.chunks(path, CHUNK_ROWS):
+        skip = min(max(head.top + 1 - first, 0), lines)
+        split = splitcsv.Split(data, lines, skip, head.separator, width, encoding)
+        del data
+        if not split.rows:
+            continue
+        rows = np.arange(first + skip, first + lines) + 1
+        event = split.factorize(columns["Event"])
+        owner = split.factorize(columns["Owner"]) if "Owner" in columns else None
+        blank = np.arange(split.rows)  # the rows with no text in any column looked at so far
+        for codes, distinct in filter(None, (event, owner)):
+            filled = np.zeros(len(distinct), dtype=bool)
+            for code in pd.unique(codes[blank]).tolist():
+                filled[code] = bool(distinct[code].strip())
+            blank = blank[~filled[codes[blank]]]
+        cells = [split.cells(column) for column in rest] if len(blank) else []
+        for row in blank.tolist():
+            if not any(split.text(starts[row], lengths[row]).strip()
+                       for starts, lengths in cells):
+                raise NotStreamed  # a blank row, as _read_chunks finds it
+        tally.add(rows, tally.dates.add_split(split, columns["SendDate"], rows), event, owner,
+                  [functools.partial(split.factorize, index[other]) for other in owner_others],
+                  (split, columns["Recipient"]) if "Recipient" in columns else None)
+    return tally.read()
