@@ -58,7 +58,7 @@ from xlkpi.tracker.model import (
 )
 from xlkpi.tracker.settings import read_aliases
 from xlkpi.tracker.stages import read_stages
-from xlkpi.xlsx.extent import last_value_row
+from xlkpi.xlsx.extent import values_up_to_last
 from xlkpi.xlsx.splice import SplitBook, workbook_and_rows
 
 _AUTO_NAME = re.compile(r"Column\d+")
@@ -94,7 +94,7 @@ class ListedRows:
     def of_worksheet(cls, ws) -> ListedRows:
         """The values of an openpyxl worksheet, up to its last row holding a value (a read-only
         one: the rows the file holds)."""
-        return cls(list(ws.iter_rows(max_row=last_value_row(ws), values_only=True)))
+        return cls(values_up_to_last(ws))
 
     def rows(self) -> Sequence[tuple]:
         return self._rows

@@ -65,6 +65,7 @@ from xlkpi.tracker.styles import (
     month_format,
     number_format,
 )
+from xlkpi.xlsx.extent import last_value_row
 
 _VALIDATION_TAG = "xlkpi"  # promptTitle of the validations this module owns
 ALIASES_LABEL = "Also known as"
@@ -257,12 +258,9 @@ def _target_row(ws: Worksheet, row: int, who: str, kpi: Kpi, currency: object,
 
 
 def _targets_last_row(ws: Worksheet) -> int:
-    last = TARGETS_HEADER_ROW
-    for row, values in enumerate(ws.iter_rows(min_row=TARGETS_FIRST_ROW, values_only=True),
-                                 TARGETS_FIRST_ROW):
-        if any(value is not None and value != "" for value in values):
-            last = row
-    return last
+    """The last Targets row holding a value (the header row for none), from the cells the
+    sheet holds: iter_rows would visit the planning block's whole width on every row."""
+    return max(last_value_row(ws), TARGETS_HEADER_ROW)
 
 
 def complete_targets(ws: Worksheet, tracker: Tracker) -> None:
