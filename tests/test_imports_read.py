@@ -105,3 +105,18 @@ def test_unreadable_files_are_one_line_errors(tmp_path):
         read_table(write(tmp_path, b""))
     with pytest.raises(ExportError, match="as a workbook"):
         read_table(write(tmp_path, b"PK\x03\x04 not really a zip", "broken.xlsx"))
+
+
+def test_bytes_neither_utf8_nor_cp1251_are_named_not_a_crash(tmp_path):
+    """0x98 is no character in cp1251 (nor is a lone 0xE9 UTF-8): the 13th byte is named, with
+    the fix, instead of a UnicodeDecodeError; the chunked event reader's head declines it too."""
+    from xlkpi.imports import read_export
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"Name,Owner\nA\x98B,C\xe9\n")
+    for read in (read_table, read_export):
+        with pytest.raises(ExportError) as raised:
+            read(path)
+        assert str(raised.value) == (f"cannot read {path}: its byte 13 (0x98) is text neither "
+                                     "in UTF-8 nor in Windows Cyrillic (cp1251); export it "
+                                     "again as CSV in UTF-8")

@@ -4,13 +4,13 @@ owner, read in chunks so that a file of millions of events is never held whole.
 :func:`read_events` reads only the columns the profile uses (pandas' C parser, ``chunksize``)
 and reduces each chunk at once to integer codes: the event, owner and recipient of each row
 as ids into tables of their distinct texts, the date as an id into a table of distinct (shape,
-date part) keys (values.TextShapes' grouping, kept across chunks: datekeys.py). The date column's format is
-decided from all of its cells once the file is read, exactly as values.read_date_column decides
-it, and counting.aggregate counts the events from the codes; records.py's whole-table path counts
-through the same function. Whatever the chunked reading cannot settle as the whole-table
-path does (blank rows inside the data, a report trailer, a file that is not plain UTF-8 or
-cp1251 CSV, a chunk whose dates are mostly of a format the column is not decided as) raises
-:class:`NotStreamed` and the caller reads the file whole.
+date part) keys (values.TextShapes' grouping, kept across chunks: datekeys.py). The date
+column's format is decided from all of its cells once the file is read, exactly as
+values.read_date_column decides it, and counting.aggregate counts the events from the codes;
+records.py's whole-table path counts through the same function. Whatever the chunked reading
+cannot settle as the whole-table path does (blank rows inside the data, a report trailer, a
+file that is not plain UTF-8 or cp1251 CSV, a chunk whose dates are mostly of a format the
+column is not decided as) raises :class:`NotStreamed` and the caller reads the file whole.
 
 A file without a quote near its end is first read by splitcsv (:func:`_read_plain`): the same
 chunks of CHUNK_ROWS records, split with numpy, each column's cells factorized by their bytes
@@ -84,7 +84,7 @@ def csv_head(path: Path) -> Head | None:
     else:
         encoding, text = "UTF-8", _decode(data, "utf-8", whole)
         if text is None:  # read.decode takes cp1251 when the file is not UTF-8
-            encoding, text = "cp1251", data.decode("cp1251")
+            encoding, text = "cp1251", _decode(data, "cp1251", True)  # None: no text
     if text is None or looks_like_html(text):
         return None
     separator = sniff_separator(text)

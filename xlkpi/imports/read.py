@@ -79,7 +79,13 @@ def read_table(path: str | Path, parser: str = "pandas") -> Table:
     if data[:4] == b"PK\x03\x04" or data[:4] == b"\xd0\xcf\x11\xe0":
         grid, kind, encoding, separator = _workbook_grid(path), "xlsx", None, None
     else:
-        text, encoding = decode(data)
+        try:
+            text, encoding = decode(data)
+        except UnicodeDecodeError as error:  # 5 of cp1251's 256 bytes are no character
+            raise ExportError(lang.text(
+                "messages.imports.cannot_read", path=path, reason=lang.text(
+                    "messages.imports.not_text", byte=f"{data[error.start]:02X}",
+                    position=lang.count(error.start + 1)))) from None
         if looks_like_html(text):
             grid, kind, separator = html_table(text), "html", None
         else:
@@ -106,7 +112,7 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
-        return data.decode("cp1251"), "cp1251"  # every byte decodes: Windows Cyrillic
+        return data.decode("cp1251"), "cp1251"  # Windows Cyrillic; UnicodeDecodeError if not
 
 
 def looks_like_html(text: str) -> bool:
