@@ -18,10 +18,10 @@ Steps and their baselines, measured in the same run:
            (benchmarks/lo_phases.py: start-up, load with no recalculation on load, a full
            recalculation by calculateAll(), export as .xlsx; CPU seconds of soffice), and end
            to end as `soffice --headless --convert-to xlsx` with recalculation on load
-           (tests/libreoffice.py: start, load, recalculate, write, exit; wall and CPU). "recalc"
-           is the calculateAll CPU time. The Actual cells of the Team tab and of the first rep's
-           tab, read back after calculateAll, are compared with `xlkpi report --period all`;
-           a difference stops the benchmark.
+           (tests/libreoffice.py's convert_once: start, load, recalculate, write, exit; wall
+           and CPU). "recalc" is the calculateAll CPU time. The Actual cells of the Team tab
+           and of the first rep's tab, read back after calculateAll, are compared with
+           `xlkpi report --period all`; a difference stops the benchmark.
 """
 
 from __future__ import annotations

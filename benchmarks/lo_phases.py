@@ -408,7 +408,7 @@ def _main(argv: list[str]) -> None:
                         help="compare Team's and the first rep's Actual cells with the report")
     parser.add_argument("--convert", action="store_true",
                         help="also time soffice --convert-to xlsx end to end, recalculating on "
-                             "load (tests/libreoffice.py), wall and CPU")
+                             "load (tests/libreoffice.py's convert_once), wall and CPU")
     parser.add_argument("--drop", default="",
                         help="comma-separated sheets to delete after loading (profiling); "
                              "'reps' for every rep tab")
@@ -448,17 +448,18 @@ def _main(argv: list[str]) -> None:
 
 
 def convert_seconds(path: Path | str, out_dir: Path | str) -> dict[str, float]:
-    """``soffice --headless --convert-to xlsx`` of ``path`` with recalculation on load, as the
-    tests do it (tests/libreoffice.py: start, load, recalculate, write, exit): wall seconds and
-    CPU seconds of soffice (its rusage, reaped by the wait)."""
+    """``soffice --headless --convert-to xlsx`` of ``path`` with recalculation on load, in a
+    soffice of its own (tests/libreoffice.py's convert_once: start, load, recalculate, write,
+    exit; the tests' resident soffice would not count its start-up): wall seconds and CPU
+    seconds of soffice (its rusage, reaped by the wait)."""
     import resource
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.libreoffice import recalculate
+    from tests.libreoffice import convert_once
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    recalculate(path, out_dir)
+    convert_once(path, out_dir, "xlsx:Calc MS Excel 2007 XML")
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"convert s": wall, "convert cpu": after.ru_utime + after.ru_stime

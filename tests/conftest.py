@@ -88,15 +88,20 @@ def require(program: str, what: str) -> str:
 def pytest_runtest_protocol(item, nextitem):
     """With XLKPI_TEST_CPU=<file>, append "<cpu seconds>\t<test id>" per test: the user+sys
     time of the worker and the programs it ran (soffice, ssconvert), setup and teardown
-    included. CPU time, unlike wall time, does not grow when the machine is busy."""
+    included; and what the worker's resident LibreOffice spent meanwhile (it is reaped only at
+    exit, so os.times() misses it: tests/libreoffice.py). CPU time, unlike wall time, does not
+    grow when the machine is busy."""
     record = os.environ.get("XLKPI_TEST_CPU")
     if not record:
         yield
         return
-    before = os.times()
+    from tests.libreoffice import resident_cpu
+
+    before, resident = os.times(), resident_cpu()
     yield
     after = os.times()
-    spent = sum(getattr(after, field) - getattr(before, field)
-                for field in ("user", "system", "children_user", "children_system"))
+    spent = resident_cpu() - resident + sum(
+        getattr(after, field) - getattr(before, field)
+        for field in ("user", "system", "children_user", "children_system"))
     with open(record, "a", encoding="utf-8") as out:
         out.write(f"{spent:.3f}\t{item.nodeid}\n")
