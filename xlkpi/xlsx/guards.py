@@ -94,7 +94,8 @@ def open_workbook(path: str | os.PathLike, *, writing: bool = False, values: boo
                         ws._cells_by_row = _guarded_rows(ws._cells_by_row, path)
                 return wb
             def load(source):
-                return openpyxl.load_workbook(source, keep_vba=suffix == ".xlsm")
+                return _macros_for_reading(
+                    openpyxl.load_workbook(source, keep_vba=suffix == ".xlsm"))
 
             # Large sheets' rows stay sheet XML (splice): no cell objects.
             book = split(path, load) if split is not None else None
@@ -107,6 +108,20 @@ def open_workbook(path: str | os.PathLike, *, writing: bool = False, values: boo
         raise
     except Exception as exc:  # openpyxl raises many kinds for a damaged part
         raise _unreadable(path, exc) from None
+
+
+def _macros_for_reading(wb):
+    """``wb`` with its macros (an .xlsm's parts openpyxl keeps in ``vba_archive``, a zip open
+    for appending on a BytesIO) closed and opened again for reading, all the writer does with
+    them: a zip left open for appending writes its directory when the garbage collector
+    finalizes it, which may be after its buffer, and Python then prints "Exception ignored …
+    I/O operation on closed file" under the command's output."""
+    archive = getattr(wb, "vba_archive", None)
+    if archive is not None:
+        buffer = archive.fp
+        archive.close()  # the directory written into the buffer, which stays open
+        wb.vba_archive = zipfile.ZipFile(buffer)
+    return wb
 
 
 def _unreadable(path: Path, exc: Exception) -> TrackerFileError:
