@@ -39,6 +39,8 @@ import time
 import warnings
 from pathlib import Path
 
+from tests.lo_server import process_tree
+
 RECALC_ALWAYS_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" \
 xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -270,7 +272,7 @@ def resident_cpu() -> float:
         return 0.0
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for number, pid in enumerate(_tree(_SERVER.process.pid)):
+    for number, pid in enumerate(process_tree(_SERVER.process.pid)):
         try:
             with open(f"/proc/{pid}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
@@ -282,25 +284,6 @@ def resident_cpu() -> float:
         if number == 0:
             total += int(fields[13]) + int(fields[14])
     return total / ticks
-
-
-def _tree(root: int) -> list[int]:
-    """``root`` first, then its living descendants (from /proc)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop(0)
-        found.append(pid)
-        todo.extend(parents.get(pid, []))
-    return found
 
 
 def convert(path: Path | str, out_dir: Path | str, to: str = "xlsx",

@@ -40,8 +40,9 @@ def _answer(message: dict) -> None:
     sys.stdout.flush()
 
 
-def _tree(root: int) -> list[int]:
-    """``root`` and its living descendants (from /proc)."""
+def process_tree(root: int) -> list[int]:
+    """``root`` first, then its living descendants (from /proc). tests/libreoffice.py uses it
+    too: this file imports nothing the project's venv lacks until it runs as the child."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -53,7 +54,7 @@ def _tree(root: int) -> list[int]:
             parents.setdefault(int(fields[1]), []).append(int(entry))
     found, todo = [], [root]
     while todo:
-        pid = todo.pop()
+        pid = todo.pop(0)
         found.append(pid)
         todo.extend(parents.get(pid, []))
     return found
@@ -116,7 +117,7 @@ def _stop(process: subprocess.Popen, desktop, started: dict[int, str | None]) ->
     """Terminate soffice politely (it exits and is reaped, so its CPU time is counted), then
     kill what is left of the processes it started: ``started`` (soffice.bin, recorded once
     connected) and soffice's descendants now."""
-    started = {**started, **{pid: _started(pid) for pid in _tree(process.pid)}}
+    started = {**started, **{pid: _started(pid) for pid in process_tree(process.pid)}}
     if desktop is not None:
         with contextlib.suppress(Exception):  # the bridge may close while terminate returns
             desktop.terminate()
@@ -176,7 +177,7 @@ def serve(binary: str, profile: Path, start_timeout: float) -> int:
             return 4
         # oosplash and soffice.bin (which would outlive a killed oosplash), with start times;
         # not the short-lived helpers soffice runs (gpg…)
-        started = {pid: _started(pid) for pid in _tree(process.pid)
+        started = {pid: _started(pid) for pid in process_tree(process.pid)
                    if pid == process.pid or _name(pid) == "soffice.bin"}
         _answer({"ready": True, "soffice": [[pid, start] for pid, start in started.items()
                                             if start is not None]})
