@@ -39,7 +39,7 @@ import time
 import warnings
 from pathlib import Path
 
-from tests.lo_server import process_tree
+from tests.lo_server import process_start, process_tree
 
 RECALC_ALWAYS_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" \
@@ -127,7 +127,7 @@ class _Server:
 
     def alive(self) -> bool:
         return (self.process.poll() is None and bool(self.soffice)
-                and all(_started(pid) == start for pid, start in self.soffice))
+                and all(process_start(pid) == start for pid, start in self.soffice))
 
     def convert(self, request: dict, timeout: float) -> str | None:
         """Send one request; None when converted, else LibreOffice's error. ServerGone if
@@ -204,7 +204,7 @@ class _Server:
     @staticmethod
     def _kill_soffice(processes: list[tuple[int, str]]) -> None:
         for pid, start in reversed(processes):
-            if _started(pid) == start:
+            if process_start(pid) == start:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
 
@@ -215,17 +215,6 @@ class _Server:
                 with contextlib.suppress(OSError):
                     stream.close()
         shutil.rmtree(self.profile, ignore_errors=True)
-
-
-def _started(pid: int) -> str | None:
-    """A living process's start time (field 22 of /proc/PID/stat): with the pid, its
-    identity. None once it has exited (a zombie too)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return None if fields[0] in "ZX" else fields[19]
 
 
 _SERVER: _Server | None = None
@@ -291,19 +280,9 @@ def convert(path: Path | str, out_dir: Path | str, to: str = "xlsx",
     """``path`` converted as by ``soffice --headless --convert-to <to>`` into ``out_dir``
     (recalculating on load), through this process's resident LibreOffice when there is one;
     the path of the converted file."""
-    binary = soffice()
-    if binary is None:
-        raise RuntimeError("LibreOffice (soffice) is not installed")
-    source = Path(path).resolve()
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    if out == source.parent:
-        raise ValueError("out_dir must differ from the source's folder (same file name)")
+    binary, source, out, target = _prepared(path, out_dir, to)
     extension, _, export = to.partition(":")
     export, _, options = export.partition(":")
-    target = out / f"{source.stem}.{extension}"
-    if target.exists():
-        target.unlink()
     export = export or FILTERS.get(extension)
     server = _server(binary, timeout) if export else None
     if server is None:
@@ -329,10 +308,9 @@ def convert(path: Path | str, out_dir: Path | str, to: str = "xlsx",
     return target
 
 
-def convert_once(path: Path | str, out_dir: Path | str, to: str = "xlsx",
-                 timeout: float = 600) -> Path:
-    """``soffice --headless --convert-to <to>`` of ``path`` into ``out_dir`` in a soffice of
-    its own (start, load and recalculate, write, exit); the path of the converted file."""
+def _prepared(path: Path | str, out_dir: Path | str, to: str) -> tuple[str, Path, Path, Path]:
+    """(soffice, the source, the output folder made, the target path, no file there) for
+    converting ``path`` into ``out_dir`` as ``to``."""
     binary = soffice()
     if binary is None:
         raise RuntimeError("LibreOffice (soffice) is not installed")
@@ -341,10 +319,17 @@ def convert_once(path: Path | str, out_dir: Path | str, to: str = "xlsx",
     out.mkdir(parents=True, exist_ok=True)
     if out == source.parent:
         raise ValueError("out_dir must differ from the source's folder (same file name)")
-    extension = to.split(":", 1)[0]
-    target = out / f"{source.stem}.{extension}"
+    target = out / f"{source.stem}.{to.split(':', 1)[0]}"
     if target.exists():
         target.unlink()
+    return binary, source, out, target
+
+
+def convert_once(path: Path | str, out_dir: Path | str, to: str = "xlsx",
+                 timeout: float = 600) -> Path:
+    """``soffice --headless --convert-to <to>`` of ``path`` into ``out_dir`` in a soffice of
+    its own (start, load and recalculate, write, exit); the path of the converted file."""
+    binary, source, out, target = _prepared(path, out_dir, to)
     command = [binary, f"-env:UserInstallation={_profile().as_uri()}", "--headless",
                "--norestore", "--nologo", "--convert-to", to, "--outdir", str(out),
                str(source)]

@@ -60,7 +60,7 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def _started(pid: int) -> str | None:
+def process_start(pid: int) -> str | None:
     """A living process's start time (field 22 of /proc/PID/stat): with the pid, its
     identity. None once it has exited (a zombie too)."""
     try:
@@ -117,14 +117,14 @@ def _stop(process: subprocess.Popen, desktop, started: dict[int, str | None]) ->
     """Terminate soffice politely (it exits and is reaped, so its CPU time is counted), then
     kill what is left of the processes it started: ``started`` (soffice.bin, recorded once
     connected) and soffice's descendants now."""
-    started = {**started, **{pid: _started(pid) for pid in process_tree(process.pid)}}
+    started = {**started, **{pid: process_start(pid) for pid in process_tree(process.pid)}}
     if desktop is not None:
         with contextlib.suppress(Exception):  # the bridge may close while terminate returns
             desktop.terminate()
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=20)
     for pid, start in started.items():  # only those still the processes we started
-        if start is not None and _started(pid) == start:
+        if start is not None and process_start(pid) == start:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     if process.poll() is None:
@@ -177,7 +177,7 @@ def serve(binary: str, profile: Path, start_timeout: float) -> int:
             return 4
         # oosplash and soffice.bin (which would outlive a killed oosplash), with start times;
         # not the short-lived helpers soffice runs (gpg…)
-        started = {pid: _started(pid) for pid in process_tree(process.pid)
+        started = {pid: process_start(pid) for pid in process_tree(process.pid)
                    if pid == process.pid or _name(pid) == "soffice.bin"}
         _answer({"ready": True, "soffice": [[pid, start] for pid, start in started.items()
                                             if start is not None]})
