@@ -41,6 +41,12 @@ import tempfile
 import time
 from pathlib import Path
 
+# The child runs this file as a script under the system python: the repository's root on the
+# path, so that both it and the parent import tests/lo_server.py (standard library only; it
+# imports uno when it runs).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.lo_server import connect, process_tree, stop  # noqa: E402
+
 UNO_PYTHON = "/usr/bin/python3"
 CHILD = "--uno-child"
 FILTER = "Calc MS Excel 2007 XML"
@@ -58,39 +64,11 @@ xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XM
 
 # --- the child, under /usr/bin/python3 with uno ----------------------------------------------
 
-def _tree(root: int) -> list[int]:
-    """``root`` and its living descendants (from /proc)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(parents.get(pid, []))
-    return found
-
-
-def _started(pid: int) -> str | None:
-    """A process's start time (field 22 of /proc/PID/stat): with the pid, its identity."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except OSError:
-        return None
-
-
 def _cpu(root: int) -> float:
     """CPU seconds (user + system, all threads) of ``root`` and its living descendants."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in _tree(root):
+    for pid in process_tree(root):
         try:
             with open(f"/proc/{pid}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
@@ -103,7 +81,7 @@ def _cpu(root: int) -> float:
 def _peak_mib(root: int) -> float:
     """The largest peak resident set (VmHWM) among ``root`` and its descendants, in MiB."""
     peak = 0
-    for pid in _tree(root):
+    for pid in process_tree(root):
         try:
             with open(f"/proc/{pid}/status") as handle:
                 for line in handle:
@@ -159,44 +137,6 @@ class _Clock:
         self.times[f"{name} cpu"] = _cpu(self.root) - started_cpu
 
 
-def _connect(name: str, process: subprocess.Popen, timeout: float):
-    import uno
-    from com.sun.star.connection import NoConnectException
-
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext(
-        "com.sun.star.bridge.UnoUrlResolver", local)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            context = resolver.resolve(
-                f"uno:pipe,name={name};urp;StarOffice.ComponentContext")
-            return context.ServiceManager.createInstanceWithContext(
-                "com.sun.star.frame.Desktop", context)
-        except NoConnectException:
-            if process.poll() is not None:
-                raise RuntimeError(f"soffice exited with {process.returncode}") from None
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def _stop(process: subprocess.Popen, desktop) -> None:
-    """Terminate soffice politely, then kill what is left of the processes it started."""
-    started = {pid: _started(pid) for pid in _tree(process.pid)}
-    if desktop is not None:
-        with contextlib.suppress(Exception):  # the bridge may close while terminate returns
-            desktop.terminate()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=20)
-    for pid, start in started.items():  # only those still the processes we started
-        if start is not None and _started(pid) == start:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-    if process.poll() is None:
-        process.wait(timeout=10)
-
-
 def run_phases(job: dict) -> dict:
     """The child's work: ``job`` has path, export (a path or None), reads ([sheet, range]...),
     read_before (read the cells also before calculateAll), drop (sheets to delete after
@@ -220,7 +160,7 @@ def run_phases(job: dict) -> dict:
                                env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
     clock = _Clock(process.pid)
     try:
-        desktop = _connect(pipe, process, job["timeout"])
+        desktop = connect(pipe, process, job["timeout"])
         clock.phase("start-up", started_wall, started_cpu)
 
         wall, cpu = time.perf_counter(), _cpu(process.pid)
@@ -250,7 +190,7 @@ def run_phases(job: dict) -> dict:
         result["peak MiB"] = _peak_mib(process.pid)
         doc.close(True)
     finally:
-        _stop(process, desktop)
+        stop(process, desktop)
     result.update(clock.times)
     return result
 
@@ -454,7 +394,6 @@ def convert_seconds(path: Path | str, out_dir: Path | str) -> dict[str, float]:
     seconds of soffice (its rusage, reaped by the wait)."""
     import resource
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.libreoffice import convert_once
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

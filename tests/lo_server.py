@@ -90,7 +90,8 @@ def _props(**values) -> tuple:
     return tuple(out)
 
 
-def _connect(name: str, process: subprocess.Popen, timeout: float):
+def connect(name: str, process: subprocess.Popen, timeout: float):
+    """LibreOffice's Desktop over the pipe ``name``, once the soffice ``process`` accepts."""
     import uno
     from com.sun.star.connection import NoConnectException
 
@@ -113,11 +114,13 @@ def _connect(name: str, process: subprocess.Popen, timeout: float):
             time.sleep(0.05)
 
 
-def _stop(process: subprocess.Popen, desktop, started: dict[int, str | None]) -> None:
+def stop(process: subprocess.Popen, desktop, started: dict[int, str | None] | None = None
+         ) -> None:
     """Terminate soffice politely (it exits and is reaped, so its CPU time is counted), then
     kill what is left of the processes it started: ``started`` (soffice.bin, recorded once
     connected) and soffice's descendants now."""
-    started = {**started, **{pid: process_start(pid) for pid in process_tree(process.pid)}}
+    started = {**(started or {}),
+               **{pid: process_start(pid) for pid in process_tree(process.pid)}}
     if desktop is not None:
         with contextlib.suppress(Exception):  # the bridge may close while terminate returns
             desktop.terminate()
@@ -171,7 +174,7 @@ def serve(binary: str, profile: Path, start_timeout: float) -> int:
     desktop, started = None, {}
     try:
         try:
-            desktop = _connect(pipe, process, start_timeout)
+            desktop = connect(pipe, process, start_timeout)
         except Exception as error:
             _answer({"error": f"{type(error).__name__}: {error}"})
             return 4
@@ -195,7 +198,7 @@ def serve(binary: str, profile: Path, start_timeout: float) -> int:
                 _answer({"ok": True})
         return 0
     finally:
-        _stop(process, desktop, started)
+        stop(process, desktop, started)
 
 
 if __name__ == "__main__":
