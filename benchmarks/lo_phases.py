@@ -45,7 +45,7 @@ from pathlib import Path
 # path, so that both it and the parent import tests/lo_server.py (standard library only; it
 # imports uno when it runs).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.lo_server import connect, process_tree, stop  # noqa: E402
+from tests.lo_server import connect, process_tree, props, stop  # noqa: E402
 
 UNO_PYTHON = "/usr/bin/python3"
 CHILD = "--uno-child"
@@ -90,18 +90,6 @@ def _peak_mib(root: int) -> float:
         except OSError:
             continue
     return peak / 1024
-
-
-def _props(**values):
-    import uno  # noqa: F401  (loads the com.sun.star types)
-    from com.sun.star.beans import PropertyValue
-
-    out = []
-    for name, value in values.items():
-        prop = PropertyValue()
-        prop.Name, prop.Value = name, value
-        out.append(prop)
-    return tuple(out)
 
 
 def _read(doc, reads: list[list[str]]) -> dict[str, list]:
@@ -165,7 +153,7 @@ def run_phases(job: dict) -> dict:
 
         wall, cpu = time.perf_counter(), _cpu(process.pid)
         doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(job["path"]), "_blank", 0,
-                                           _props(Hidden=True, FilterName=FILTER))
+                                           props(Hidden=True, FilterName=FILTER))
         if doc is None:
             raise RuntimeError(f"LibreOffice could not load {job['path']}")
         clock.phase("load", wall, cpu)
@@ -185,7 +173,7 @@ def run_phases(job: dict) -> dict:
         if job.get("export"):
             wall, cpu = time.perf_counter(), _cpu(process.pid)
             doc.storeToURL(uno.systemPathToFileUrl(job["export"]),
-                           _props(FilterName=FILTER, Overwrite=True))
+                           props(FilterName=FILTER, Overwrite=True))
             clock.phase("export", wall, cpu)
         result["peak MiB"] = _peak_mib(process.pid)
         doc.close(True)

@@ -79,7 +79,9 @@ def _name(pid: int) -> str:
         return ""
 
 
-def _props(**values) -> tuple:
+def props(**values) -> tuple:
+    """UNO PropertyValues, one per keyword, for loadComponentFromURL and storeToURL."""
+    import uno  # noqa: F401  (loads the com.sun.star types)
     from com.sun.star.beans import PropertyValue
 
     out = []
@@ -139,7 +141,7 @@ def _convert(desktop, request: dict) -> None:
 
     source = uno.systemPathToFileUrl(request["source"])
     # as soffice --convert-to loads a document to convert (dispatchwatcher.cxx)
-    doc = desktop.loadComponentFromURL(source, "_blank", 0, _props(
+    doc = desktop.loadComponentFromURL(source, "_blank", 0, props(
         Referer="private:OpenEvent", ReadOnly=True, OpenNewView=True, Hidden=True,
         Silent=True))
     if doc is None:
@@ -148,7 +150,7 @@ def _convert(desktop, request: dict) -> None:
         store = {"FilterName": request["filter"], "Overwrite": True}
         if request.get("options"):
             store["FilterOptions"] = request["options"]
-        doc.storeToURL(uno.systemPathToFileUrl(request["target"]), _props(**store))
+        doc.storeToURL(uno.systemPathToFileUrl(request["target"]), props(**store))
     finally:
         try:
             doc.close(True)

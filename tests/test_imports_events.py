@@ -24,24 +24,31 @@ from test_imports_fast import event_rows  # noqa: E402
 HEADER = ["_id", "type", "date", "sendUserName", "leadEmail", "note"]
 
 
+def ways_of(monkeypatch, name: str, read: str, *raised: tuple[type, str]) -> list[str]:
+    """events.<name> spied on: the list of how each call went, ``read`` when it returned, else
+    the word of the first of ``raised`` (exception, word) it raised (else the error's name)."""
+    ways: list[str] = []
+    function = getattr(events, name)
+
+    def spy(*args):
+        try:
+            found = function(*args)
+        except Exception as error:
+            ways.append(next((word for kind, word in raised if isinstance(error, kind)),
+                             type(error).__name__))
+            raise
+        ways.append(read)
+        return found
+
+    monkeypatch.setattr(events, name, spy)
+    return ways
+
+
 @pytest.fixture
 def streamed(monkeypatch):
     """Chunks of 7 rows, and a list of how each read went: "streamed" or "whole"."""
     monkeypatch.setattr(events, "CHUNK_ROWS", 7)
-    ways: list[str] = []
-    read = events.read_events
-
-    def spy(*args):
-        try:
-            found = read(*args)
-        except events.NotStreamed:
-            ways.append("whole")
-            raise
-        ways.append("streamed")
-        return found
-
-    monkeypatch.setattr(events, "read_events", spy)
-    return ways
+    return ways_of(monkeypatch, "read_events", "streamed", (events.NotStreamed, "whole"))
 
 
 def write(path: Path, rows: list[list[str]], header=HEADER, encoding="utf-8",
@@ -60,23 +67,8 @@ def split(monkeypatch):
     """Pieces of 64 bytes read at a time (records cross them), and a list of how each file
     was read: "split" (splitcsv), "pandas" (not plain) or "whole" (NotStreamed)."""
     monkeypatch.setattr(splitcsv, "READ_BYTES", 64)
-    ways: list[str] = []
-    read = events._read_plain
-
-    def spy(*args):
-        try:
-            found = read(*args)
-        except splitcsv.NotPlain:
-            ways.append("pandas")
-            raise
-        except events.NotStreamed:
-            ways.append("whole")
-            raise
-        ways.append("split")
-        return found
-
-    monkeypatch.setattr(events, "_read_plain", spy)
-    return ways
+    return ways_of(monkeypatch, "_read_plain", "split", (splitcsv.NotPlain, "pandas"),
+                   (events.NotStreamed, "whole"))
 
 
 def outcome(result) -> tuple:

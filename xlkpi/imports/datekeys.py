@@ -155,11 +155,7 @@ class DateKeys:
                     firsts += (int(part.group("a")) > 12) * self.key_count[kid]
                     seconds += (int(part.group("b")) > 12) * self.key_count[kid]
             found = None if firsts == seconds else ("d/m" if firsts > seconds else "m/d")
-            order = found or order_hint or "m/d"
-            decision = "dd/mm/yyyy" if order == "d/m" else "m/d/yyyy"
-            if found is None:
-                why = "as the file's other dates" if order_hint else "US order assumed"
-                decision += f" (no day above 12 in this column: {why})"
+            order, decision = values.slashed_decision(found, order_hint)
         elif kind == "serial":
             decision = "Excel serial numbers"
         elif kind == "native":

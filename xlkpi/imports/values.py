@@ -177,6 +177,17 @@ def slash_order(cells: Sequence | TextShapes) -> str | None:
     return None
 
 
+def slashed_decision(found: str | None, order_hint: str | None) -> tuple[str, str]:
+    """(the order a column of slashed dates is read in, the decision in words) from the order
+    its own days tell (``found``: "d/m", "m/d" or None) or the file's other dates'."""
+    order = found or order_hint or "m/d"
+    decision = "dd/mm/yyyy" if order == "d/m" else "m/d/yyyy"
+    if found is None:
+        why = "as the file's other dates" if order_hint else "US order assumed"
+        decision += f" (no day above 12 in this column: {why})"
+    return order, decision
+
+
 def read_date_column(cells: Sequence, order_hint: str | None = None,
                      shapes: TextShapes | None = None) -> ColumnValues:
     """Dates as datetime.date (a time of day is dropped: KPIs count days).
@@ -201,12 +212,7 @@ def read_date_column(cells: Sequence, order_hint: str | None = None,
                 key=lambda name: written[name][1]) if written else "native")
     order, decision = "m/d", kind
     if kind == "slashed":
-        found = slash_order(shapes)
-        order = found or order_hint or "m/d"
-        decision = "dd/mm/yyyy" if order == "d/m" else "m/d/yyyy"
-        if found is None:
-            why = "as the file's other dates" if order_hint else "US order assumed"
-            decision += f" (no day above 12 in this column: {why})"
+        order, decision = slashed_decision(slash_order(shapes), order_hint)
     elif kind == "serial":
         decision = "Excel serial numbers"
     elif kind == "native":
