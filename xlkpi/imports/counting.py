@@ -87,10 +87,10 @@ def aggregate(codes: EventCodes, profile: str) -> tuple[list[dict], list[tuple[i
     day_codes, day_values = pd.factorize(days)
     group_codes, _ = pd.factorize(day_codes.astype(np.int64) * (len(codes.owner_texts) + 1)
                                   + owners)
-    groups, first = np.unique(group_codes, return_index=True)
+    first = first_of_each(group_codes)  # factorize's codes: np.unique's, without its sort
     tallies = np.bincount(group_codes * len(EVENT_COLUMNS) + column_of,
-                          minlength=len(groups) * len(EVENT_COLUMNS)).reshape(
-        len(groups), len(EVENT_COLUMNS)).tolist()
+                          minlength=len(first) * len(EVENT_COLUMNS)).reshape(
+        len(first), len(EVENT_COLUMNS)).tolist()
     records = []
     for index, tally in zip(first.tolist(), tallies, strict=True):
         day = dt.date.fromordinal(int(day_values[day_codes[index]]))

@@ -29,6 +29,8 @@ import functools
 import io
 import itertools
 import re
+from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -368,6 +370,23 @@ def _read_chunks(reader, head: Head, fields: dict[str, str], owner_others: list[
     return tally.read(), last_cells
 
 
+def _one_ahead(items: Generator) -> Iterator:
+    """``items``, each next one made in a second thread while the caller works on the one
+    before: splitting a chunk is mostly numpy and file reading, which let the caller's
+    counting run meanwhile. An error making an item is raised where it is taken."""
+    try:
+        with ThreadPoolExecutor(max_workers=1) as ahead:
+            following = ahead.submit(next, items, None)
+            while True:
+                item = following.result()
+                if item is None:
+                    return
+                following = ahead.submit(next, items, None)
+                yield item
+    finally:  # the thread is done with them: the file they read is closed now, not at exit
+        items.close()
+
+
 def _read_plain(path: Path, head: Head, fields: dict[str, str], owner_others: list[str],
                 index: dict[str, int]) -> EventsRead:
     """_read_chunks' result from the file split by splitcsv, chunk for chunk (the dates are
@@ -381,13 +400,16 @@ def _read_plain(path: Path, head: Head, fields: dict[str, str], owner_others: li
     # the columns a row's text is looked for in when its event and owner are blank
     rest = [index[header] for header in owner_others] + [
         columns[name] for name in ("Recipient", "SendDate") if name in columns]
-    for first, lines, data in splitcsv.chunks(path, CHUNK_ROWS):
-        skip = min(max(head.top + 1 - first, 0), lines)
-        split = splitcsv.Split(data, lines, skip, head.separator, width, encoding)
-        del data
+    def splits():
+        for first, lines, data in splitcsv.chunks(path, CHUNK_ROWS):
+            skip = min(max(head.top + 1 - first, 0), lines)
+            yield first + skip, first + lines, splitcsv.Split(data, lines, skip, head.separator,
+                                                              width, encoding)
+
+    for begin, end, split in _one_ahead(splits()):
         if not split.rows:
             continue
-        rows = np.arange(first + skip, first + lines) + 1
+        rows = np.arange(begin, end) + 1
         event = split.factorize(columns["Event"])
         owner = split.factorize(columns["Owner"]) if "Owner" in columns else None
         blank = np.arange(split.rows)  # the rows with no text in any column looked at so far
