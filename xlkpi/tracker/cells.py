@@ -16,10 +16,15 @@ from xlkpi.tracker.styles import HEADER_FILL, HEADER_FONT, style
 
 
 def put_text(cell, value: object) -> None:
-    """Write a person's value as typed; text is always a string cell (never a formula)."""
+    """Write a person's value as typed; text is always a string cell (never a formula). A text
+    or a plain number is set as openpyxl's value setter sets it, without its type inference
+    (most of the time of importing many rows)."""
     if isinstance(value, str):
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell._value = ILLEGAL_CHARACTERS_RE.sub("", value)[:32767]  # the setter's checks
         cell.data_type = "s"
+    elif type(value) is int or type(value) is float:
+        cell._value = value
+        cell.data_type = "n"
     else:
         cell.value = value
 

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -110,20 +110,6 @@ def _new_cell(ws: Worksheet, row: int, col: int) -> Cell:
     return cell
 
 
-def _put_new(cell: Cell, value: object) -> None:
-    """put_text for a new cell: a text or a number set as openpyxl's value setter sets it (its
-    type inference is most of the time of importing many rows), anything else through it."""
-    kind = type(value)
-    if kind is str:
-        cell._value = ILLEGAL_CHARACTERS_RE.sub("", value)[:32767]  # noqa: SLF001
-        cell.data_type = "s"
-    elif kind is int or kind is float:
-        cell._value = value  # noqa: SLF001
-        cell.data_type = "n"
-    else:
-        put_text(cell, value)
-
-
 def owner_resolver(tracker: Tracker) -> Owners:
     return Owners(tracker.settings.reps, tracker.settings.aliases)
 
@@ -184,10 +170,10 @@ def merge_records(wb: Workbook, tracker: Tracker, sheet: str, records: list[dict
             if len(summary.sample) < SAMPLE_ROWS:
                 summary.sample.append(["added", *values.values()])
             if write:  # a row below the last: its cells are new (as ws.cell makes them)
-                _put_new(_new_cell(ws, row, id_col), key)
+                put_text(_new_cell(ws, row, id_col), key)
                 for name, value in values.items():
                     if value is not None:
-                        _put_new(_new_cell(ws, row, positions[name]), value)
+                        put_text(_new_cell(ws, row, positions[name]), value)
             continue
         changed = [name for name, value in values.items()
                    if not _same(ws.cell(row, positions[name]).value, value)]
