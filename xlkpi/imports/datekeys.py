@@ -136,17 +136,13 @@ class DateKeys:
         self.key_suspect.append(suspect)
         return kid
 
-    def decide(self, order_hint: str | None = None) -> tuple[str, str, str]:
+    def decide(self) -> tuple[str, str, str]:
         """(kind, order, the decision in words), as values.read_date_column decides."""
-        written: dict[str, list] = {}
-        for sid, kind in enumerate(self.shape_kind):
-            if kind not in (None, "native"):
-                earlier = written.setdefault(kind, [self.shape_first[sid], 0])
-                earlier[0] = min(earlier[0], self.shape_first[sid])
-                earlier[1] += self.shape_count[sid]
-        kind = (max(sorted(written, key=lambda name: written[name][0]),
-                    key=lambda name: written[name][1]) if written else "native")
-        order, decision = "m/d", kind
+        kind = values.elected_kind(zip(self.shape_kind, self.shape_first, self.shape_count,
+                                       strict=True))
+        if kind == "native":
+            return kind, "m/d", "blank"  # text cells only: no shape was a date
+        found = None
         if kind == "slashed":
             firsts = seconds = 0
             for kid, sid in enumerate(self.key_shape):
@@ -155,18 +151,12 @@ class DateKeys:
                     firsts += (int(part.group("a")) > 12) * self.key_count[kid]
                     seconds += (int(part.group("b")) > 12) * self.key_count[kid]
             found = None if firsts == seconds else ("d/m" if firsts > seconds else "m/d")
-            order, decision = values.slashed_decision(found, order_hint)
-        elif kind == "serial":
-            decision = "Excel serial numbers"
-        elif kind == "native":
-            decision = "blank"  # text cells only: no shape was a date
-        return kind, order, decision
+        return (kind, *values.kind_decision(kind, found, None))
 
-    def read(self, order_hint: str | None = None
-             ) -> tuple[str, np.ndarray, np.ndarray, dict[int, str]]:
+    def read(self) -> tuple[str, np.ndarray, np.ndarray, dict[int, str]]:
         """(the decision, each key's day as an ordinal (-1: none), whether each key is a
         problem, the problems' reasons by key)."""
-        kind, order, decision = self.decide(order_hint)
+        kind, order, decision = self.decide()
         if self.majorities - {kind}:
             raise NotStreamed  # some chunk's common cells are problems: their texts are gone
         days = np.full(len(self.key_shape), -1, dtype=np.int64)

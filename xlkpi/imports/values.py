@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from xlkpi.core import lang
+from xlkpi.imports.counting import first_of_each
 
 # Cells that mean "no value": amoCRM's open close date, dashes, the usual n/a spellings.
 PLACEHOLDERS = frozenset({"не закрыта", "не закрыто", "не указано", "не указан", "нет", "-",
@@ -177,9 +178,26 @@ def slash_order(cells: Sequence | TextShapes) -> str | None:
     return None
 
 
-def slashed_decision(found: str | None, order_hint: str | None) -> tuple[str, str]:
-    """(the order a column of slashed dates is read in, the decision in words) from the order
-    its own days tell (``found``: "d/m", "m/d" or None) or the file's other dates'."""
+def elected_kind(shapes) -> str:
+    """The kind a date column is read as, from (kind, first row, cells) of each of its shapes:
+    the written kind of the most cells, ties to the kind met first (as a Counter filled in row
+    order gives them); "native" when no text cell is a date. Dates and numbers typed in a
+    workbook are unambiguous: only text cells vote."""
+    written: dict[str, list] = {}
+    for kind, first, count in shapes:
+        if kind not in (None, "native"):
+            earlier = written.setdefault(kind, [first, 0])
+            earlier[0], earlier[1] = min(earlier[0], first), earlier[1] + count
+    return (max(sorted(written, key=lambda name: written[name][0]),
+                key=lambda name: written[name][1]) if written else "native")
+
+
+def kind_decision(kind: str, found: str | None, order_hint: str | None) -> tuple[str, str]:
+    """(the order, the decision in words) of a column read as the written ``kind``; ``found``:
+    the order ("d/m", "m/d" or None) a slashed column's own days tell, ``order_hint`` the file's
+    other dates'. A column of no written date ("native") each caller words its own way."""
+    if kind != "slashed":
+        return "m/d", "Excel serial numbers" if kind == "serial" else kind
     order = found or order_hint or "m/d"
     decision = "dd/mm/yyyy" if order == "d/m" else "m/d/yyyy"
     if found is None:
@@ -200,24 +218,14 @@ def read_date_column(cells: Sequence, order_hint: str | None = None,
     cells = shapes.cells
     other_kinds = {int(position): None if is_blank(cells[position]) else date_kind(
         cells[position]) for position in shapes.others}
-    # Dates and numbers typed in a workbook are unambiguous: only text cells vote. Ties go
-    # to the kind met first, as a Counter filled in row order gives them.
-    written: dict[str, list] = {}
-    for shape, kind in enumerate(shapes.kinds):
-        if kind not in (None, "native"):
-            first, count = int(shapes.groups[shape][0]), len(shapes.groups[shape])
-            earlier = written.setdefault(kind, [first, 0])
-            earlier[0], earlier[1] = min(earlier[0], first), earlier[1] + count
-    kind = (max(sorted(written, key=lambda name: written[name][0]),
-                key=lambda name: written[name][1]) if written else "native")
-    order, decision = "m/d", kind
-    if kind == "slashed":
-        order, decision = slashed_decision(slash_order(shapes), order_hint)
-    elif kind == "serial":
-        decision = "Excel serial numbers"
-    elif kind == "native":
+    kind = elected_kind((kind, int(shapes.groups[shape][0]), len(shapes.groups[shape]))
+                        for shape, kind in enumerate(shapes.kinds))
+    if kind == "native":
         any_date = any(shapes.kinds) or any(other_kinds.values())
-        decision = "dates stored as dates" if any_date else "blank"
+        order, decision = "m/d", "dates stored as dates" if any_date else "blank"
+    else:
+        order, decision = kind_decision(
+            kind, slash_order(shapes) if kind == "slashed" else None, order_hint)
     result = ColumnValues([None] * len(cells), decision=decision)
     dated = np.full(len(cells), None, dtype=object)
     for shape, shape_kind in enumerate(shapes.kinds):
@@ -230,7 +238,7 @@ def read_date_column(cells: Sequence, order_hint: str | None = None,
             continue
         positions, parts = shapes.parts(shape, kind, ("y", "m", "d", "a", "b", "mon"))
         codes, distinct = pd.factorize(np.asarray(parts, dtype=object))
-        _, first = np.unique(codes, return_index=True)  # each distinct part's first cell
+        first = first_of_each(codes)  # each distinct part's first cell
         read = [_date(cells[positions[index]], kind, order) for index in first.tolist()]
         values = np.asarray(read + [None], dtype=object)[:-1]
         bad = [code for code, value in enumerate(read) if isinstance(value, str)]
