@@ -169,7 +169,11 @@ def _regenerate(book: Workbook | SplitBook, tracker: Tracker, carry: str | None)
     complete_targets(wb[title(TARGETS)], tracker)
     ensure_stages(wb)
     moves = refresh_data_sheets(wb, tracker.settings.reps, outside_rows)
-    if carry is not None and carry == generation_inputs(wb, tracker):
+    names = inputs = None  # worked out once, for the comparison and _generate's record
+    if carry is not None:
+        names = channel_names(tracker)
+        inputs = generation_inputs(wb, tracker, channels=names)
+    if carry is not None and carry == inputs:
         for at, ws in kept:  # the file's own tabs, as they were
             wb._sheets.insert(at, ws)  # noqa: SLF001
         held = frozenset()
@@ -180,7 +184,7 @@ def _regenerate(book: Workbook | SplitBook, tracker: Tracker, carry: str | None)
         note_made_from(wb, carry, carried=True, held=held)
         wb.calculation.fullCalcOnLoad = True
     else:
-        _generate(wb, tracker, picked)
+        _generate(wb, tracker, picked, names, inputs)
     wb.active = wb.sheetnames.index(active if active in wb.sheetnames else title(START))
     select_only(wb)
     return moves
@@ -228,11 +232,14 @@ def rep_sheet_names(reps: Iterable[str], reserved: Iterable[str] = ()) -> dict[s
     return titles
 
 
-def _generate(wb: Workbook, tracker: Tracker, picked: object = None) -> None:
-    """``picked``: the rep the rep view showed, kept by refresh while still on Settings."""
+def _generate(wb: Workbook, tracker: Tracker, picked: object = None,
+              names: list[str | None] | None = None, inputs: str | None = None) -> None:
+    """``picked``: the rep the rep view showed, kept by refresh while still on Settings;
+    ``names``, ``inputs``: the channel names and generation inputs if already worked out."""
     settings = tracker.settings
-    names = channel_names(tracker)  # read once: a large tracker's two columns
-    note_made_from(wb, generation_inputs(wb, tracker, channels=names))
+    if names is None:
+        names = channel_names(tracker)  # read once: a large tracker's two columns
+    note_made_from(wb, inputs or generation_inputs(wb, tracker, channels=names))
     letters = data_column_letters(wb)
     plan_targets(wb[title(TARGETS)], tracker, letters)
     titles = rep_sheet_names(settings.reps, reserved=wb.sheetnames)

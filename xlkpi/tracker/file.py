@@ -53,7 +53,7 @@ from xlkpi.xlsx.guards import open_workbook
 from xlkpi.xlsx.package import Package, deflated
 from xlkpi.xlsx.package_edit import Plan, write_edited
 from xlkpi.xlsx.save import backup_path, check_not_open, save_atomic, stamp
-from xlkpi.xlsx.seal import seal, sealed_inputs
+from xlkpi.xlsx.seal import sealed_inputs
 from xlkpi.xlsx.stylemap import Unsupported
 
 TYPED_SHEETS = (SETTINGS, TARGETS, *DATA_SHEETS, STAGES)  # patched cell by cell by a refresh
@@ -241,19 +241,10 @@ class _Sealed:
         self.wb = splice.workbook_and_rows(book)[0]
 
     def save(self, handle) -> None:
-        import datetime as dt
-        import zipfile
-
-        from openpyxl.writer.excel import ExcelWriter
-
         if isinstance(self.book, splice.SplitBook):
             splice.save_spliced(self.book, handle, sealed=made_from(self.wb)[0])
-            return
-        self.wb.properties.modified = dt.datetime.now(tz=dt.timezone.utc).replace(tzinfo=None)
-        archive = zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        ExcelWriter(self.wb, archive).write_data()
-        seal(archive, made_from(self.wb)[0])
-        archive.close()
+        else:
+            splice.save_workbook(self.wb, handle, sealed=made_from(self.wb)[0])
 
 
 class TrackerFile:
@@ -267,7 +258,6 @@ class TrackerFile:
         self.original = original  # the file's bytes as opened (None: a new tracker)
         self.identity = Identity.of(self.path, original) if original is not None else None
         self._replaced: set[str] | None = None  # the generated tabs before refresh
-        self._carried = False  # the refresh kept the file's generated tabs as they were
         self.sealed: str | None = None  # what the file's generated tabs were made from
         if original is not None:
             import zipfile
@@ -333,7 +323,6 @@ class TrackerFile:
         targets_before = _target_rows(wb)
         self._replaced = {title for title in generated_sheets(wb) if title in before}
         moves = build.regenerate(self.book, tracker, self.sealed if carry else None)
-        self._carried = made_from(wb)[1]
         if self._carried:
             self._replaced = set()
         after = list(wb.sheetnames)
@@ -345,13 +334,18 @@ class TrackerFile:
             rows=moves.lines(), converted=converted)
         return self.summary
 
+    @property
+    def _carried(self) -> bool:
+        """Whether the refresh kept the file's generated tabs as they were (build.regenerate
+        records it with the workbook)."""
+        return made_from(self.workbook)[1]
+
     def _regenerate_carried(self) -> None:
         """The generated tabs a refresh carried (loaded without their cells) written again,
         for a save that cannot keep the file's own parts (openpyxl's whole workbook)."""
         tracker = self.read()
         with lang.using(tracker.settings.language):
             build.regenerate(self.book, tracker)
-        self._carried = False
 
     def package(self) -> _Edited | Workbook | splice.SplitBook:
         """What to save: the refreshed original package (xlsx.package_edit), or the workbook

@@ -366,8 +366,10 @@ def _plain_rows(ws, cells: dict) -> tuple[list[list], dict] | None:
     return [by_row[row] for row in range(2, len(by_row) + 2)], styles
 
 
-def _save_workbook(wb: Workbook, handle, compression: int) -> None:
-    """Workbook.save (openpyxl.writer.excel.save_workbook) with the zip's ``compression``."""
+def save_workbook(wb: Workbook, handle, compression: int = zipfile.ZIP_DEFLATED,
+                  sealed: str | None = None) -> None:
+    """Workbook.save (openpyxl.writer.excel.save_workbook) with the zip's ``compression``;
+    ``sealed``: the seal to give the file (xlsx.seal; None: none)."""
     from openpyxl.writer.excel import ExcelWriter
 
     if wb.read_only:
@@ -375,7 +377,10 @@ def _save_workbook(wb: Workbook, handle, compression: int) -> None:
     if wb.write_only and not wb.worksheets:
         wb.create_sheet()
     wb.properties.modified = dt.datetime.now(tz=dt.timezone.utc).replace(tzinfo=None)
-    ExcelWriter(wb, zipfile.ZipFile(handle, "w", compression, allowZip64=True)).save()
+    archive = zipfile.ZipFile(handle, "w", compression, allowZip64=True)
+    ExcelWriter(wb, archive).write_data()  # ExcelWriter.save, with the seal before closing
+    seal(archive, sealed)
+    archive.close()
 
 
 def save_spliced(book: SplitBook, filename, compression: int = zipfile.ZIP_DEFLATED,
@@ -384,7 +389,7 @@ def save_spliced(book: SplitBook, filename, compression: int = zipfile.ZIP_DEFLA
     ``sealed``: the seal to give the file (xlsx.seal; None: none)."""
     outside = book.rows
     saved = io.BytesIO()
-    _save_workbook(book.workbook, saved, zipfile.ZIP_STORED)  # read back at once below
+    save_workbook(book.workbook, saved, zipfile.ZIP_STORED)  # read back at once below
     source = zipfile.ZipFile(saved)
     parts = sheet_parts(source, Path("workbook.xlsx"))
     by_part = {parts[title]: rows for title, rows in outside.items() if title in parts}
