@@ -45,7 +45,14 @@ from pathlib import Path
 # path, so that both it and the parent import tests/lo_server.py (standard library only; it
 # imports uno when it runs).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.lo_server import connect, process_tree, props, stop  # noqa: E402
+from tests.lo_server import (  # noqa: E402
+    connect,
+    process_tree,
+    props,
+    start_soffice,
+    stat_fields,
+    stop,
+)
 
 UNO_PYTHON = "/usr/bin/python3"
 CHILD = "--uno-child"
@@ -69,12 +76,8 @@ def _cpu(root: int) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in process_tree(root):
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        if (fields := stat_fields(pid)) is not None:
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
     return total / ticks
 
 
@@ -137,15 +140,10 @@ def run_phases(job: dict) -> dict:
     (profile / "user" / "registrymodifications.xcu").write_text(RECALC_NEVER_XCU,
                                                                  encoding="utf-8")
     pipe = f"xlkpi_phases_{os.getpid()}"
-    command = [job["soffice"], f"-env:UserInstallation={profile.as_uri()}", "--headless",
-               "--invisible", "--nologo", "--norestore", "--nodefault", "--nolockcheck",
-               f"--accept=pipe,name={pipe};urp;"]
     result: dict = {}
     desktop = None
     started_wall, started_cpu = time.perf_counter(), 0.0
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL,
-                               env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
+    process = start_soffice(job["soffice"], profile, pipe)
     clock = _Clock(process.pid)
     try:
         desktop = connect(pipe, process, job["timeout"])

@@ -39,7 +39,7 @@ import time
 import warnings
 from pathlib import Path
 
-from tests.lo_server import process_start, process_tree
+from tests.lo_server import process_start, process_tree, stat_fields
 
 RECALC_ALWAYS_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" \
@@ -262,10 +262,7 @@ def resident_cpu() -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for number, pid in enumerate(process_tree(_SERVER.process.pid)):
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
+        if (fields := stat_fields(pid)) is None:
             continue
         # utime, stime; and for the child (whose descendants are all in the tree), cutime and
         # cstime: what its soffice used before it exited and was reaped

@@ -40,17 +40,22 @@ def _answer(message: dict) -> None:
     sys.stdout.flush()
 
 
+def stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (the state first: field 3 is
+    [0]); None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def process_tree(root: int) -> list[int]:
     """``root`` first, then its living descendants (from /proc). tests/libreoffice.py uses it
     too: this file imports nothing the project's venv lacks until it runs as the child."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
+        if entry.isdigit() and (fields := stat_fields(entry)) is not None:
             parents.setdefault(int(fields[1]), []).append(int(entry))
     found, todo = [], [root]
     while todo:
@@ -63,12 +68,18 @@ def process_tree(root: int) -> list[int]:
 def process_start(pid: int) -> str | None:
     """A living process's start time (field 22 of /proc/PID/stat): with the pid, its
     identity. None once it has exited (a zombie too)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return None if fields[0] in "ZX" else fields[19]
+    fields = stat_fields(pid)
+    return None if fields is None or fields[0] in "ZX" else fields[19]
+
+
+def start_soffice(binary: str, profile: Path, pipe: str) -> subprocess.Popen:
+    """soffice, headless, with the profile folder ``profile``, accepting UNO on ``pipe``."""
+    command = [binary, f"-env:UserInstallation={profile.as_uri()}", "--headless",
+               "--invisible", "--nologo", "--norestore", "--nodefault", "--nolockcheck",
+               f"--accept=pipe,name={pipe};urp;"]
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                            env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
 
 
 def _name(pid: int) -> str:
@@ -167,12 +178,7 @@ def serve(binary: str, profile: Path, start_timeout: float) -> int:
         _answer({"error": f"{sys.executable} cannot import uno: {error}"})
         return 3
     pipe = f"xlkpi_lo_{os.getpid()}_{time.monotonic_ns()}"
-    command = [binary, f"-env:UserInstallation={profile.as_uri()}", "--headless",
-               "--invisible", "--nologo", "--norestore", "--nodefault", "--nolockcheck",
-               f"--accept=pipe,name={pipe};urp;"]
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL,
-                               env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
+    process = start_soffice(binary, profile, pipe)
     desktop, started = None, {}
     try:
         try:

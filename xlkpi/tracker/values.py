@@ -222,13 +222,15 @@ class CalamineSheets:
     def read_ahead(self, ahead: ReadAhead | None) -> None:
         """Take the sheets ``ahead`` reads in its thread (tracker.prefetch), or start such a
         reading: about half the data sheets' cells of a large tracker."""
-        if ahead is None or not ahead.sheets(self._path):
+        found = ahead.sheets(self._path) if ahead is not None else {}
+        if not found:
             if ahead is not None:
                 ahead.close()
             ahead = read_ahead(self._path)
+            found = ahead.sheets(self._path) if ahead is not None else {}
         if ahead is not None:
             self._read_ahead = ahead
-            self._ahead = dict(ahead.sheets(self._path))
+            self._ahead = dict(found)
 
     def sheet(self, title: str) -> CalamineRows:
         if title not in self._sheets:
