@@ -19,7 +19,6 @@ class NotStreamed(Exception):
     """The file is to be read whole (read.read_table), as events.py cannot read it so."""
 
 
-_PART_NAMES = ("y", "m", "d", "a", "b", "mon")
 _KEPT_TEXT = 1 << 20  # at most this many cell texts kept for messages before giving up
 
 
@@ -52,7 +51,7 @@ class DateKeys:
         span = (offset, len(shape.rstrip()))  # not a format's: the cell stripped
         if kind in values.DATE_FORMATS:
             match = values.DATE_FORMATS[kind].fullmatch(shape.strip())
-            spans = [match.span(name) for name in _PART_NAMES
+            spans = [match.span(name) for name in values.DATE_PARTS
                      if name in match.groupdict() and match.span(name) != (-1, -1)]
             span = (min(spans)[0] + offset, max(end for _, end in spans) + offset)
         self.shape_ids[shape] = sid = len(self.shape_kind)
@@ -176,9 +175,6 @@ class DateKeys:
         return decision, days, problem, reasons
 
 
-_SHAPE = str.maketrans("0123456789", "9" * 10)  # values.TextShapes' shape of a text
-
-
 def _code_groups(codes: np.ndarray) -> list[np.ndarray]:
     """The positions of each code (pandas.factorize's, from 0), in order."""
     count = int(codes.max(initial=-1)) + 1
@@ -210,7 +206,7 @@ def _shape_groups(texts: list[str]):
             if (shaped == shaped[0]).all():
                 yield shaped[0].tobytes().decode("ascii"), positions, cells, matrix
                 continue
-        shapes = [cell.translate(_SHAPE) for cell in cells]
+        shapes = [cell.translate(values.DIGITS_AS_NINES) for cell in cells]
         shape_codes, shape_texts = pd.factorize(np.asarray(shapes, dtype=object))
         for code, shape in enumerate(shape_texts.tolist()):
             inside = np.flatnonzero(shape_codes == code)

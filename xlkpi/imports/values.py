@@ -112,7 +112,8 @@ def date_kind(cell: object) -> str | None:
 
 # Every pattern above tells digits only from other characters, never one digit from another:
 # a text and its shape (each ASCII digit made a 9) match the same patterns at the same spans.
-_SHAPE = str.maketrans("0123456789", "9" * 10)
+DIGITS_AS_NINES = str.maketrans("0123456789", "9" * 10)  # a text's shape: digits made 9s
+DATE_PARTS = ("y", "m", "d", "a", "b", "mon")  # the named groups of DATE_FORMATS
 _JOIN = "\x1f"  # the unit separator: never in a date, checked before use
 
 
@@ -132,9 +133,9 @@ class TextShapes:
         texts = cells[self.texts].tolist()
         joined = _JOIN.join(texts)
         if joined.count(_JOIN) == max(len(texts) - 1, 0):
-            shapes = joined.translate(_SHAPE).split(_JOIN) if texts else []
+            shapes = joined.translate(DIGITS_AS_NINES).split(_JOIN) if texts else []
         else:
-            shapes = [text.translate(_SHAPE) for text in texts]
+            shapes = [text.translate(DIGITS_AS_NINES) for text in texts]
         codes, self.shapes = pd.factorize(np.asarray(shapes, dtype=object))
         order = np.argsort(codes, kind="stable")
         bounds = np.flatnonzero(np.diff(codes[order])) + 1
@@ -236,7 +237,7 @@ def read_date_column(cells: Sequence, order_hint: str | None = None,
             for position in shapes.groups[shape].tolist():
                 result.problems[position] = f"{shown(cells[position])} {expected}"
             continue
-        positions, parts = shapes.parts(shape, kind, ("y", "m", "d", "a", "b", "mon"))
+        positions, parts = shapes.parts(shape, kind, DATE_PARTS)
         codes, distinct = pd.factorize(np.asarray(parts, dtype=object))
         first = first_of_each(codes)  # each distinct part's first cell
         read = [_date(cells[positions[index]], kind, order) for index in first.tolist()]
